@@ -1,0 +1,151 @@
+/**
+ * The mgproxy CA: `ca.pem` + `ca-key.pem` in the CA folder (SPEC §9), created on first use and
+ * reused after. node-forge builds the certificate; Node's native crypto makes and signs with the
+ * key (forge's pure-JS RSA key generation takes seconds).
+ */
+import crypto, { type KeyObject, X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import forge from 'node-forge';
+import { APPLE_MAX_VALIDITY_DAYS, BACKDATE_MS, DAY_MS, randomSerial, signWithNativeKey } from './x509.js';
+
+export interface Ca {
+  certFile: string;
+  keyFile: string;
+  certPem: string;
+  /** The certificate in DER, for `/ca.crt` and `--der`. */
+  certDer: Buffer;
+  cert: forge.pki.Certificate;
+  x509: X509Certificate;
+  key: KeyObject;
+  /** The CA's subject key identifier (bytes as a binary string), for the leaves' authorityKeyIdentifier. */
+  keyId: string;
+}
+
+export const CA_CERT_FILE = 'ca.pem';
+export const CA_KEY_FILE = 'ca-key.pem';
+
+/** `~/.mgproxy`, the default of `--ca-dir`. */
+export const defaultCaDir = () => path.join(os.homedir(), '.mgproxy');
+
+/**
+ * The CA is held to the same limits as the leaves (SPEC §5: SAN, serverAuth EKU, at most 397 days,
+ * SHA-256, RSA 2048). Its EKU also limits what a stolen CA key could sign to TLS servers.
+ */
+function buildCa(): { certPem: string; keyPem: string } {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  cert.serialNumber = randomSerial();
+  const notBefore = new Date(Date.now() - BACKDATE_MS);
+  cert.validity.notBefore = notBefore;
+  cert.validity.notAfter = new Date(notBefore.getTime() + (APPLE_MAX_VALIDITY_DAYS - 1) * DAY_MS);
+  const subject = [
+    { name: 'commonName', value: `mgproxy CA (${os.hostname().slice(0, 40)})` },
+    { name: 'organizationName', value: 'mgproxy' },
+    { shortName: 'OU', value: 'mini-game network rules proxy; install only on test devices' },
+  ];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: [{ type: 2, value: 'mgproxy.local' }] },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  signWithNativeKey(cert, privateKey);
+  return {
+    certPem: forge.pki.certificateToPem(cert),
+    keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
+/** Writes `data` to a new temp file created with `mode` (the key is never readable by others, not even briefly). */
+function writeTemp(dir: string, name: string, data: string, mode: number): string {
+  const tmp = path.join(dir, `.${name}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, 'wx', mode);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return tmp;
+}
+
+/**
+ * Publishes key then certificate with link(2), which fails if the file exists: two processes
+ * creating the CA at once cannot end up with one's key beside the other's certificate.
+ */
+function publish(dir: string): void {
+  const { certPem, keyPem } = buildCa();
+  const tmpKey = writeTemp(dir, CA_KEY_FILE, keyPem, 0o600);
+  const tmpCert = writeTemp(dir, CA_CERT_FILE, certPem, 0o644);
+  try {
+    fs.linkSync(tmpKey, path.join(dir, CA_KEY_FILE));
+    fs.linkSync(tmpCert, path.join(dir, CA_CERT_FILE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    fs.rmSync(tmpKey, { force: true });
+    fs.rmSync(tmpCert, { force: true });
+  }
+}
+
+/** Another process won the race to create the CA: its certificate follows its key within moments. */
+function waitForFile(file: string, ms: number): void {
+  const until = Date.now() + ms;
+  while (!fs.existsSync(file) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+}
+
+export class CaError extends Error {}
+
+/**
+ * Loads the CA from `dir`, creating it (and `dir`, mode 0700) when missing or expired.
+ * Returns whether it was created, so the caller can tell the user to install it.
+ */
+export function loadOrCreateCa(dir: string): { ca: Ca; created: boolean } {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const certFile = path.join(dir, CA_CERT_FILE);
+  const keyFile = path.join(dir, CA_KEY_FILE);
+  let created = false;
+  if (!fs.existsSync(keyFile) && !fs.existsSync(certFile)) {
+    publish(dir);
+    created = true;
+  }
+  waitForFile(certFile, 2000);
+  if (!fs.existsSync(keyFile) || !fs.existsSync(certFile)) {
+    throw new CaError(`${dir} holds only one of ${CA_CERT_FILE} and ${CA_KEY_FILE}; remove it to make a new CA`);
+  }
+  // A key file someone loosened is tightened again: it signs every certificate the phone trusts.
+  if ((fs.statSync(keyFile).mode & 0o077) !== 0) fs.chmodSync(keyFile, 0o600);
+  let ca: Ca;
+  try {
+    ca = readCa(certFile, keyFile);
+  } catch (err) {
+    throw new CaError(`cannot load the CA from ${dir}: ${(err as Error).message}`);
+  }
+  if (new Date(ca.x509.validTo).getTime() <= Date.now()) {
+    // Expired: keep the old pair beside it (the user may want it), and make a new one.
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    fs.renameSync(certFile, `${certFile}.expired-${stamp}`);
+    fs.renameSync(keyFile, `${keyFile}.expired-${stamp}`);
+    return { ca: loadOrCreateCa(dir).ca, created: true };
+  }
+  return { ca, created };
+}
+
+function readCa(certFile: string, keyFile: string): Ca {
+  const certPem = fs.readFileSync(certFile, 'utf8');
+  const key = crypto.createPrivateKey(fs.readFileSync(keyFile));
+  const x509 = new X509Certificate(certPem);
+  if (!x509.checkPrivateKey(key)) throw new Error(`${CA_KEY_FILE} is not the key of ${CA_CERT_FILE}`);
+  const cert = forge.pki.certificateFromPem(certPem);
+  const ski = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null;
+  const keyId = ski?.subjectKeyIdentifier
+    ? forge.util.hexToBytes(ski.subjectKeyIdentifier)
+    : cert.generateSubjectKeyIdentifier().getBytes();
+  return { certFile, keyFile, certPem, certDer: x509.raw, cert, x509, key, keyId };
+}

@@ -1,0 +1,22 @@
+import type { MgproxyConfig } from './schema.js';
+
+/** The platform's default and maximum timeout (reference text: "The default and maximum timeout is 60 seconds"). */
+export const MAX_TIMEOUT_MS = 60_000;
+
+/**
+ * Built-in defaults, used for every key a config file leaves out. `touristappid` is the appid the
+ * developer tools use for a project without one.
+ */
+export const DEFAULTS: Readonly<MgproxyConfig> = Object.freeze<MgproxyConfig>({
+  appid: 'touristappid',
+  version: '0',
+  domains: { request: [], uploadFile: [], downloadFile: [], socket: [] },
+  networkTimeout: {},
+  mode: 'enforce',
+  skipVerification: false,
+  allowLanIps: true,
+  concurrency: { http: 10, socket: 5, overflow: 'reject' },
+  referer: 'rewrite',
+  passthrough: [],
+  upstream: { hosts: {}, extraCaFiles: [] },
+});

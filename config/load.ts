@@ -1,0 +1,234 @@
+/**
+ * Reads a config file, merges the defaults, resolves relative paths against the file's folder,
+ * reads game.json and the extra CA files, and compiles everything the hot path looks up into
+ * tables (SPEC §2, §10 "Paths in the config", "Timeouts").
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { APIS, DOMAIN_LISTS, type Api, type DomainList, type MgproxyConfig, type Mode, type Problem, validateShape } from './schema.js';
+import { DEFAULTS, MAX_TIMEOUT_MS } from './defaults.js';
+import { entryHost, lintConfig, parseDomainEntry, timeoutAboveMax } from './lint.js';
+import { isHostName, isValidHost, normalizeHost, splitHostPort } from '../proxy/net-address.js';
+
+/** Where an upstream connection really goes (`upstream.hosts`, like curl's `--resolve`). */
+export interface UpstreamAddress { host: string; port?: number }
+
+/** A config ready for the proxy: the merged file plus lookup tables built once at load. */
+export interface RuntimeConfig extends MgproxyConfig {
+  /** Absolute path of the config file, or undefined for the built-in defaults. */
+  file?: string;
+  /** Absolute path of the game.json that was read, if any. */
+  gameJsonFile?: string;
+  /** Allowed hosts per domain list, normalised. */
+  allowed: Record<DomainList, ReadonlySet<string>>;
+  /** Effective timeout per API: config, else game.json, else 60000; capped at 60000. */
+  timeouts: Record<Api, number>;
+  /** `https://appservice.wx.com/{appid}/{version}/page-frame.html`, built once. */
+  refererValue: string;
+  /** `upstream.hosts` keyed by `name` and `name:port`. */
+  hostMap: ReadonlyMap<string, UpstreamAddress>;
+  /** Exact passthrough hosts and `*.suffix` suffixes (with the dot). */
+  passthroughExact: ReadonlySet<string>;
+  passthroughSuffixes: readonly string[];
+  /** Extra trusted roots for upstream checks, PEM, with the file each came from. */
+  extraCas: readonly { file: string; pem: string }[];
+}
+
+export interface LoadResult { config?: RuntimeConfig; problems: Problem[] }
+
+export const DEFAULT_CONFIG_FILE = 'mgproxy.config.json';
+
+/** `--config FILE`, else `./mgproxy.config.json` when present, else none (built-in defaults). */
+export function findConfigFile(cliPath: string | undefined, cwd = process.cwd()): string | undefined {
+  if (cliPath !== undefined) return path.resolve(cwd, cliPath);
+  const local = path.resolve(cwd, DEFAULT_CONFIG_FILE);
+  return fs.existsSync(local) ? local : undefined;
+}
+
+const problem = (id: string, p: string, message: string, severity: Problem['severity'] = 'error'): Problem => ({ id, severity, path: p, message });
+
+function readJson(file: string): { value?: unknown; error?: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return { error: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
+  try {
+    return { value: JSON.parse(text.replace(/^\uFEFF/, '')) };
+  } catch (err) {
+    return { error: `${file} is not valid JSON: ${(err as Error).message}` };
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const hasProblemAt = (problems: Problem[], p: string) => problems.some((x) => x.path === p || x.path.startsWith(`${p}.`) || x.path.startsWith(`${p}[`));
+
+/** Keeps each value of the file whose subtree has no schema problem, the default otherwise. */
+function mergeDefaults(raw: Record<string, unknown>, problems: Problem[]): MgproxyConfig {
+  const pick = <T>(p: string, value: unknown, fallback: T): T => (value === undefined || hasProblemAt(problems, p) ? fallback : (value as T));
+  const sub = (key: string) => (isObject(raw[key]) ? (raw[key] as Record<string, unknown>) : {});
+  const domains = sub('domains');
+  const concurrency = sub('concurrency');
+  const upstream = sub('upstream');
+  const networkTimeout: Partial<Record<Api, number>> = {};
+  for (const api of APIS) {
+    const v = sub('networkTimeout')[api];
+    if (v !== undefined && !hasProblemAt(problems, `networkTimeout.${api}`)) networkTimeout[api] = v as number;
+  }
+  return {
+    appid: pick('appid', raw.appid, DEFAULTS.appid),
+    version: pick('version', raw.version, DEFAULTS.version),
+    domains: Object.fromEntries(DOMAIN_LISTS.map((l) => [l, pick(`domains.${l}`, domains[l], [] as string[])])) as Record<DomainList, string[]>,
+    gameJson: pick<string | undefined>('gameJson', raw.gameJson, undefined),
+    networkTimeout,
+    mode: pick('mode', raw.mode, DEFAULTS.mode),
+    skipVerification: pick('skipVerification', raw.skipVerification, DEFAULTS.skipVerification),
+    allowLanIps: pick('allowLanIps', raw.allowLanIps, DEFAULTS.allowLanIps),
+    concurrency: {
+      http: pick('concurrency.http', concurrency.http, DEFAULTS.concurrency.http),
+      socket: pick('concurrency.socket', concurrency.socket, DEFAULTS.concurrency.socket),
+      overflow: pick('concurrency.overflow', concurrency.overflow, DEFAULTS.concurrency.overflow),
+    },
+    referer: pick('referer', raw.referer, DEFAULTS.referer),
+    passthrough: pick('passthrough', raw.passthrough, [] as string[]),
+    upstream: {
+      hosts: pick('upstream.hosts', upstream.hosts, {} as Record<string, string>),
+      extraCaFiles: pick('upstream.extraCaFiles', upstream.extraCaFiles, [] as string[]),
+    },
+  };
+}
+
+/** game.json's `networkTimeout`: read, checked, its problems reported under the path `gameJson`. */
+function readGameJsonTimeouts(file: string, problems: Problem[]): Partial<Record<Api, number>> {
+  const { value, error } = readJson(file);
+  if (error !== undefined) { problems.push(problem('config-game-json', 'gameJson', error)); return {}; }
+  if (!isObject(value)) { problems.push(problem('config-game-json', 'gameJson', `${file} must hold a JSON object`)); return {}; }
+  const nt = value.networkTimeout;
+  if (nt === undefined) return {};
+  if (!isObject(nt)) { problems.push(problem('config-game-json', 'gameJson', `networkTimeout in ${file} must be an object`)); return {}; }
+  const out: Partial<Record<Api, number>> = {};
+  for (const api of APIS) {
+    const v = nt[api];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      problems.push(problem('config-game-json', 'gameJson', `networkTimeout.${api} in ${file} must be a positive number of milliseconds, got ${JSON.stringify(v)}`));
+      continue;
+    }
+    const p = timeoutAboveMax(`gameJson.networkTimeout.${api}`, v);
+    if (p) problems.push(p);
+    out[api] = v;
+  }
+  return out;
+}
+
+function compileHostMap(hosts: Record<string, string>, problems: Problem[]): Map<string, UpstreamAddress> {
+  const map = new Map<string, UpstreamAddress>();
+  for (const [key, value] of Object.entries(hosts)) {
+    const p = `upstream.hosts.${key}`;
+    const from = splitHostPort(key);
+    const to = splitHostPort(value);
+    if (!from || !isValidHost(from.host)) {
+      problems.push(problem('config-schema', p, `key ${JSON.stringify(key)} must be "name" or "name:port"`));
+      continue;
+    }
+    if (!to) {
+      problems.push(problem('config-schema', p, `${JSON.stringify(value)} must be "address" or "address:port"`));
+      continue;
+    }
+    map.set(from.port === undefined ? from.host : `${from.host}:${from.port}`, to);
+  }
+  return map;
+}
+
+function readExtraCas(files: string[], dir: string, problems: Problem[]): { file: string; pem: string }[] {
+  const out: { file: string; pem: string }[] = [];
+  files.forEach((f, i) => {
+    const file = path.resolve(dir, f);
+    const p = `upstream.extraCaFiles[${i}]`;
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      problems.push(problem('config-schema', p, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`));
+      return;
+    }
+    const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    if (pems.length === 0) { problems.push(problem('config-schema', p, `${file} holds no PEM certificate`)); return; }
+    for (const pem of pems) {
+      try {
+        new X509Certificate(pem);
+        out.push({ file, pem });
+      } catch (err) {
+        problems.push(problem('config-schema', p, `${file} holds a certificate that cannot be parsed: ${(err as Error).message}`));
+      }
+    }
+  });
+  return out;
+}
+
+function compilePassthrough(patterns: string[], problems: Problem[]) {
+  const exact = new Set<string>();
+  const suffixes: string[] = [];
+  patterns.forEach((pattern, i) => {
+    const host = normalizeHost(pattern);
+    const wildcard = host.startsWith('*.');
+    const base = wildcard ? host.slice(2) : host;
+    if (!isHostName(base) && !splitHostPort(base)) {
+      problems.push(problem('config-schema', `passthrough[${i}]`, `${JSON.stringify(pattern)} must be a host or "*.domain"`));
+    } else if (wildcard) suffixes.push(`.${base}`);
+    else exact.add(base);
+  });
+  return { exact, suffixes };
+}
+
+/**
+ * Loads `file` (or the built-in defaults when undefined), with `mode` from the CLI overriding the
+ * file. Returns every problem; `config` is set only when none of them is an error.
+ */
+export function loadConfig(file: string | undefined, overrides: { mode?: Mode } = {}): LoadResult {
+  const problems: Problem[] = [];
+  let raw: Record<string, unknown> = {};
+  if (file !== undefined) {
+    const { value, error } = readJson(file);
+    if (error !== undefined) return { problems: [problem('config-schema', '', error)] };
+    problems.push(...validateShape(value));
+    if (!isObject(value)) return { problems };
+    raw = value;
+  }
+  const merged = mergeDefaults(raw, problems);
+  if (overrides.mode) merged.mode = overrides.mode;
+  problems.push(...lintConfig(merged));
+
+  const dir = file ? path.dirname(file) : process.cwd();
+  const gameJsonFile = merged.gameJson !== undefined ? path.resolve(dir, merged.gameJson) : undefined;
+  const gameTimeouts = gameJsonFile ? readGameJsonTimeouts(gameJsonFile, problems) : {};
+  const timeouts = Object.fromEntries(APIS.map((api) => [
+    api, Math.min(merged.networkTimeout[api] ?? gameTimeouts[api] ?? MAX_TIMEOUT_MS, MAX_TIMEOUT_MS),
+  ])) as Record<Api, number>;
+
+  const hostMap = compileHostMap(merged.upstream.hosts, problems);
+  const extraCas = readExtraCas(merged.upstream.extraCaFiles, dir, problems);
+  const passthrough = compilePassthrough(merged.passthrough, problems);
+  const allowed = Object.fromEntries(DOMAIN_LISTS.map((list) => [list, new Set(
+    merged.domains[list].map((raw, i) => entryHost(parseDomainEntry(list, i, raw))).filter((h): h is string => h !== undefined),
+  )])) as Record<DomainList, Set<string>>;
+
+  if (problems.some((p) => p.severity === 'error')) return { problems };
+  return {
+    problems,
+    config: {
+      ...merged,
+      file, gameJsonFile, allowed, timeouts, hostMap, extraCas,
+      refererValue: `https://appservice.wx.com/${merged.appid}/${merged.version}/page-frame.html`,
+      passthroughExact: passthrough.exact,
+      passthroughSuffixes: passthrough.suffixes,
+    },
+  };
+}
+
+/** One problem a line, as `check-config` prints it (SPEC §10): `error|warning <id> <path> <message>`. */
+export function formatProblem(p: Problem): string {
+  return `${p.severity} ${p.id} ${p.path || '(file)'} ${p.message}`;
+}

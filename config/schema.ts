@@ -1,0 +1,131 @@
+/**
+ * The config file's shape (SPEC §2), with a validator that reports every problem with its path.
+ * The README's config reference is written from the JSDoc here.
+ */
+
+/** The four network APIs of the mini-game runtime. */
+export type Api = 'request' | 'uploadFile' | 'downloadFile' | 'connectSocket';
+export const APIS: readonly Api[] = ['request', 'uploadFile', 'downloadFile', 'connectSocket'];
+
+/** Keys of `domains`: the backend's names, where the socket list is called `socket`. */
+export type DomainList = 'request' | 'uploadFile' | 'downloadFile' | 'socket';
+export const DOMAIN_LISTS: readonly DomainList[] = ['request', 'uploadFile', 'downloadFile', 'socket'];
+export const LIST_OF_API: Readonly<Record<Api, DomainList>> = {
+  request: 'request', uploadFile: 'uploadFile', downloadFile: 'downloadFile', connectSocket: 'socket',
+};
+
+export type Mode = 'enforce' | 'report';
+export type RefererMode = 'rewrite' | 'check' | 'off';
+export type Overflow = 'reject' | 'queue';
+export type Severity = 'info' | 'warning' | 'error';
+
+export interface MgproxyConfig {
+  /** The mini game's appid; part of the fixed Referer `https://appservice.wx.com/{appid}/{version}/page-frame.html`. */
+  appid: string;
+  /** `"0"` (development, preview, approval), `"devtools"`, or a positive integer string (an official release). */
+  version: string;
+  /** Server domains per API, as the backend takes them: `https://host` (request, uploadFile, downloadFile), `wss://host` (socket), or a bare `host`. */
+  domains: Record<DomainList, string[]>;
+  /** Path of the game's game.json, relative to this file; its `networkTimeout` is used where this file sets none. */
+  gameJson?: string;
+  /** Timeout in milliseconds per API. Values above 60000 are capped at 60000. */
+  networkTimeout: Partial<Record<Api, number>>;
+  /** `enforce`: the proxy answers a request that breaks an error rule itself; `report`: forward it and record the violation. */
+  mode: Mode;
+  /** Like the developer tools' option: the domain, IP, scheme and `tls-*` rules are not applied. */
+  skipVerification: boolean;
+  /** Allow private LAN IP addresses as request targets (the platform allows non-local IPs of the same LAN). */
+  allowLanIps: boolean;
+  /** Per client IP: `http` requests (request + uploadFile + downloadFile together) and `socket` open sockets; over the cap, `reject` (429) or `queue`. */
+  concurrency: { http: number; socket: number; overflow: Overflow };
+  /** `rewrite`: the upstream always gets the fixed Referer; `check`: forward the client's, only report; `off`: neither. */
+  referer: RefererMode;
+  /** Host patterns (`host` or `*.suffix`) tunnelled as raw bytes: no interception, no rules, no counting. */
+  passthrough: string[];
+  upstream: {
+    /** Like curl's `--resolve`: `"name"` or `"name:port"` → `"address"` or `"address:port"`. SNI, Host and certificate checks keep the name. */
+    hosts: Record<string, string>;
+    /** Extra PEM files of roots trusted for upstream certificate checks (test servers); relative to this file. */
+    extraCaFiles: string[];
+  };
+}
+
+/** One config problem: lint id, severity, where in the file, and what to do about it. */
+export interface Problem {
+  id: string;
+  severity: Exclude<Severity, 'info'>;
+  path: string;
+  message: string;
+}
+
+const schemaError = (path: string, message: string): Problem => ({ id: 'config-schema', severity: 'error', path, message });
+
+type Check = (value: unknown, path: string, out: Problem[]) => void;
+
+const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+const isString: Check = (v, path, out) => {
+  if (typeof v !== 'string') out.push(schemaError(path, `must be a string, got ${typeName(v)}`));
+};
+const isBoolean: Check = (v, path, out) => {
+  if (typeof v !== 'boolean') out.push(schemaError(path, `must be true or false, got ${typeName(v)}`));
+};
+const oneOf = (...allowed: string[]): Check => (v, path, out) => {
+  if (typeof v !== 'string' || !allowed.includes(v)) {
+    out.push(schemaError(path, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${JSON.stringify(v)}`));
+  }
+};
+const positiveInt: Check = (v, path, out) => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+    out.push(schemaError(path, `must be a positive integer, got ${JSON.stringify(v)}`));
+  }
+};
+const stringArray: Check = (v, path, out) => {
+  if (!Array.isArray(v)) { out.push(schemaError(path, `must be an array of strings, got ${typeName(v)}`)); return; }
+  v.forEach((item, i) => isString(item, `${path}[${i}]`, out));
+};
+const stringMap: Check = (v, path, out) => {
+  if (typeName(v) !== 'object') { out.push(schemaError(path, `must be an object, got ${typeName(v)}`)); return; }
+  for (const [k, item] of Object.entries(v as object)) isString(item, `${path}.${k}`, out);
+};
+const object = (fields: Record<string, Check>): Check => (v, path, out) => {
+  if (typeName(v) !== 'object') { out.push(schemaError(path, `must be an object, got ${typeName(v)}`)); return; }
+  for (const [k, item] of Object.entries(v as object)) {
+    const sub = path ? `${path}.${k}` : k;
+    const check = fields[k];
+    if (!check) out.push(schemaError(sub, `unknown key (known: ${Object.keys(fields).join(', ')})`));
+    else check(item, sub, out);
+  }
+};
+
+const version: Check = (v, path, out) => {
+  if (typeof v !== 'string' || !/^(0|devtools|[1-9][0-9]*)$/.test(v)) {
+    out.push(schemaError(path, `must be "0", "devtools" or a positive integer string, got ${JSON.stringify(v)}`));
+  }
+};
+
+const configShape = object({
+  appid: (v, path, out) => {
+    isString(v, path, out);
+    if (v === '') out.push(schemaError(path, 'must not be empty'));
+  },
+  version,
+  domains: object({ request: stringArray, uploadFile: stringArray, downloadFile: stringArray, socket: stringArray }),
+  gameJson: isString,
+  networkTimeout: object({ request: positiveInt, uploadFile: positiveInt, downloadFile: positiveInt, connectSocket: positiveInt }),
+  mode: oneOf('enforce', 'report'),
+  skipVerification: isBoolean,
+  allowLanIps: isBoolean,
+  concurrency: object({ http: positiveInt, socket: positiveInt, overflow: oneOf('reject', 'queue') }),
+  referer: oneOf('rewrite', 'check', 'off'),
+  passthrough: stringArray,
+  upstream: object({ hosts: stringMap, extraCaFiles: stringArray }),
+});
+
+/** Schema problems of a parsed config file: unknown keys, wrong types, bad enums, bad `version`. */
+export function validateShape(raw: unknown): Problem[] {
+  const out: Problem[] = [];
+  if (typeName(raw) !== 'object') return [schemaError('', `the config must be a JSON object, got ${typeName(raw)}`)];
+  configShape(raw, '', out);
+  return out;
+}

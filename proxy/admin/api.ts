@@ -1,0 +1,103 @@
+/**
+ * The admin API (SPEC §8, shapes in §10): stats, violations, live events (SSE), the background
+ * switch, the CA. One route table, so every path is found with one grep.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ProxyContext } from '../context.js';
+import type { Violation } from '../events.js';
+
+export type Route = (ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, url: URL) => void;
+
+/** A POST body larger than this is refused (413): the API takes small JSON only. */
+const MAX_BODY_BYTES = 16 * 1024;
+const SSE_KEEPALIVE_MS = 15_000;
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+/** Reads a small body; answers 413 itself when it is too large. */
+export function readSmallBody(req: IncomingMessage, res: ServerResponse, then: (body: string) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      sendJson(res, 413, { error: `body over ${MAX_BODY_BYTES} bytes` });
+      req.destroy();
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => { if (size <= MAX_BODY_BYTES) then(Buffer.concat(chunks).toString('utf8')); });
+}
+
+export function stats(ctx: ProxyContext) {
+  return {
+    requests: ctx.events.requests,
+    violations: ctx.events.violationCount,
+    byRule: ctx.events.byRule,
+    inFlight: ctx.inFlight.snapshot(),
+    background: ctx.state.background,
+  };
+}
+
+const getStats: Route = (ctx, _req, res) => sendJson(res, 200, stats(ctx));
+
+const getViolations: Route = (ctx, _req, res, url) => {
+  const rule = url.searchParams.get('rule');
+  const severity = url.searchParams.get('severity');
+  const keep = (v: Violation) => (rule === null || v.rule === rule) && (severity === null || v.severity === severity);
+  sendJson(res, 200, { violations: ctx.events.violations().filter(keep) });
+};
+
+const getEvents: Route = (ctx, req, res) => {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+  res.write(': mgproxy violations\n\n');
+  const onViolation = (v: Violation) => res.write(`event: violation\ndata: ${JSON.stringify(v)}\n\n`);
+  const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+  ctx.events.on('violation', onViolation);
+  req.socket.on('close', () => {
+    clearInterval(keepalive);
+    ctx.events.off('violation', onViolation);
+  });
+};
+
+const postBackground: Route = (ctx, req, res) => {
+  readSmallBody(req, res, (body) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch {
+      value = undefined;
+    }
+    const on = (value as { background?: unknown } | undefined)?.background;
+    if (typeof on !== 'boolean' || Object.keys(value as object).length !== 1) {
+      sendJson(res, 400, { error: 'send {"background": true} or {"background": false}' });
+      return;
+    }
+    ctx.state.setBackground(on);
+    ctx.log.info({ background: on }, on ? 'background mode on' : 'background mode off');
+    sendJson(res, 200, { background: on });
+  });
+};
+
+const getCaPem: Route = (ctx, _req, res) => {
+  res.writeHead(200, {
+    'content-type': 'application/x-pem-file',
+    'content-disposition': 'attachment; filename="mgproxy-ca.pem"',
+    'content-length': Buffer.byteLength(ctx.ca.certPem),
+  });
+  res.end(ctx.ca.certPem);
+};
+
+/** `METHOD path` → handler. */
+export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
+  ['GET /api/stats', getStats],
+  ['GET /api/violations', getViolations],
+  ['GET /api/events', getEvents],
+  ['POST /api/background', postBackground],
+  ['GET /ca.pem', getCaPem],
+]);

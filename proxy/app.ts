@@ -1,0 +1,121 @@
+/**
+ * Assembles and starts a proxy: config, CA, logger, context, the proxy and admin servers. Shared
+ * by `mgproxy start` and `mgproxy run`; the commands only add printing, signals and exit codes.
+ */
+import type http from 'node:http';
+import type { Logger } from 'pino';
+import { loadConfig, type RuntimeConfig } from '../config/load.js';
+import type { Mode, Problem } from '../config/schema.js';
+import { type Ca, loadOrCreateCa } from '../certs/ca.js';
+import { CertStore } from '../certs/store.js';
+import { createAdminServer } from './admin/server.js';
+import { type ProxyContext, RuntimeState } from './context.js';
+import { EventHub } from './events.js';
+import { InFlight } from './inflight.js';
+import { createLogger, type LogLevel } from './log.js';
+import { formatHost } from './net-address.js';
+import { createRules } from './rules/index.js';
+import { ProxyServer } from './server.js';
+import { Upstream } from './upstream.js';
+
+export interface ProxyOptions {
+  configFile?: string;
+  mode?: Mode;
+  host: string;
+  port: number;
+  /** Undefined: port + 1 (any free port when `port` is 0). */
+  adminPort?: number;
+  caDir: string;
+  logLevel: LogLevel;
+  pretty: boolean;
+}
+
+export interface RunningProxy {
+  ctx: ProxyContext;
+  host: string;
+  port: number;
+  adminPort: number;
+  /** `http://HOST:PORT` */
+  url: string;
+  adminUrl: string;
+  caCreated: boolean;
+  /** Problems that did not stop the start (warnings). */
+  warnings: Problem[];
+  /** Stops accepting, lets in-flight exchanges finish within `graceMs`, closes everything. */
+  close(graceMs?: number): Promise<void>;
+  flushLog(): void;
+}
+
+/** A config with errors: the caller prints them and exits 2. */
+export class ConfigError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(`the config has ${problems.filter((p) => p.severity === 'error').length} error(s)`);
+  }
+}
+
+/** A port that cannot be bound: one line, exit 1. */
+export class ListenError extends Error {}
+
+export const SHUTDOWN_GRACE_MS = 5000;
+
+function listen(server: http.Server, port: number, host: string, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'is already in use'
+        : err.code === 'EACCES' ? 'needs privileges'
+        : err.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : `cannot be bound (${err.message})`;
+      reject(new ListenError(`${what} ${formatHost(host)}:${port} ${why}${err.code === 'EADDRINUSE' ? `; choose another with --${what === 'admin port' ? 'admin-port' : 'port'}` : ''}`));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      server.on('error', () => undefined);
+      resolve((server.address() as { port: number }).port);
+    });
+  });
+}
+
+export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger): ProxyContext {
+  const base = {
+    config, log, ca,
+    certs: new CertStore(ca),
+    events: new EventHub(log),
+    inFlight: new InFlight(),
+    state: new RuntimeState(),
+    upstream: new Upstream(config),
+  };
+  return { ...base, rules: createRules(base) };
+}
+
+export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
+  const { config, problems } = loadConfig(opts.configFile, { mode: opts.mode });
+  if (!config) throw new ConfigError(problems);
+  const { log, flush } = createLogger({ level: opts.logLevel, pretty: opts.pretty });
+  for (const p of problems) log.warn({ id: p.id, path: p.path }, `config: ${p.message}`);
+  const { ca, created } = loadOrCreateCa(opts.caDir);
+  const ctx = buildContext(config, ca, log);
+  const proxy = new ProxyServer(ctx);
+  const admin = createAdminServer(ctx);
+  const port = await listen(proxy.outer, opts.port, opts.host, 'port');
+  const wantAdmin = opts.adminPort ?? (opts.port === 0 || port >= 65535 ? 0 : port + 1);
+  let adminPort: number;
+  try {
+    adminPort = await listen(admin, wantAdmin, '127.0.0.1', 'admin port');
+  } catch (err) {
+    proxy.outer.close();
+    throw err;
+  }
+  ctx.upstream.ownPorts.add(port);
+  ctx.upstream.ownPorts.add(adminPort);
+  return {
+    ctx, host: opts.host, port, adminPort, caCreated: created, warnings: problems,
+    url: `http://${formatHost(opts.host)}:${port}`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    flushLog: flush,
+    close: async (graceMs = SHUTDOWN_GRACE_MS) => {
+      admin.close();
+      admin.closeAllConnections();
+      await proxy.close(graceMs);
+    },
+  };
+}

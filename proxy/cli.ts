@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/** The `mgproxy` command (yargs). Registers finished commands only. */
+import fs from 'node:fs';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { caCommand } from './commands/ca.js';
+import { checkConfigCommand } from './commands/check-config.js';
+import { startCommand } from './commands/start.js';
+
+const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** The registry of commands, in the order `--help` lists them. */
+const COMMANDS = [startCommand, caCommand, checkConfigCommand];
+
+const cli = yargs(hideBin(process.argv))
+  .scriptName('mgproxy')
+  .usage('$0 <command> [options]\n\nEnforces the mini-game network rules on real HTTPS and WSS traffic.')
+  .demandCommand(1, 'name a command; see mgproxy --help')
+  .recommendCommands()
+  .strict()
+  .version(pkg.version)
+  .help()
+  .alias('h', 'help')
+  .wrap(Math.min(110, process.stdout.columns || 110))
+  // Bad usage: one line on stderr, no stack, exit 2 (SPEC §1).
+  .fail((msg, err) => {
+    const text = (msg || err?.message || 'bad usage').split('\n')[0];
+    process.stderr.write(`mgproxy: ${text}\n`);
+    process.exit(2);
+  });
+for (const command of COMMANDS) cli.command(command as never);
+await cli.parseAsync();

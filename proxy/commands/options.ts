@@ -1,0 +1,81 @@
+/**
+ * The common options of every command that runs a proxy (SPEC §1), with their checks: a bad
+ * value is a one-line error and exit code 2 (yargs' fail handler in cli.ts).
+ */
+import type { Argv } from 'yargs';
+import { defaultCaDir } from '../../certs/ca.js';
+import { isValidHost, parsePort } from '../net-address.js';
+import { LOG_LEVELS, type LogLevel } from '../log.js';
+import type { ProxyOptions } from '../app.js';
+import type { Mode } from '../../config/schema.js';
+
+/** A usage error: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+const single = (name: string) => (v: unknown) => {
+  if (Array.isArray(v)) throw new UsageError(`--${name} is given more than once`);
+  return v;
+};
+
+export const portArg = (name: string) => (v: unknown): number => {
+  single(name)(v);
+  const text = String(v);
+  const port = text === '0' ? 0 : parsePort(text);
+  if (port === undefined) throw new UsageError(`--${name} must be a port number from 0 to 65535, got ${JSON.stringify(text)}`);
+  return port;
+};
+
+export function withConfigOption<T>(y: Argv<T>) {
+  return y.option('config', {
+    type: 'string',
+    describe: 'config file (default: ./mgproxy.config.json if present, else built-in defaults)',
+    coerce: single('config'),
+  });
+}
+
+export function withCaDirOption<T>(y: Argv<T>) {
+  return y.option('ca-dir', { type: 'string', describe: 'folder of ca.pem and ca-key.pem', default: defaultCaDir(), defaultDescription: '~/.mgproxy', coerce: single('ca-dir') });
+}
+
+/** The options of SPEC §1 that every proxy-running command takes. */
+export function withProxyOptions<T>(y: Argv<T>) {
+  return withCaDirOption(withConfigOption(y))
+    .option('port', { type: 'string', describe: 'proxy port; 0 = any free port', default: '8899', coerce: portArg('port') })
+    .option('host', {
+      type: 'string', describe: 'address to listen on (0.0.0.0 for phones on the LAN)', default: '127.0.0.1',
+      coerce: (v: unknown) => {
+        single('host')(v);
+        const host = String(v).replace(/^\[(.*)\]$/, '$1');
+        if (!isValidHost(host)) throw new UsageError(`--host must be an IP address or host name, got ${JSON.stringify(v)}`);
+        return host;
+      },
+    })
+    .option('admin-port', { type: 'string', describe: 'admin API and dashboard port, always on 127.0.0.1; 0 = any free port', defaultDescription: 'port + 1', coerce: portArg('admin-port') })
+    .option('mode', { choices: ['enforce', 'report'] as const, describe: 'overrides the config: enforce (answer violations) or report (forward and record)' })
+    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log level' })
+    .option('pretty', { type: 'boolean', describe: 'human log lines instead of JSON', defaultDescription: 'on when stdout is a terminal' });
+}
+
+export interface ProxyArgs {
+  config?: string;
+  'ca-dir': string;
+  port: number;
+  host: string;
+  'admin-port'?: number;
+  mode?: Mode;
+  'log-level': LogLevel;
+  pretty?: boolean;
+}
+
+export function proxyOptionsFrom(argv: ProxyArgs, configFile: string | undefined): ProxyOptions {
+  return {
+    configFile,
+    mode: argv.mode,
+    host: argv.host,
+    port: argv.port,
+    adminPort: argv['admin-port'],
+    caDir: argv['ca-dir'],
+    logLevel: argv['log-level'],
+    pretty: argv.pretty ?? Boolean(process.stdout.isTTY),
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * `mgproxy start`: run the proxy in the foreground until SIGINT/SIGTERM (SPEC §1, §10 "Ready
+ * line", "Exit codes"): 0 after a signal, 2 for bad usage or config, 1 for a runtime failure.
+ */
+import type { CommandModule } from 'yargs';
+import { findConfigFile } from '../../config/load.js';
+import { CaError } from '../../certs/ca.js';
+import { ConfigError, ListenError, type RunningProxy, startProxy } from '../app.js';
+import { formatProblem } from '../../config/load.js';
+import { type ProxyArgs, proxyOptionsFrom, withProxyOptions } from './options.js';
+
+/** Starts a proxy or exits with the code SPEC §10 gives the failure. */
+export async function startOrExit(argv: ProxyArgs): Promise<RunningProxy> {
+  try {
+    return await startProxy(proxyOptionsFrom(argv, findConfigFile(argv.config)));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) process.stderr.write(`${formatProblem(p)}\n`);
+      process.exit(2);
+    }
+    if (err instanceof ListenError || err instanceof CaError) {
+      process.stderr.write(`mgproxy: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/** The ready line, exactly as SPEC §10 words it. */
+export const readyLine = (proxy: RunningProxy) => `mgproxy listening on ${proxy.url} (admin ${proxy.adminUrl})`;
+
+/**
+ * A last line of defence for a long-running proxy: a bug in one connection's handling is logged
+ * with its stack instead of ending every user's session.
+ */
+export function keepServingOnBugs(proxy: RunningProxy): void {
+  process.on('uncaughtException', (err) => proxy.ctx.log.error({ error: { message: err.message, stack: err.stack } }, 'internal error (please report it)'));
+}
+
+/** On the first SIGINT/SIGTERM: `before` (reports), a graceful close, exit 0. A second signal exits at once. */
+export function exitOnSignals(proxy: RunningProxy, before: () => Promise<void> | void = () => undefined): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) { proxy.flushLog(); process.exit(0); }
+    stopping = true;
+    proxy.ctx.log.info({ signal }, 'stopping');
+    proxy.close()
+      .then(() => before())
+      .catch((err: Error) => proxy.ctx.log.error({ error: { message: err.message } }, 'error while stopping'))
+      .finally(() => {
+        proxy.flushLog();
+        process.exit(0);
+      });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+export const startCommand: CommandModule<object, ProxyArgs> = {
+  command: 'start',
+  describe: 'run the proxy in the foreground until Ctrl-C',
+  builder: (y) => withProxyOptions(y) as never,
+  handler: async (argv) => {
+    const proxy = await startOrExit(argv);
+    keepServingOnBugs(proxy);
+    exitOnSignals(proxy);
+    const { log } = proxy.ctx;
+    if (proxy.caCreated) log.info({ ca: proxy.ctx.ca.certFile }, 'created a new CA: install and trust it on your test devices');
+    log.info({ config: proxy.ctx.config.file ?? 'built-in defaults', mode: proxy.ctx.config.mode }, readyLine(proxy));
+  },
+};

@@ -1,0 +1,118 @@
+/**
+ * CONNECT (SPEC §3 step 2, §10 "Blocking happens inside the tunnel"): validate the target, tunnel
+ * passthrough hosts, and intercept every other one: answer 200, then look at the first byte. A TLS
+ * ClientHello is terminated with a leaf minted for the SNI name (else the CONNECT host); plain
+ * HTTP (ws:// through a CONNECT-only client) is read as it is. Either way the requests inside go
+ * to the inner http.Server, which never listens (mockttp's shape: no second port, no extra hop).
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import type { ProxyContext } from './context.js';
+import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from './net-address.js';
+import { writeRawAnswer } from './respond.js';
+import { tunnelRaw } from './tunnel.js';
+
+/** What the requests inside a tunnel inherit from its CONNECT. */
+export interface TunnelInfo {
+  host: string;
+  port: number;
+  client: string;
+  secure: boolean;
+}
+
+const tunnels = new WeakMap<Duplex, TunnelInfo>();
+
+export function tunnelOf(socket: Duplex): TunnelInfo | undefined {
+  return tunnels.get(socket);
+}
+
+const TLS_HANDSHAKE_RECORD = 0x16;
+/** A client that opens a tunnel and says nothing is dropped after this long. */
+const FIRST_BYTE_TIMEOUT_MS = 30_000;
+
+export function isPassthrough(ctx: ProxyContext, host: string): boolean {
+  if (ctx.config.passthroughExact.has(host)) return true;
+  return ctx.config.passthroughSuffixes.some((suffix) => host.endsWith(suffix));
+}
+
+export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const client = normalizeIp(req.socket.remoteAddress ?? '');
+  const target = splitHostPort(req.url ?? '');
+  if (!target || target.port === undefined || !isValidHost(target.host)) {
+    ctx.log.warn({ client, target: req.url }, 'invalid CONNECT target');
+    writeRawAnswer(socket, 400, {}, `mgproxy: CONNECT needs host:port, with a host name or IP and a port from 1 to 65535; got ${JSON.stringify(req.url)}\n`);
+    return;
+  }
+  const host = normalizeHost(target.host);
+  const port = target.port;
+  if (isPassthrough(ctx, host)) {
+    tunnelRaw(ctx, socket, head, host, port, client);
+    return;
+  }
+  socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+  if (head.length > 0) socket.unshift(head);
+  sniff(socket, (first) => {
+    if (first === TLS_HANDSHAKE_RECORD) interceptTls(ctx, inner, socket, { host, port, client, secure: true });
+    else if (first >= 0x41 && first <= 0x5a) {
+      // An HTTP method: plain HTTP inside the tunnel (the rules flag it as insecure-scheme).
+      tunnels.set(socket, { host, port, client, secure: false });
+      inner.emit('connection', socket);
+    } else {
+      ctx.log.warn({ client, host, port, firstByte: first }, 'tunnel carries neither TLS nor HTTP; closed');
+      socket.destroy();
+    }
+  });
+}
+
+/** Waits for the first byte without consuming it: it is pushed back for TLS or the HTTP parser. */
+function sniff(socket: Duplex, then: (first: number) => void): void {
+  const timer = setTimeout(() => socket.destroy(), FIRST_BYTE_TIMEOUT_MS);
+  const onData = (chunk: Buffer) => {
+    if (chunk.length === 0) return;
+    clearTimeout(timer);
+    socket.removeListener('data', onData);
+    socket.removeListener('close', onClose);
+    socket.pause();
+    socket.unshift(chunk);
+    then(chunk[0]!);
+  };
+  const onClose = () => clearTimeout(timer);
+  socket.on('data', onData);
+  socket.once('close', onClose);
+}
+
+/** Clients that refused our certificate, told once each: the usual cause is a CA not installed or not trusted. */
+const warnedRefusals = new Set<string>();
+
+function interceptTls(ctx: ProxyContext, inner: Server, socket: Duplex, info: TunnelInfo): void {
+  ctx.certs.context(info.host).then((secureContext) => {
+    if (socket.destroyed) return;
+    const tlsSocket = new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext,
+      ALPNProtocols: ['http/1.1'],
+      SNICallback: (servername, cb) => {
+        const name = normalizeHost(servername);
+        if (name === info.host) { cb(null, secureContext); return; }
+        ctx.certs.context(name).then((c) => cb(null, c), (err: Error) => cb(err, undefined));
+      },
+    });
+    tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
+      const key = `${info.client} ${info.host}`;
+      if (/ALERT|alert/.test(err.message) && !warnedRefusals.has(key) && warnedRefusals.size < 10_000) {
+        warnedRefusals.add(key);
+        ctx.log.warn({ client: info.client, host: info.host, error: { code: err.code, message: err.message } },
+          'the client refused mgproxy\'s certificate: install and trust the CA (mgproxy ca) on that device');
+      } else {
+        ctx.log.debug({ client: info.client, host: info.host, error: { code: err.code, message: err.message } }, 'TLS with client failed');
+      }
+      tlsSocket.destroy();
+    });
+    tunnels.set(tlsSocket, info);
+    inner.emit('connection', tlsSocket);
+  }, (err: Error) => {
+    ctx.log.error({ host: info.host, error: { message: err.message } }, 'cannot mint a certificate');
+    socket.destroy();
+  });
+}

@@ -1,0 +1,34 @@
+/** What every part of a running proxy shares, built once at start. */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { RuntimeConfig } from '../config/load.js';
+import type { Ca } from '../certs/ca.js';
+import type { CertStore } from '../certs/store.js';
+import type { EventHub } from './events.js';
+import type { InFlight } from './inflight.js';
+import type { Rule } from './rules/types.js';
+import type { Upstream } from './upstream.js';
+
+/** Switched by `POST /api/background` and the dashboard (SPEC §8); the background rules listen. */
+export class RuntimeState extends EventEmitter {
+  background = false;
+
+  setBackground(on: boolean): void {
+    if (on === this.background) return;
+    this.background = on;
+    this.emit('background', on);
+  }
+}
+
+export interface ProxyContext {
+  readonly config: RuntimeConfig;
+  readonly log: Logger;
+  readonly ca: Ca;
+  readonly certs: CertStore;
+  readonly events: EventHub;
+  readonly inFlight: InFlight;
+  readonly state: RuntimeState;
+  readonly upstream: Upstream;
+  /** The ordered registry (rules/index.ts). */
+  readonly rules: readonly Rule[];
+}

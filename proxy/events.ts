@@ -1,0 +1,76 @@
+/**
+ * The one place a violation is born (SPEC §6): it is logged at once as a pino line with
+ * `msg: "violation"`, counted per rule, kept (bounded) for the admin API and the reports, and
+ * emitted to live listeners (SSE, dashboard). Finished exchanges are announced here too, for the
+ * HAR recorder; with no listener that costs nothing.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Api, Severity } from '../config/schema.js';
+import type { Action, RuleId } from './rules/types.js';
+
+/** A violation event: request-bound ones carry every field; per-host TLS findings carry no api, method, url or client. */
+export interface Violation {
+  rule: RuleId;
+  severity: Severity;
+  api?: Api;
+  method?: string;
+  url?: string;
+  host: string;
+  port?: number;
+  client?: string;
+  action: Action;
+  message: string;
+  time: string;
+}
+
+export const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { info: 0, warning: 1, error: 2 };
+
+/** Beyond this many, the oldest violations leave memory; the counts stay exact. */
+export const MAX_KEPT_VIOLATIONS = 100_000;
+
+const LOG_LEVEL: Readonly<Record<Severity, 'info' | 'warn' | 'error'>> = { info: 'info', warning: 'warn', error: 'error' };
+
+export interface EventHubEvents {
+  violation: [Violation];
+}
+
+export class EventHub extends EventEmitter {
+  /** Exchanges seen: HTTP requests and socket handshakes. */
+  requests = 0;
+  violationCount = 0;
+  readonly byRule: Partial<Record<RuleId, number>> = {};
+  private kept: Violation[] = [];
+  private dropped = 0;
+
+  constructor(private readonly log: Logger) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  record(v: Violation): Violation {
+    this.violationCount++;
+    this.byRule[v.rule] = (this.byRule[v.rule] ?? 0) + 1;
+    this.kept.push(v);
+    if (this.kept.length > MAX_KEPT_VIOLATIONS * 1.1) {
+      // Trimmed in batches so that a flood costs one copy per 10,000 events, not one per event.
+      const excess = this.kept.length - MAX_KEPT_VIOLATIONS;
+      this.kept = this.kept.slice(excess);
+      this.dropped += excess;
+    }
+    const { time: _time, ...fields } = v; // pino stamps its own ISO time
+    this.log[LOG_LEVEL[v.severity]](fields, 'violation');
+    this.emit('violation', v);
+    return v;
+  }
+
+  /** Kept violations, oldest first. */
+  violations(): readonly Violation[] {
+    return this.kept;
+  }
+
+  /** How many left memory (the report says so). */
+  get droppedViolations(): number {
+    return this.dropped;
+  }
+}

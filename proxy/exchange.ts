@@ -1,0 +1,184 @@
+/**
+ * One request or socket handshake, from its head to its end (mitmproxy's HTTPFlow). The rules, the
+ * forwarder, the log line, the events and the reports all read this object, so nothing re-derives
+ * the host, the API or the client. Its end is reached exactly once, from `finish()`.
+ */
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Api } from '../config/schema.js';
+import type { ProxyContext } from './context.js';
+import type { Violation } from './events.js';
+import { type ProxyAnswer, ruleAnswer, sendAnswer, writeRawProxyAnswer } from './respond.js';
+import type { Action, Finding } from './rules/types.js';
+import { formatHost } from './net-address.js';
+
+export type Scheme = 'https' | 'http' | 'wss' | 'ws';
+/** How it ended: `completed` (whole response sent), `blocked` (answered by the proxy), `aborted` (a peer left), `cut` (a rule cut it), `error`. */
+export type Outcome = 'completed' | 'blocked' | 'aborted' | 'cut' | 'error';
+
+let nextId = 1;
+
+export interface ExchangeInit {
+  req: IncomingMessage;
+  client: string;
+  scheme: Scheme;
+  host: string;
+  port: number;
+  /** Path and query, origin-form. */
+  path: string;
+  api: Api;
+  res?: ServerResponse;
+  socket?: Duplex;
+}
+
+export class Exchange {
+  readonly id = nextId++;
+  readonly req: IncomingMessage;
+  readonly res?: ServerResponse;
+  /** The client's socket, for WebSocket upgrades (no ServerResponse there). */
+  readonly socket?: Duplex;
+  readonly client: string;
+  readonly method: string;
+  readonly scheme: Scheme;
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  readonly url: string;
+  readonly api: Api;
+  readonly startedAt = Date.now();
+  private readonly t0 = performance.now();
+
+  status?: number;
+  responseHeaders?: IncomingHttpHeaders;
+  /** Milliseconds from the request head to the first response byte. */
+  responseStartMs?: number;
+  durationMs?: number;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** The 101 went out: the socket is open and piped. */
+  upgraded = false;
+  readonly violations: Violation[] = [];
+  /** Headers the upstream gets instead of the client's (the Referer rewrite). */
+  readonly upstreamHeaders: Record<string, string> = {};
+  upstreamRequest?: ClientRequest;
+  upstreamSocket?: Duplex;
+  /** Taps for the HAR recorder; unset unless a recorder listens. */
+  requestBodyTap?: (chunk: Buffer) => void;
+  responseBodyTap?: (chunk: Buffer) => void;
+  ended = false;
+  outcome?: Outcome;
+
+  constructor(private readonly ctx: ProxyContext, init: ExchangeInit) {
+    this.req = init.req;
+    this.res = init.res;
+    this.socket = init.socket;
+    this.client = init.client;
+    this.method = init.req.method ?? 'GET';
+    this.scheme = init.scheme;
+    this.host = init.host;
+    this.port = init.port;
+    this.path = init.path;
+    this.api = init.api;
+    const defaultPort = init.scheme === 'https' || init.scheme === 'wss' ? 443 : 80;
+    this.url = `${init.scheme}://${formatHost(init.host)}${init.port === defaultPort ? '' : `:${init.port}`}${init.path}`;
+    ctx.events.requests++;
+    ctx.inFlight.add(this);
+    ctx.events.emit('exchange-start', this);
+  }
+
+  get isWebSocket(): boolean {
+    return this.api === 'connectSocket';
+  }
+
+  /** Milliseconds since the request head arrived. */
+  elapsedMs(): number {
+    return performance.now() - this.t0;
+  }
+
+  /** Nothing of a response has reached the client yet, so the proxy can still answer instead. */
+  get canAnswer(): boolean {
+    return this.res ? !this.res.headersSent : !this.upgraded && this.status === undefined;
+  }
+
+  /** Records a finding as a violation event of this exchange. */
+  record(finding: Finding, action: Action): Violation {
+    const v: Violation = {
+      rule: finding.rule, severity: finding.severity, api: this.api, method: this.method, url: this.url,
+      host: this.host, port: this.port, client: this.client, action, message: finding.message,
+      time: new Date().toISOString(),
+    };
+    this.violations.push(v);
+    return this.ctx.events.record(v);
+  }
+
+  /** Answers with the proxy's own response instead of the upstream's; the upstream never sees the request. */
+  block(finding: Finding): void {
+    this.record(finding, 'blocked');
+    this.answer(ruleAnswer(this.api, finding.rule, finding.message), 'blocked');
+  }
+
+  /**
+   * A rule failed an exchange already under way (timeout, background): answered by the proxy if
+   * nothing was sent yet, else cut. In `report` mode only recorded.
+   */
+  fail(finding: Finding): void {
+    if (this.ended) return;
+    if (this.ctx.config.mode === 'report' || finding.severity !== 'error') {
+      this.record(finding, finding.action ?? 'reported');
+      return;
+    }
+    if (this.canAnswer) {
+      this.abortUpstream();
+      this.block(finding);
+    } else {
+      this.record(finding, 'cut');
+      this.cut('cut');
+    }
+  }
+
+  /** Sends a proxy answer (headers not sent yet) and ends the exchange with `outcome`. */
+  answer(answer: ProxyAnswer, outcome: Outcome): void {
+    if (this.ended) return;
+    this.status = answer.status;
+    this.outcome = outcome;
+    if (this.res) {
+      this.res.setHeader('connection', this.req.headers.connection === 'close' ? 'close' : 'keep-alive');
+      sendAnswer(this.res, answer);
+      // The client may have sent a body we will not read; drain it so the connection stays usable.
+      if (!this.req.complete) this.req.resume();
+    } else if (this.socket) {
+      writeRawProxyAnswer(this.socket, answer);
+      this.finish(outcome);
+    }
+  }
+
+  /** Cuts the client's connection (and the upstream's): the client sees it closed, never injected bytes. */
+  cut(outcome: Outcome): void {
+    this.abortUpstream();
+    (this.res?.socket ?? this.socket)?.destroy();
+    this.finish(outcome);
+  }
+
+  abortUpstream(): void {
+    this.upstreamRequest?.destroy();
+    this.upstreamSocket?.destroy();
+  }
+
+  /** The one end of every exchange: releases what the rules hold, logs the exchange line, announces it. */
+  finish(outcome: Outcome): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.outcome ??= outcome;
+    this.durationMs = this.elapsedMs();
+    this.ctx.inFlight.delete(this);
+    for (const rule of this.ctx.rules) {
+      if (rule.onEnd && (!rule.appliesTo || rule.appliesTo.includes(this.api))) rule.onEnd(this);
+    }
+    this.ctx.log.info({
+      id: this.id, client: this.client, api: this.api, method: this.method, url: this.url,
+      status: this.status ?? null, bytesIn: this.bytesIn, bytesOut: this.bytesOut,
+      durationMs: Math.round(this.durationMs * 10) / 10, outcome: this.outcome,
+    }, 'exchange');
+    this.ctx.events.emit('exchange', this);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Host names, IP literals and address classes, shared by the config lint, CONNECT validation,
+ * the `ip-not-allowed` rule and LAN mode. Pure functions, no I/O.
+ */
+import net from 'node:net';
+
+/** `::ffff:10.0.0.1` → `10.0.0.1`; lower-cases IPv6. Socket addresses come in both forms. */
+export function normalizeIp(address: string): string {
+  const lower = address.toLowerCase();
+  return lower.startsWith('::ffff:') && net.isIPv4(lower.slice(7)) ? lower.slice(7) : lower;
+}
+
+/** Lower-case, no trailing dot, no IPv6 brackets: the one form of a host used as a key everywhere. */
+export function normalizeHost(host: string): string {
+  let h = host.toLowerCase();
+  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
+  if (h.endsWith('.') && !net.isIP(h)) h = h.slice(0, -1);
+  return net.isIP(h) ? normalizeIp(h) : h;
+}
+
+/** RFC 1123 host name: labels of letters, digits and inner hyphens (and `_`, which real DNS carries). */
+const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/i;
+
+export function isHostName(host: string): boolean {
+  if (host.length === 0 || host.length > 253) return false;
+  return host.split('.').every((label) => LABEL.test(label));
+}
+
+/** A host that may appear in a CONNECT target or URL: a host name or an IP literal. */
+export function isValidHost(host: string): boolean {
+  return net.isIP(host) !== 0 || isHostName(host);
+}
+
+/** `443`, not `0443`, `+443`, `0` or `70000`. */
+export function parsePort(text: string): number | undefined {
+  if (!/^[1-9][0-9]{0,4}$/.test(text)) return undefined;
+  const port = Number(text);
+  return port <= 65535 ? port : undefined;
+}
+
+/**
+ * Splits `host:port`, `[v6]:port`, `host` or `[v6]` (port optional). Returns undefined for anything
+ * malformed: an unclosed bracket, an empty host, a bad port.
+ */
+export function splitHostPort(text: string): { host: string; port?: number } | undefined {
+  let host: string;
+  let portText: string | undefined;
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    if (close < 0) return undefined;
+    host = text.slice(1, close);
+    const rest = text.slice(close + 1);
+    if (rest !== '') {
+      if (!rest.startsWith(':')) return undefined;
+      portText = rest.slice(1);
+    }
+    if (net.isIPv6(host) === false) return undefined;
+  } else {
+    const colon = text.lastIndexOf(':');
+    if (colon >= 0 && text.indexOf(':') !== colon) {
+      // bare IPv6 without brackets: no port can be told apart
+      return net.isIPv6(text) ? { host: normalizeHost(text) } : undefined;
+    }
+    host = colon >= 0 ? text.slice(0, colon) : text;
+    portText = colon >= 0 ? text.slice(colon + 1) : undefined;
+  }
+  if (host === '') return undefined;
+  if (portText === undefined) return { host: normalizeHost(host) };
+  const port = parsePort(portText);
+  return port === undefined ? undefined : { host: normalizeHost(host), port };
+}
+
+/** `host` with brackets for IPv6, for URLs and `host:port` strings. */
+export function formatHost(host: string): string {
+  return net.isIPv6(host) ? `[${host}]` : host;
+}
+
+/** A CIDR block, compiled once; `contains` takes any IP string. */
+export interface Cidr { text: string; contains(ip: string): boolean }
+
+export function parseCidr(text: string): Cidr | undefined {
+  const [addr, bitsText, extra] = text.trim().split('/');
+  if (extra !== undefined || addr === undefined) return undefined;
+  const family = net.isIP(addr);
+  if (family === 0) return undefined;
+  const maxBits = family === 4 ? 32 : 128;
+  const bits = bitsText === undefined ? maxBits : Number(bitsText);
+  if (!Number.isInteger(bits) || bits < 0 || bits > maxBits || (bitsText !== undefined && !/^[0-9]+$/.test(bitsText))) return undefined;
+  const list = new net.BlockList();
+  list.addSubnet(normalizeIp(addr), bits, family === 4 ? 'ipv4' : 'ipv6');
+  return {
+    text: text.trim(),
+    contains: (ip) => {
+      const n = normalizeIp(ip);
+      const f = net.isIP(n);
+      return f !== 0 && list.check(n, f === 4 ? 'ipv4' : 'ipv6');
+    },
+  };
+}
+
+const LOOPBACK = ['127.0.0.0/8', '::1/128'].map((c) => parseCidr(c)!);
+/** SPEC §10 "IP classes": the private ranges a mini game may reach when `allowLanIps`. */
+export const PRIVATE_RANGES: readonly Cidr[] = [
+  '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', 'fc00::/7', 'fe80::/10',
+].map((c) => parseCidr(c)!);
+
+export function isLoopbackIp(ip: string): boolean {
+  return LOOPBACK.some((c) => c.contains(ip));
+}
+
+export function isPrivateIp(ip: string): boolean {
+  return PRIVATE_RANGES.some((c) => c.contains(ip));
+}
+
+/** `localhost` and its subdomains (RFC 6761 reserves them for loopback). */
+export function isLocalhostName(host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost');
+}

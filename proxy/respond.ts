@@ -1,0 +1,94 @@
+/**
+ * The proxy's own answers (SPEC §6, §10): a status, the `x-mgproxy-rule` header, and a JSON body
+ * whose `errMsg` is what the runtime would give the game's fail callback. Also the plain answers to
+ * malformed input, written straight to a socket.
+ */
+import type { ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Api } from '../config/schema.js';
+import type { RuleId } from './rules/types.js';
+
+/** SPEC §10 "errMsg reason per rule". */
+export function reasonOf(rule: RuleId): string {
+  switch (rule) {
+    case 'concurrency-exceeded': return 'exceed max task count';
+    case 'timeout': return 'timeout';
+    case 'background-interrupted':
+    case 'background-call': return 'interrupted';
+    case 'domain-not-allowed':
+    case 'insecure-scheme':
+    case 'ip-not-allowed': return 'url not in domain list';
+    default: return 'ssl hand shake error';
+  }
+}
+
+/** SPEC §10 "Status codes". */
+export function statusOf(rule: RuleId): number {
+  switch (rule) {
+    case 'concurrency-exceeded': return 429;
+    case 'timeout': return 504;
+    case 'background-interrupted': return 503;
+    case 'domain-not-allowed':
+    case 'insecure-scheme':
+    case 'ip-not-allowed':
+    case 'background-call': return 403;
+    default: return 502;
+  }
+}
+
+export interface ProxyAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** The answer to a request that broke `rule`. */
+export function ruleAnswer(api: Api, rule: RuleId, message: string): ProxyAnswer {
+  return {
+    status: statusOf(rule),
+    headers: { 'x-mgproxy-rule': rule },
+    body: JSON.stringify({ errMsg: `${api}:fail ${reasonOf(rule)}`, rule, message }),
+  };
+}
+
+/**
+ * The answer when the upstream cannot be reached or fails before responding: no rule was broken,
+ * so no `x-mgproxy-rule`; `x-mgproxy-error` names the cause for scripts.
+ */
+export function upstreamErrorAnswer(api: Api, cause: string, reason: string, message: string): ProxyAnswer {
+  return {
+    status: 502,
+    headers: { 'x-mgproxy-error': cause },
+    body: JSON.stringify({ errMsg: `${api}:fail ${reason}`, rule: null, message }),
+  };
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export function sendAnswer(res: ServerResponse, answer: ProxyAnswer): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(answer.status, {
+    ...answer.headers,
+    'content-type': JSON_TYPE,
+    'content-length': Buffer.byteLength(answer.body),
+    'cache-control': 'no-store',
+  });
+  res.end(answer.body);
+}
+
+/**
+ * Writes a whole HTTP/1.1 response to a raw socket and closes it: for CONNECT, upgrades and
+ * parse errors, where there is no ServerResponse.
+ */
+export function writeRawAnswer(socket: Duplex, status: number, headers: Record<string, string>, body: string, contentType = 'text/plain; charset=utf-8'): void {
+  if (socket.destroyed || !socket.writable) { socket.destroy(); return; }
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`];
+  const all = { ...headers, 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+  for (const [k, v] of Object.entries(all)) lines.push(`${k}: ${v}`);
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+export function writeRawProxyAnswer(socket: Duplex, answer: ProxyAnswer): void {
+  writeRawAnswer(socket, answer.status, answer.headers, answer.body, JSON_TYPE);
+}

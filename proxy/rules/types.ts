@@ -1,0 +1,54 @@
+/**
+ * The rule interface (STYLE: mitmproxy's addons, http-proxy's passes): small, uniform, able to
+ * short-circuit. A rule returns findings as data; the pipeline decides what they do.
+ */
+import type { Api, Severity } from '../../config/schema.js';
+import type { Exchange } from '../exchange.js';
+
+/** Every id a violation can carry (SPEC §4, §5). */
+export const REQUEST_RULE_IDS = [
+  'insecure-scheme', 'domain-not-allowed', 'ip-not-allowed', 'referer-mismatch', 'concurrency-exceeded',
+  'timeout', 'background-interrupted', 'background-call', 'response-not-utf8', 'response-multiple-bom',
+  'http-error-status',
+] as const;
+export const TLS_RULE_IDS = [
+  'tls-untrusted', 'tls-self-signed', 'tls-chain-incomplete', 'tls-expired', 'tls-not-yet-valid',
+  'tls-hostname-mismatch', 'tls-no-tls12', 'tls-unreachable', 'ats-weak-protocol', 'ats-no-forward-secrecy',
+  'ats-weak-signature', 'ats-weak-key',
+] as const;
+export type RequestRuleId = (typeof REQUEST_RULE_IDS)[number];
+export type TlsRuleId = (typeof TLS_RULE_IDS)[number];
+export type RuleId = RequestRuleId | TlsRuleId;
+
+/** SPEC §6: what happened to the exchange because of the violation. */
+export type Action = 'blocked' | 'reported' | 'rewritten' | 'queued' | 'cut';
+
+/** What a rule found. `action` is set only by rules whose outcome is not the pipeline's to decide (`queued`, `rewritten`). */
+export interface Finding {
+  rule: RuleId;
+  severity: Severity;
+  message: string;
+  action?: Extract<Action, 'queued' | 'rewritten'>;
+}
+
+/** Watches a body as it streams: sees every chunk once, copies nothing, keeps constant state. */
+export interface BodyObserver {
+  write(chunk: Buffer): void;
+  /** Called once, after the last chunk of a complete body. */
+  end(): Finding | undefined;
+}
+
+export interface Rule {
+  /** The ids this rule can raise: one for most rules, the `tls-*`/`ats-*` family for the TLS audit. */
+  readonly ids: readonly RuleId[];
+  /** The APIs it looks at; all when absent. */
+  readonly appliesTo?: readonly Api[];
+  /** Before any upstream connection. May wait (a queue, the first TLS audit of a host); most return at once. */
+  onRequest?(ex: Exchange): Finding | undefined | Promise<Finding | undefined>;
+  /** When the upstream's response head arrives (`ex.status`, `ex.responseHeaders` are set). */
+  onResponseHead?(ex: Exchange): Finding | undefined;
+  /** A per-exchange observer of the response body, or undefined when this response needs none. */
+  observeBody?(ex: Exchange): BodyObserver | undefined;
+  /** Exactly once per admitted exchange, however it ended: release slots, clear timers. */
+  onEnd?(ex: Exchange): void;
+}

@@ -1,0 +1,180 @@
+/**
+ * The listening proxy (SPEC §3): CONNECT, absolute-form `http://` requests and upgrades on the
+ * outer server; requests and upgrades inside tunnels on the inner server, which shares the same
+ * handlers. Every raw socket has an 'error' owner from the moment it exists (STYLE habit 6).
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ProxyContext } from './context.js';
+import { classifyApi } from './classify.js';
+import { handleConnect, tunnelOf } from './connect.js';
+import { Exchange, type Scheme } from './exchange.js';
+import { attachExchange, Forwarder } from './forward.js';
+import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from './net-address.js';
+import { writeRawAnswer } from './respond.js';
+import { runRequestRules } from './rules/pipeline.js';
+
+/** Where a request goes, taken from its tunnel or its absolute-form URL. */
+interface Target { scheme: Scheme; host: string; port: number; path: string; client: string }
+
+/** A request the proxy cannot place: 400 with why. */
+class BadTarget extends Error {}
+
+const ABSOLUTE = /^(https?|wss?):\/\/([^/?#]*)([^#]*)/i;
+
+/** Exported for the onboarding pages: a request straight to the proxy is not a proxy request. */
+export function isOriginForm(req: IncomingMessage): boolean {
+  return !tunnelOf(req.socket) && (req.url ?? '').startsWith('/');
+}
+
+function targetOf(req: IncomingMessage, upgrade: boolean): Target {
+  const url = req.url ?? '';
+  const tunnel = tunnelOf(req.socket);
+  if (tunnel) {
+    const secure = tunnel.secure;
+    const scheme: Scheme = upgrade ? (secure ? 'wss' : 'ws') : secure ? 'https' : 'http';
+    const m = ABSOLUTE.exec(url);
+    const path = m ? m[3] || '/' : url;
+    if (!path.startsWith('/') && path !== '*') throw new BadTarget(`request target ${JSON.stringify(url)} is not a path`);
+    return { scheme, host: tunnel.host, port: tunnel.port, path, client: tunnel.client };
+  }
+  const m = ABSOLUTE.exec(url);
+  if (!m) throw new BadTarget(`mgproxy is a proxy: send absolute-form requests (GET http://host/path) or CONNECT; got ${JSON.stringify(url)}`);
+  const given = m[1]!.toLowerCase();
+  if (given === 'https' || given === 'wss') throw new BadTarget(`${given}:// goes through CONNECT, not as an absolute-form request`);
+  const authority = m[2]!.replace(/^[^@]*@/, '');
+  const hp = splitHostPort(authority);
+  if (!hp || !isValidHost(hp.host)) throw new BadTarget(`bad host or port in ${JSON.stringify(url)}`);
+  const rest = m[3]!;
+  return {
+    scheme: upgrade ? 'ws' : 'http',
+    host: normalizeHost(hp.host),
+    port: hp.port ?? 80,
+    path: rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest,
+    client: normalizeIp(req.socket.remoteAddress ?? ''),
+  };
+}
+
+/** Rules first; an admitted exchange goes on to `go`, a blocked one gets the proxy's answer. */
+function admit(ctx: ProxyContext, ex: Exchange, go: () => void): void {
+  const decide = (blocked: ReturnType<typeof runRequestRules>) => {
+    if (ex.ended) return;
+    if (blocked) ex.block(blocked as NonNullable<Awaited<typeof blocked>>);
+    else go();
+  };
+  const verdict = runRequestRules(ctx, ex);
+  if (verdict instanceof Promise) {
+    verdict.then(decide, (err: Error) => {
+      ctx.log.error({ id: ex.id, error: { message: err.message, stack: err.stack } }, 'rule failed');
+      ex.cut('error');
+    });
+  } else decide(verdict);
+}
+
+export interface ProxyHandlers {
+  /** Requests the proxy serves itself (onboarding); return true when handled. */
+  serveLocal?: (req: IncomingMessage, res: ServerResponse) => boolean;
+}
+
+export class ProxyServer {
+  readonly outer: http.Server;
+  private readonly inner: http.Server;
+  private readonly forwarder: Forwarder;
+  private readonly sockets = new Set<Duplex>();
+
+  constructor(private readonly ctx: ProxyContext, private readonly handlers: ProxyHandlers = {}) {
+    this.forwarder = new Forwarder(ctx);
+    const options: http.ServerOptions = {
+      // Our own timeouts are the rules' (SPEC §4 `timeout`); Node's 5-minute request timeout would cut long uploads.
+      requestTimeout: 0,
+      headersTimeout: 30_000,
+      keepAliveTimeout: 65_000,
+      noDelay: true,
+    };
+    this.inner = http.createServer(options);
+    this.outer = http.createServer(options);
+    for (const server of [this.inner, this.outer]) {
+      server.on('request', (req, res) => this.onRequest(req, res));
+      server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+      server.on('clientError', (err, socket) => this.onClientError(err, socket));
+    }
+    this.outer.on('connection', (socket: Duplex) => {
+      this.sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    this.outer.on('connect', (req, socket, head) => handleConnect(ctx, this.inner, req, socket, head));
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.handlers.serveLocal?.(req, res)) return;
+    let target: Target;
+    try {
+      target = targetOf(req, false);
+    } catch (err) {
+      if (!(err instanceof BadTarget)) throw err;
+      this.ctx.log.warn({ client: normalizeIp(req.socket.remoteAddress ?? ''), url: req.url, reason: err.message }, 'bad request target');
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      res.end(`${err.message}\n`);
+      return;
+    }
+    const api = classifyApi(this.ctx.config, req, target.host, false);
+    const ex = new Exchange(this.ctx, { req, res, api, ...target });
+    attachExchange(req, ex);
+    res.on('finish', () => ex.finish('completed'));
+    res.on('close', () => {
+      if (ex.ended) return;
+      // The client left first: the upstream request goes too, at once.
+      ex.abortUpstream();
+      ex.finish('aborted');
+    });
+    admit(this.ctx, ex, () => this.forwarder.web(ex));
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      writeRawAnswer(socket, 501, {}, `mgproxy forwards WebSocket upgrades only, not ${JSON.stringify(req.headers.upgrade)}\n`);
+      return;
+    }
+    let target: Target;
+    try {
+      target = targetOf(req, true);
+    } catch (err) {
+      if (!(err instanceof BadTarget)) throw err;
+      writeRawAnswer(socket, 400, {}, `${err.message}\n`);
+      return;
+    }
+    const ex = new Exchange(this.ctx, { req, socket, api: 'connectSocket', ...target });
+    attachExchange(req, ex);
+    socket.on('close', () => ex.finish(ex.upgraded ? 'completed' : 'aborted'));
+    admit(this.ctx, ex, () => this.forwarder.ws(ex, socket, head));
+  }
+
+  /** Malformed requests (also inside tunnels): 400, or 431 for oversized headers, to that client alone. */
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const tunnel = tunnelOf(socket);
+    const client = tunnel?.client ?? normalizeIp((socket as Duplex & { remoteAddress?: string }).remoteAddress ?? '');
+    const code = err.code ?? '';
+    this.ctx.log.warn({ client, host: tunnel?.host, error: { code, message: err.message } }, 'bad request from client');
+    const busy = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+    if (!code.startsWith('HPE_') && code !== 'ERR_HTTP_REQUEST_TIMEOUT') { socket.destroy(); return; }
+    if (busy || !socket.writable) { socket.destroy(); return; }
+    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    writeRawAnswer(socket, status, {}, `mgproxy: malformed request (${code}: ${err.message})\n`);
+  }
+
+  /** Stops accepting, lets what is in flight finish for up to `graceMs`, then closes every socket. */
+  async close(graceMs: number): Promise<void> {
+    this.outer.close();
+    this.outer.closeIdleConnections();
+    this.inner.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.ctx.inFlight.idle(), new Promise<void>((r) => { timer = setTimeout(r, graceMs); })]);
+    clearTimeout(timer);
+    for (const ex of this.ctx.inFlight.all()) ex.cut('aborted');
+    for (const socket of this.sockets) socket.destroy();
+    this.ctx.upstream.httpsAgent.destroy();
+    this.ctx.upstream.httpAgent.destroy();
+  }
+}
