@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Api, Severity } from '../config/schema.js';
 import type { Action, RuleId } from './rules/types.js';
+import type { HostAudit } from '../certs/audit/types.js';
 
 /** A violation event: request-bound ones carry every field; per-host TLS findings carry no api, method, url or client. */
 export interface Violation {
@@ -31,10 +32,6 @@ export const MAX_KEPT_VIOLATIONS = 100_000;
 
 const LOG_LEVEL: Readonly<Record<Severity, 'info' | 'warn' | 'error'>> = { info: 'info', warning: 'warn', error: 'error' };
 
-export interface EventHubEvents {
-  violation: [Violation];
-}
-
 export class EventHub extends EventEmitter {
   /** Exchanges seen: HTTP requests and socket handshakes. */
   requests = 0;
@@ -42,6 +39,7 @@ export class EventHub extends EventEmitter {
   readonly byRule: Partial<Record<RuleId, number>> = {};
   private kept: Violation[] = [];
   private dropped = 0;
+  private readonly audits: HostAudit[] = [];
 
   constructor(private readonly log: Logger) {
     super();
@@ -67,6 +65,15 @@ export class EventHub extends EventEmitter {
   /** Kept violations, oldest first. */
   violations(): readonly Violation[] {
     return this.kept;
+  }
+
+  /** Keeps a finished per-host TLS audit for the report's `tls` section (its findings are recorded as violations by the auditor). */
+  recordHostAudit(audit: HostAudit): void {
+    this.audits.push(audit);
+  }
+
+  hostAudits(): readonly HostAudit[] {
+    return this.audits;
   }
 
   /** How many left memory (the report says so). */
