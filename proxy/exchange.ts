@@ -113,7 +113,7 @@ export class Exchange {
 
   /** Answers with the proxy's own response instead of the upstream's; the upstream never sees the request. */
   block(finding: Finding): void {
-    this.record(finding, 'blocked');
+    if (!finding.recorded) this.record(finding, 'blocked');
     this.answer(ruleAnswer(this.api, finding.rule, finding.message), 'blocked');
   }
 

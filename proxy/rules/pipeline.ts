@@ -13,7 +13,7 @@ type Verdict = Finding | undefined;
 function settle(ctx: ProxyContext, ex: Exchange, finding: Finding | undefined): Verdict {
   if (!finding) return undefined;
   if (finding.severity === 'error' && ctx.config.mode === 'enforce' && finding.action === undefined) return finding;
-  ex.record(finding, finding.action ?? 'reported');
+  if (!finding.recorded) ex.record(finding, finding.action ?? 'reported');
   return undefined;
 }
 

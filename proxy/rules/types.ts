@@ -29,6 +29,8 @@ export interface Finding {
   severity: Severity;
   message: string;
   action?: Extract<Action, 'queued' | 'rewritten'>;
+  /** Already recorded as a per-host event (TLS findings): it may still answer the request, but adds no event per request. */
+  recorded?: boolean;
 }
 
 /** Watches a body as it streams: sees every chunk once, copies nothing, keeps constant state. */
