@@ -58,6 +58,8 @@ export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMes
       // An HTTP method: plain HTTP inside the tunnel (the rules flag it as insecure-scheme).
       tunnels.set(socket, { host, port, client, secure: false });
       inner.emit('connection', socket);
+      // Paused while sniffing; a 'data' listener does not resume an explicitly paused stream.
+      socket.resume();
     } else {
       ctx.log.warn({ client, host, port, firstByte: first }, 'tunnel carries neither TLS nor HTTP; closed');
       socket.destroy();

@@ -29,7 +29,7 @@ describe('HTTPS interception', () => {
 
   for (const size of [0, 200, 50 * MiB]) {
     it(`uploads ${size} bytes byte-exact (chunked)`, async () => {
-      const r = await w.fetch('https://upload.example.test/sha256', { method: 'POST', body: patternChunks(size) });
+      const r = await w.fetch('https://api.example.test/sha256', { method: 'POST', body: patternChunks(size) });
       assert.equal(r.status, 200);
       assert.deepEqual(r.json(), { sha256: patternSha256(size), bytes: size });
     });

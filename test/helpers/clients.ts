@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import https from 'node:https';
+import tls from 'node:tls';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { HttpsProxyAgent } from 'https-proxy-agent';
@@ -30,7 +31,10 @@ export interface RequestOptions {
 export function viaProxy(proxyUrl: string, ca: string, url: string, opts: RequestOptions = {}): Promise<Reply> {
   const agent = opts.agent ?? tunnelAgent(proxyUrl, ca);
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent, ca, timeout: opts.timeoutMs ?? 30_000, maxHeaderSize: 1024 * 1024 }, (res) => {
+    // https-proxy-agent drops `host` before its TLS connect, so Node would check IP targets against "localhost".
+    const name = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+    const checkServerIdentity = (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(name, cert);
+    const req = https.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent, ca, checkServerIdentity, timeout: opts.timeoutMs ?? 30_000, maxHeaderSize: 1024 * 1024 }, (res) => {
       const hash = (async () => {
         const h = (await import('node:crypto')).createHash('sha256');
         const chunks: Buffer[] = [];

@@ -17,6 +17,12 @@ export interface World {
 }
 
 export const HOSTS = ['api.example.test', 'upload.example.test', 'cdn.example.test', 'ws.example.test', 'evil.example.test', 'x.passthrough.test'];
+/**
+ * IP targets the rule tests use. They are mapped to the loopback upstream with `upstream.hosts`,
+ * so nothing is ever sent to them: 192.168.50.5 stands for a LAN address, 203.0.113.5 (TEST-NET-3) for a public one.
+ */
+export const LAN_IP = '192.168.50.5';
+export const PUBLIC_IP = '203.0.113.5';
 
 /** The config most tests start from: every test domain allowed in its list, routed to the upstream. */
 export function baseConfig(upstreamAddress: string, rootFile: string, extra: Record<string, unknown> = {}) {
@@ -29,14 +35,23 @@ export function baseConfig(upstreamAddress: string, rootFile: string, extra: Rec
       downloadFile: ['https://cdn.example.test'],
       socket: ['wss://ws.example.test'],
     },
-    upstream: { hosts: Object.fromEntries(HOSTS.map((h) => [h, upstreamAddress])), extraCaFiles: [rootFile] },
+    upstream: { hosts: Object.fromEntries([...HOSTS, LAN_IP, PUBLIC_IP].map((h) => [h, upstreamAddress])), extraCaFiles: [rootFile] },
     ...extra,
   };
 }
 
+/** The admin API of a proxy: JSON in, status and JSON out. */
+export async function admin(proxy: ProxyProcess, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${proxy.adminUrl}${path}`, { method, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const text = await res.text();
+  let json: unknown;
+  try { json = JSON.parse(text); } catch { json = text; }
+  return { status: res.status, json };
+}
+
 export async function startWorld(opts: { config?: (upstreamAddress: string, rootFile: string) => object; proxy?: Omit<StartOptions, 'config'> } = {}): Promise<World> {
   const pki = new TestPki();
-  const leaf = pki.leaf({ names: HOSTS });
+  const leaf = pki.leaf({ names: [...HOSTS, LAN_IP, PUBLIC_IP, '127.0.0.1'] });
   const upstream = await startUpstream({ cert: pki.chain(leaf), key: leaf.keyPem });
   const config = (opts.config ?? baseConfig)(upstream.address, pki.rootFile);
   const proxy = await startProxy({ ...opts.proxy, config });

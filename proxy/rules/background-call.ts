@@ -1,0 +1,15 @@
+/**
+ * `background-call` (SPEC §4, §8): "Network request APIs cannot be called until the game returns
+ * to the frontend." Background mode is switched with `POST /api/background` or the dashboard.
+ */
+import type { ProxyContext } from '../context.js';
+import type { Rule } from './types.js';
+
+export function backgroundCall(ctx: Pick<ProxyContext, 'state'>): Rule {
+  return {
+    ids: ['background-call'],
+    onRequest: (ex) => (ctx.state.background
+      ? { rule: 'background-call', severity: 'error', message: `${ex.api} called while the game is in the background` }
+      : undefined),
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * `domain-not-allowed` (SPEC §3 step 3, §4): the host must be in the configured list of an API
+ * the request can be. A GET can be request or downloadFile, a multipart body uploadFile or
+ * request, a WebSocket only connectSocket. IP literals and localhost are `ip-not-allowed`'s.
+ */
+import net from 'node:net';
+import type { ProxyContext } from '../context.js';
+import { LIST_OF_API, type DomainList } from '../../config/schema.js';
+import type { Exchange } from '../exchange.js';
+import { isLocalhostName } from '../net-address.js';
+import type { Rule } from './types.js';
+
+/** The lists a request may be allowed by, its own API's first. */
+function candidateLists(ex: Exchange): readonly DomainList[] {
+  switch (ex.api) {
+    case 'connectSocket': return ['socket'];
+    case 'uploadFile': return ['uploadFile', 'request'];
+    case 'downloadFile': return ['downloadFile', 'request'];
+    default: return ex.method === 'GET' ? ['request', 'downloadFile'] : ['request'];
+  }
+}
+
+export function domainNotAllowed(ctx: Pick<ProxyContext, 'config'>): Rule {
+  const allowed = ctx.config.allowed;
+  return {
+    ids: ['domain-not-allowed'],
+    onRequest: (ex) => {
+      if (net.isIP(ex.host) !== 0 || isLocalhostName(ex.host)) return undefined;
+      const lists = candidateLists(ex);
+      if (lists.some((list) => allowed[list].has(ex.host))) return undefined;
+      return { rule: 'domain-not-allowed', severity: 'error', message: `${ex.host} is not in domains.${LIST_OF_API[ex.api]}` };
+    },
+  };
+}
