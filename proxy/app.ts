@@ -14,6 +14,7 @@ import { EventHub } from './events.js';
 import { InFlight } from './inflight.js';
 import { createLogger, type LogLevel } from './log.js';
 import { formatHost } from './net-address.js';
+import { createOnboarding } from './onboarding.js';
 import { createRules } from './rules/index.js';
 import { ProxyServer } from './server.js';
 import { Upstream } from './upstream.js';
@@ -94,7 +95,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   for (const p of problems) log.warn({ id: p.id, path: p.path }, `config: ${p.message}`);
   const { ca, created } = loadOrCreateCa(opts.caDir);
   const ctx = buildContext(config, ca, log);
-  const proxy = new ProxyServer(ctx);
+  const proxy = new ProxyServer(ctx, { serveLocal: createOnboarding(ctx) });
   const admin = createAdminServer(ctx);
   const port = await listen(proxy.outer, opts.port, opts.host, 'port');
   const wantAdmin = opts.adminPort ?? (opts.port === 0 || port >= 65535 ? 0 : port + 1);
