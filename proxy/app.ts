@@ -13,7 +13,8 @@ import { type ProxyContext, RuntimeState } from './context.js';
 import { EventHub } from './events.js';
 import { InFlight } from './inflight.js';
 import { createLogger, type LogLevel } from './log.js';
-import { formatHost } from './net-address.js';
+import { ClientAccess } from './client-access.js';
+import { type Cidr, formatHost } from './net-address.js';
 import { createOnboarding } from './onboarding.js';
 import { createRules } from './rules/index.js';
 import { ProxyServer } from './server.js';
@@ -26,6 +27,8 @@ export interface ProxyOptions {
   port: number;
   /** Undefined: port + 1 (any free port when `port` is 0). */
   adminPort?: number;
+  /** `--allow-clients`: who besides loopback may use the proxy; undefined = the private ranges (SPEC §8). */
+  allowClients?: readonly Cidr[];
   caDir: string;
   logLevel: LogLevel;
   pretty: boolean;
@@ -95,7 +98,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   for (const p of problems) log.warn({ id: p.id, path: p.path }, `config: ${p.message}`);
   const { ca, created } = loadOrCreateCa(opts.caDir);
   const ctx = buildContext(config, ca, log);
-  const proxy = new ProxyServer(ctx, { serveLocal: createOnboarding(ctx) });
+  const proxy = new ProxyServer(ctx, { serveLocal: createOnboarding(ctx), clients: new ClientAccess(opts.allowClients) });
   const admin = createAdminServer(ctx);
   const port = await listen(proxy.outer, opts.port, opts.host, 'port');
   const wantAdmin = opts.adminPort ?? (opts.port === 0 || port >= 65535 ? 0 : port + 1);

@@ -5,6 +5,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ClientAccess } from './client-access.js';
 import type { ProxyContext } from './context.js';
 import { classifyApi } from './classify.js';
 import { handleConnect, tunnelOf } from './connect.js';
@@ -19,6 +20,9 @@ interface Target { scheme: Scheme; host: string; port: number; path: string; cli
 
 /** A request the proxy cannot place: 400 with why. */
 class BadTarget extends Error {}
+
+/** Marks LAN-mode refusals (SPEC §10), which are no rule's violation. */
+const REFUSED_HEADER = { 'x-mgproxy-refused': 'allow-clients' };
 
 const ABSOLUTE = /^(https?|wss?):\/\/([^/?#]*)([^#]*)/i;
 
@@ -74,6 +78,8 @@ function admit(ctx: ProxyContext, ex: Exchange, go: () => void): void {
 export interface ProxyHandlers {
   /** Requests the proxy serves itself (onboarding); return true when handled. */
   serveLocal?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** LAN mode (SPEC §8): who may use the proxy; everyone when absent. */
+  clients?: ClientAccess;
 }
 
 export class ProxyServer {
@@ -103,10 +109,34 @@ export class ProxyServer {
       socket.on('error', () => undefined);
       socket.on('close', () => this.sockets.delete(socket));
     });
-    this.outer.on('connect', (req, socket, head) => handleConnect(ctx, this.inner, req, socket, head));
+    this.outer.on('connect', (req, socket, head) => {
+      const refusal = this.refusal(req);
+      if (refusal) writeRawAnswer(socket, 403, REFUSED_HEADER, refusal);
+      else handleConnect(ctx, this.inner, req, socket, head);
+    });
+  }
+
+  /**
+   * LAN mode (SPEC §10): a client the policy refuses gets 403 naming its address and
+   * `--allow-clients`, and no tunnel. Only the outer server asks: a tunnel's requests come from
+   * the client its CONNECT admitted.
+   */
+  private refusal(req: IncomingMessage): string | undefined {
+    const access = this.handlers.clients;
+    if (!access || tunnelOf(req.socket)) return undefined;
+    const address = req.socket.remoteAddress ?? '';
+    if (access.allows(address)) return undefined;
+    access.logRefusal(this.ctx.log, address, `${req.method} ${req.url}`);
+    return access.refusal(address);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const refusal = this.refusal(req);
+    if (refusal) {
+      res.writeHead(403, { ...REFUSED_HEADER, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(refusal), connection: 'close' });
+      res.end(refusal);
+      return;
+    }
     if (this.handlers.serveLocal?.(req, res)) return;
     let target: Target;
     try {
@@ -133,6 +163,8 @@ export class ProxyServer {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
+    const refusal = this.refusal(req);
+    if (refusal) { writeRawAnswer(socket, 403, REFUSED_HEADER, refusal); return; }
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       writeRawAnswer(socket, 501, {}, `mgproxy forwards WebSocket upgrades only, not ${JSON.stringify(req.headers.upgrade)}\n`);
       return;

@@ -8,6 +8,8 @@ import { isValidHost, parsePort } from '../net-address.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { ProxyOptions } from '../app.js';
 import type { Mode } from '../../config/schema.js';
+import { parseAllowClients } from '../client-access.js';
+import type { Cidr } from '../net-address.js';
 
 /** A usage error: printed as one line, exit code 2. */
 export class UsageError extends Error {}
@@ -51,6 +53,16 @@ export function withProxyOptions<T>(y: Argv<T>) {
       },
     })
     .option('admin-port', { type: 'string', describe: 'admin API and dashboard port, always on 127.0.0.1; 0 = any free port', defaultDescription: 'port + 1', coerce: portArg('admin-port') })
+    .option('allow-clients', {
+      type: 'string', describe: 'CIDR[,CIDR…] of the clients that may use the proxy, besides loopback (replaces the private ranges)',
+      defaultDescription: 'loopback and private ranges',
+      coerce: (v: unknown): Cidr[] => {
+        // Given twice, the lists add up.
+        const { cidrs, bad } = parseAllowClients((Array.isArray(v) ? v : [v]).map(String).join(','));
+        if (!cidrs) throw new UsageError(`--allow-clients takes CIDR blocks or addresses separated by commas (10.0.0.0/8,203.0.113.7); bad: ${bad.map((b) => JSON.stringify(b)).join(', ')}`);
+        return cidrs;
+      },
+    })
     .option('mode', { choices: ['enforce', 'report'] as const, describe: 'overrides the config: enforce (answer violations) or report (forward and record)' })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log level' })
     .option('pretty', { type: 'boolean', describe: 'human log lines instead of JSON', defaultDescription: 'on when stdout is a terminal' });
@@ -62,6 +74,7 @@ export interface ProxyArgs {
   port: number;
   host: string;
   'admin-port'?: number;
+  'allow-clients'?: Cidr[];
   mode?: Mode;
   'log-level': LogLevel;
   pretty?: boolean;
@@ -74,6 +87,7 @@ export function proxyOptionsFrom(argv: ProxyArgs, configFile: string | undefined
     host: argv.host,
     port: argv.port,
     adminPort: argv['admin-port'],
+    allowClients: argv['allow-clients'],
     caDir: argv['ca-dir'],
     logLevel: argv['log-level'],
     pretty: argv.pretty ?? Boolean(process.stdout.isTTY),

@@ -47,6 +47,8 @@ export interface StartOptions {
   caDir?: string;
   env?: NodeJS.ProcessEnv;
   readyMs?: number;
+  /** A command the proxy runs under, such as `['ip', 'netns', 'exec', NAME]` (it must exec, keeping the PID). */
+  prefix?: string[];
 }
 
 export const READY = /mgproxy listening on http:\/\/(\S+):(\d+) \(admin http:\/\/127\.0\.0\.1:(\d+)\)/;
@@ -65,7 +67,8 @@ export async function startProxy(opts: StartOptions = {}): Promise<ProxyProcess>
     args.push('--config', file);
   }
   args.push(...(opts.args ?? []));
-  const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, ...pre] = [...(opts.prefix ?? []), process.execPath];
+  const child = spawn(cmd!, [...pre, ...args], { cwd: dir, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.on('exit', () => children.delete(child));
   let out = '';
