@@ -7,6 +7,8 @@ import { findConfigFile } from '../../config/load.js';
 import { CaError } from '../../certs/ca.js';
 import { ConfigError, ListenError, type RunningProxy, startProxy } from '../app.js';
 import { formatProblem } from '../../config/load.js';
+import { isLoopbackIp } from '../net-address.js';
+import { formatPhoneBlock, phoneSetups } from '../phones.js';
 import { type ProxyArgs, proxyOptionsFrom, withProxyOptions } from './options.js';
 
 /** Starts a proxy or exits with the code SPEC §10 gives the failure. */
@@ -56,6 +58,20 @@ export function exitOnSignals(proxy: RunningProxy, before: () => Promise<void> |
   process.on('SIGTERM', stop);
 }
 
+/**
+ * Beyond loopback (SPEC §1, §10 "`--host 0.0.0.0`"): the LAN addresses with their proxy setting,
+ * PAC and onboarding URLs, and a QR code per address. Human output gets the block on stdout after
+ * the ready line; JSON output keeps stdout to JSON lines (one `"msg":"phones"` line with the same
+ * data) and draws the block on stderr, for the person watching the terminal.
+ */
+function printPhoneSetup(proxy: RunningProxy, pretty: boolean): void {
+  if (isLoopbackIp(proxy.host) || proxy.host === 'localhost') return;
+  const setups = phoneSetups(proxy.host, proxy.port);
+  if (!pretty) proxy.ctx.log.info({ phones: setups }, 'phones');
+  const out = pretty ? process.stdout : process.stderr;
+  out.write(formatPhoneBlock(setups, { adminUrl: proxy.adminUrl, ansi: Boolean(out.isTTY) }));
+}
+
 export const startCommand: CommandModule<object, ProxyArgs> = {
   command: 'start',
   describe: 'run the proxy in the foreground until Ctrl-C',
@@ -67,5 +83,6 @@ export const startCommand: CommandModule<object, ProxyArgs> = {
     const { log } = proxy.ctx;
     if (proxy.caCreated) log.info({ ca: proxy.ctx.ca.certFile }, 'created a new CA: install and trust it on your test devices');
     log.info({ config: proxy.ctx.config.file ?? 'built-in defaults', mode: proxy.ctx.config.mode }, readyLine(proxy));
+    printPhoneSetup(proxy, argv.pretty ?? Boolean(process.stdout.isTTY));
   },
 };
