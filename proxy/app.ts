@@ -111,6 +111,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   }
   ctx.upstream.ownPorts.add(port);
   ctx.upstream.ownPorts.add(adminPort);
+  ctx.state.listening = { host: opts.host, port };
   return {
     ctx, host: opts.host, port, adminPort, caCreated: created, warnings: problems,
     url: `http://${formatHost(opts.host)}:${port}`,

@@ -12,6 +12,8 @@ import type { Upstream } from './upstream.js';
 /** Switched by `POST /api/background` and the dashboard (SPEC §8); the background rules listen. */
 export class RuntimeState extends EventEmitter {
   background = false;
+  /** Where the proxy listens, once it does (the dashboard's config summary and phone QR). */
+  listening?: { host: string; port: number };
 
   setBackground(on: boolean): void {
     if (on === this.background) return;

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyContext } from '../context.js';
 import type { Violation } from '../events.js';
+import { getConfig, getDashboard } from './dashboard.js';
 
 export type Route = (ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
@@ -49,8 +50,13 @@ const getStats: Route = (ctx, _req, res) => sendJson(res, 200, stats(ctx));
 const getViolations: Route = (ctx, _req, res, url) => {
   const rule = url.searchParams.get('rule');
   const severity = url.searchParams.get('severity');
+  // `?limit=N`: the newest N only (the dashboard's first screen, not up to 100,000 events).
+  const limitText = url.searchParams.get('limit');
+  const limit = limitText !== null && /^[0-9]{1,9}$/.test(limitText) ? Number(limitText) : undefined;
+  if (limitText !== null && limit === undefined) { sendJson(res, 400, { error: 'limit must be a whole number' }); return; }
   const keep = (v: Violation) => (rule === null || v.rule === rule) && (severity === null || v.severity === severity);
-  sendJson(res, 200, { violations: ctx.events.violations().filter(keep) });
+  const kept = ctx.events.violations().filter(keep);
+  sendJson(res, 200, { violations: limit === undefined ? kept : kept.slice(Math.max(0, kept.length - limit)) });
 };
 
 const getEvents: Route = (ctx, req, res) => {
@@ -95,6 +101,8 @@ const getCaPem: Route = (ctx, _req, res) => {
 
 /** `METHOD path` → handler. */
 export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
+  ['GET /', getDashboard],
+  ['GET /api/config', getConfig],
   ['GET /api/stats', getStats],
   ['GET /api/violations', getViolations],
   ['GET /api/events', getEvents],

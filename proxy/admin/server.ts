@@ -1,7 +1,19 @@
 /** The admin server: always 127.0.0.1 (SPEC §8), whatever `--host` says; never reachable through the proxy port. */
 import http from 'node:http';
 import type { ProxyContext } from '../context.js';
+import { writeRawAnswer } from '../respond.js';
 import { ROUTES, sendJson } from './api.js';
+
+/**
+ * A browser page from another origin may send simple POSTs to 127.0.0.1 (no CORS preflight for
+ * text/plain): a state-changing request that names a foreign Origin is refused. curl and scripts
+ * send no Origin.
+ */
+function foreignOrigin(req: http.IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined || req.method === 'GET' || req.method === 'HEAD') return false;
+  return origin !== `http://${req.headers.host ?? ''}`;
+}
 
 export function createAdminServer(ctx: ProxyContext): http.Server {
   const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
@@ -12,11 +24,17 @@ export function createAdminServer(ctx: ProxyContext): http.Server {
       sendJson(res, 400, { error: 'bad request target' });
       return;
     }
+    if (foreignOrigin(req)) { sendJson(res, 403, { error: `requests from ${req.headers.origin} are not accepted` }); return; }
     const route = ROUTES.get(`${req.method} ${url.pathname}`);
     if (route) { route(ctx, req, res, url); return; }
     const known = [...ROUTES.keys()].some((k) => k.endsWith(` ${url.pathname}`));
     sendJson(res, known ? 405 : 404, { error: known ? `${req.method} is not allowed on ${url.pathname}` : `no such path: ${url.pathname}` });
   });
-  server.on('clientError', (_err, socket) => socket.destroy());
+  // Malformed or oversized requests get a 4xx, like on the proxy port (SPEC §9).
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const code = err.code ?? '';
+    if (!code.startsWith('HPE_') || !socket.writable) { socket.destroy(); return; }
+    writeRawAnswer(socket, code === 'HPE_HEADER_OVERFLOW' ? 431 : 400, {}, `mgproxy admin: malformed request (${code})\n`);
+  });
   return server;
 }

@@ -1,0 +1,58 @@
+/**
+ * `GET /` on the admin port (SPEC §8): the live dashboard, built once at load, and `GET
+ * /api/config`, what it shows besides the counts. The page's Content Security
+ * Policy names the inline script and style by hash and allows connections to this origin only,
+ * so the page cannot load or send anything elsewhere (SPEC §10: it must work on a LAN without
+ * internet) and a URL shown in the list cannot inject a script.
+ */
+import crypto from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { androidSystemFileName } from '../../certs/android.js';
+import type { ProxyContext } from '../context.js';
+import { formatHost } from '../net-address.js';
+import { caCommonName } from '../onboarding.js';
+import { isWildcardHost, phoneSetup, phoneSetups } from '../phones.js';
+import { qrSvg } from '../qr.js';
+import { DASHBOARD_SCRIPT, DASHBOARD_STYLE, renderDashboardPage } from './dashboard-page.js';
+
+const hash = (text: string) => `'sha256-${crypto.createHash('sha256').update(text).digest('base64')}'`;
+
+const PAGE = Buffer.from(renderDashboardPage());
+const HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-length': String(PAGE.length),
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': [
+    "default-src 'none'", `script-src ${hash(DASHBOARD_SCRIPT)}`, `style-src ${hash(DASHBOARD_STYLE)}`,
+    "connect-src 'self'", 'img-src data:', "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+  ].join('; '),
+};
+
+// Both handlers have api.ts's Route signature, kept structural so the two modules do not import each other.
+
+export function getDashboard(_ctx: ProxyContext, _req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, HEADERS);
+  res.end(PAGE);
+}
+
+/**
+ * The config summary (appid, version, mode, domains per API, caps), where the proxy listens, the
+ * phone addresses with their onboarding QR codes (drawn here: the page loads nothing), the CA.
+ */
+export function getConfig(ctx: ProxyContext, _req: IncomingMessage, res: ServerResponse): void {
+  const { config, ca } = ctx;
+  const at = ctx.state.listening;
+  const body = JSON.stringify({
+    appid: config.appid, version: config.version, mode: config.mode, file: config.file ?? null,
+    domains: config.domains, concurrency: config.concurrency, timeouts: config.timeouts, referer: config.referer,
+    skipVerification: config.skipVerification, allowLanIps: config.allowLanIps, passthrough: config.passthrough,
+    proxy: at ? { host: at.host, port: at.port, url: `http://${formatHost(at.host)}:${at.port}` } : null,
+    // This computer's own onboarding page (the CA, the PAC, the steps for simulators).
+    onboarding: at ? phoneSetup(isWildcardHost(at.host) ? '127.0.0.1' : at.host, at.port).onboarding : null,
+    phones: at ? phoneSetups(at.host, at.port).map((p) => ({ ...p, qrSvg: qrSvg(p.onboarding) })) : [],
+    ca: { name: caCommonName(ca.x509), sha256: ca.x509.fingerprint256, validTo: ca.x509.validTo, androidFile: androidSystemFileName(ca.certDer) },
+  });
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}

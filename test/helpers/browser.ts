@@ -1,0 +1,70 @@
+/**
+ * A real browser for the dashboard tests: Debian's chromium (installed by the test setup when it
+ * can be), driven headless by playwright-core, which downloads no browser of its own. A fresh
+ * profile per launch; every request, page error and console error the pages make is recorded.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { ensureDebianTool, versionOf } from './debian.js';
+import { tempDir } from './proxy.js';
+
+/** Flags that keep Chromium from calling home or anywhere else while it is tested. */
+const ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export interface Browser {
+  context: BrowserContext;
+  version: string;
+  /** Every URL any page asked for, in order. */
+  requests: string[];
+  /** Uncaught exceptions and console errors, as text. */
+  errors: string[];
+  newPage(viewport?: { width: number; height: number }): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** Chromium's path, or why the browser tests are skipped. */
+export function findChromium(): { path: string } | { skip: string } {
+  return ensureDebianTool('chromium', 'chromium');
+}
+
+/** `prefix`: a command Chromium runs under, such as `['ip', 'netns', 'exec', NAME]` (playwright talks to it over a pipe). */
+export async function launchBrowser(executablePath: string, opts: { prefix?: string[] } = {}): Promise<Browser> {
+  const profile = tempDir('mgproxy-chromium-');
+  const downloads = path.join(profile, 'downloads');
+  fs.mkdirSync(downloads);
+  if (opts.prefix) {
+    const wrapper = path.join(profile, 'chromium.sh');
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    fs.writeFileSync(wrapper, `#!/bin/sh\nexec ${[...opts.prefix, executablePath].map(quote).join(' ')} "$@"\n`, { mode: 0o755 });
+    executablePath = wrapper;
+  }
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath, headless: true, args: ARGS, acceptDownloads: true, downloadsPath: downloads, timeout: 60_000,
+    viewport: { width: 1366, height: 900 }, locale: 'en-US',
+  });
+  const requests: string[] = [];
+  const errors: string[] = [];
+  context.on('request', (r) => requests.push(r.url()));
+  const watch = (page: Page) => {
+    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  };
+  context.on('page', watch);
+  for (const page of context.pages()) watch(page);
+  return {
+    context, requests, errors, version: versionOf(executablePath),
+    newPage: async (viewport) => {
+      const page = context.pages().find((p) => p.url() === 'about:blank') ?? await context.newPage();
+      if (viewport) await page.setViewportSize(viewport);
+      return page;
+    },
+    close: async () => {
+      await context.close().catch(() => undefined);
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
