@@ -111,9 +111,12 @@ describe('LAN mode on real sockets (a network namespace made by the test)', () =
   });
 
   it('records no violation for refusals, and keeps the admin port off the LAN address', { skip }, async () => {
-    const stats = await runIn(ns, 'curl', ['-sS', '--max-time', '10', `http://127.0.0.1:${proxy.adminPort}/api/stats`]);
-    assert.equal(JSON.parse(stats.stdout).violations, 0);
-    assert.equal(proxy.violations().length, 0);
+    const stats = async () => JSON.parse((await runIn(ns, 'curl', ['-sS', '--max-time', '10', `http://127.0.0.1:${proxy.adminPort}/api/stats`])).stdout) as { requests: number; violations: number };
+    const before = await stats();
+    await curlFrom(ns, PUBLIC_ADDRESS, ['-x', proxyUrl, 'http://evil.example.test/']);
+    await curlFrom(ns, PUBLIC_ADDRESS, ['-x', proxyUrl, '--cacert', proxy.caFile, 'https://evil.example.test/']);
+    assert.deepEqual(await stats(), before, 'a refused client makes no exchange and no violation');
+    assert.ok(!proxy.violations().some((v) => v.client === PUBLIC_ADDRESS));
     const lan = await curlFrom(ns, PRIVATE_ADDRESS, [`http://${PRIVATE_ADDRESS}:${proxy.adminPort}/api/stats`]);
     assert.equal(lan.code, 7, 'connection refused: the admin port listens on 127.0.0.1 only');
   });
