@@ -72,6 +72,19 @@ describe('dashboard and admin API, without a browser', () => {
     assert.equal((await getJson<{ background: boolean }>(`${w.proxy.adminUrl}/api/stats`)).background, false);
   });
 
+  it('refuses requests by a host name other than localhost (DNS rebinding)', async () => {
+    const raw = async (host: string) => {
+      const s = net.connect(w.proxy.adminPort, '127.0.0.1');
+      const all = readAll(s);
+      s.write(`GET /api/stats HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      return (await all).toString('latin1');
+    };
+    assert.match(await raw(`rebind.example:${w.proxy.adminPort}`), /^HTTP\/1\.1 403 /);
+    assert.match(await raw(`localhost:${w.proxy.adminPort}`), /^HTTP\/1\.1 200 /);
+    assert.match(await raw(`127.0.0.1:${w.proxy.adminPort}`), /^HTTP\/1\.1 200 /);
+    assert.match(await raw(`[::1]:${w.proxy.adminPort}`), /^HTTP\/1\.1 200 /);
+  });
+
   it('answers malformed and oversized requests to the admin port with 400 and 431', async () => {
     const raw = async (text: string) => {
       const s = net.connect(w.proxy.adminPort, '127.0.0.1');

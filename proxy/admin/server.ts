@@ -1,6 +1,8 @@
 /** The admin server: always 127.0.0.1 (SPEC §8), whatever `--host` says; never reachable through the proxy port. */
 import http from 'node:http';
+import net from 'node:net';
 import type { ProxyContext } from '../context.js';
+import { splitHostPort } from '../net-address.js';
 import { writeRawAnswer } from '../respond.js';
 import { ROUTES, sendJson } from './api.js';
 
@@ -15,6 +17,16 @@ function foreignOrigin(req: http.IncomingMessage): boolean {
   return origin !== `http://${req.headers.host ?? ''}`;
 }
 
+/**
+ * DNS rebinding: a web page whose name an attacker points at 127.0.0.1 is same-origin with this
+ * server as far as the browser knows. Its requests carry that name in Host; ours carry an address
+ * or localhost.
+ */
+function foreignHost(req: http.IncomingMessage): boolean {
+  const host = splitHostPort(req.headers.host ?? '')?.host;
+  return host === undefined || (net.isIP(host) === 0 && host !== 'localhost');
+}
+
 export function createAdminServer(ctx: ProxyContext): http.Server {
   const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
     let url: URL;
@@ -24,6 +36,7 @@ export function createAdminServer(ctx: ProxyContext): http.Server {
       sendJson(res, 400, { error: 'bad request target' });
       return;
     }
+    if (foreignHost(req)) { sendJson(res, 403, { error: `open the admin API as http://127.0.0.1:${req.socket.localPort}/, not by the name ${JSON.stringify(req.headers.host ?? '')}` }); return; }
     if (foreignOrigin(req)) { sendJson(res, 403, { error: `requests from ${req.headers.origin} are not accepted` }); return; }
     const route = ROUTES.get(`${req.method} ${url.pathname}`);
     if (route) { route(ctx, req, res, url); return; }
