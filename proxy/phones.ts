@@ -67,7 +67,7 @@ export function phoneSetups(host: string, port: number, interfaces?: Interfaces)
  */
 export function formatPhoneBlock(setups: readonly PhoneSetup[], opts: { adminUrl: string; ansi: boolean }): string {
   if (setups.length === 0) {
-    return 'Phones: this machine has no private (RFC 1918) IPv4 address on a network interface. Connect it to the\n'
+    return '\nPhones: this machine has no private (RFC 1918) IPv4 address on a network interface. Connect it to the\n'
       + 'phones\' Wi-Fi, or give the address phones can reach with --host ADDR.\n';
   }
   const parts = ['', `Phones: set the Wi-Fi proxy to one of these addresses (dashboard: ${opts.adminUrl}/)`];
