@@ -5,16 +5,33 @@
  */
 import type { ProxyContext } from '../context.js';
 import { backgroundCall } from './background-call.js';
+import { backgroundInterrupted } from './background-interrupted.js';
+import { concurrencyExceeded } from './concurrency-exceeded.js';
 import { domainNotAllowed } from './domain-not-allowed.js';
+import { httpErrorStatus } from './http-error-status.js';
 import { insecureScheme } from './insecure-scheme.js';
 import { ipNotAllowed } from './ip-not-allowed.js';
+import { refererMismatch } from './referer-mismatch.js';
+import { responseMultipleBom } from './response-multiple-bom.js';
+import { responseNotUtf8 } from './response-not-utf8.js';
+import { timeout } from './timeout.js';
 import type { Rule } from './types.js';
 
 export function createRules(ctx: Omit<ProxyContext, 'rules'>): Rule[] {
   // skipVerification mirrors the developer tools' option: no domain, IP, scheme or TLS checks.
   const verify = !ctx.config.skipVerification;
   return [
+    // The runtime refuses the call itself first, then the URL.
     backgroundCall(ctx),
     ...(verify ? [insecureScheme(), ipNotAllowed(ctx), domainNotAllowed(ctx)] : []),
+    ...(ctx.config.referer !== 'off' ? [refererMismatch(ctx)] : []),
+    // The timer starts before a queued request waits for its slot: the runtime's clock runs from the call.
+    timeout(ctx),
+    concurrencyExceeded(ctx),
+    backgroundInterrupted(ctx),
+    // Response rules.
+    httpErrorStatus(),
+    responseNotUtf8(),
+    responseMultipleBom(),
   ];
 }

@@ -5,7 +5,8 @@
  */
 import type { Exchange } from '../exchange.js';
 import type { ProxyContext } from '../context.js';
-import type { Finding, Rule } from './types.js';
+import zlib from 'node:zlib';
+import type { BodyObserver, Finding, Rule } from './types.js';
 
 type Verdict = Finding | undefined;
 
@@ -48,18 +49,53 @@ export function runResponseHeadRules(ctx: ProxyContext, ex: Exchange): Verdict {
   return undefined;
 }
 
-/** The body observers this response needs; empty for most binary bodies. */
-export function bodyObservers(ctx: ProxyContext, ex: Exchange): { observe: (chunk: Buffer) => void; end: () => void } | undefined {
-  let observers: ReturnType<NonNullable<Rule['observeBody']>>[] | undefined;
+/** Past this many encoded bytes a body is no longer decoded for the observers (they give no finding). */
+const MAX_DECODED_INPUT = 32 * 1024 * 1024;
+
+function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined | null {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case '':
+    case 'identity': return undefined;
+    case 'gzip':
+    case 'x-gzip': return zlib.createGunzip();
+    case 'deflate': return zlib.createInflate();
+    case 'br': return zlib.createBrotliDecompress();
+    default: return null;
+  }
+}
+
+export interface BodyTap { observe(chunk: Buffer): void; end(): void }
+
+/**
+ * The body observers this response needs, behind one tap; undefined when none does. They see the
+ * body as the game would (one zlib decoder when content-encoded, fed alongside the forwarded
+ * stream, which is never touched). An unknown or broken encoding ends observation without findings.
+ */
+export function bodyObservers(ctx: ProxyContext, ex: Exchange): BodyTap | undefined {
+  const observers: BodyObserver[] = [];
   for (const rule of ctx.rules) {
     if (!rule.observeBody || !applies(rule, ex)) continue;
     const o = rule.observeBody(ex);
-    if (o) (observers ??= []).push(o);
+    if (o) observers.push(o);
   }
-  if (!observers) return undefined;
-  const list = observers as NonNullable<(typeof observers)[number]>[];
+  if (observers.length === 0) return undefined;
+  const write = (chunk: Buffer) => { for (const o of observers) o.write(chunk); };
+  const finish = () => { for (const o of observers) settle(ctx, ex, o.end()); };
+  const decoder = decoderFor(ex.responseHeaders?.['content-encoding'] as string | undefined);
+  if (decoder === null) return undefined;
+  if (decoder === undefined) return { observe: write, end: finish };
+  let input = 0;
+  let abandoned = false;
+  decoder.on('data', write);
+  decoder.on('end', finish);
+  decoder.on('error', () => { abandoned = true; });
   return {
-    observe: (chunk) => { for (const o of list) o.write(chunk); },
-    end: () => { for (const o of list) settle(ctx, ex, o.end()); },
+    observe: (chunk) => {
+      if (abandoned) return;
+      input += chunk.length;
+      if (input > MAX_DECODED_INPUT) { abandoned = true; decoder.destroy(); return; }
+      decoder.write(chunk);
+    },
+    end: () => { if (!abandoned) decoder.end(); },
   };
 }

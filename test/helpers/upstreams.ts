@@ -12,14 +12,16 @@
  *   /broken-length      Content-Length 1000, 500 bytes, then the connection is cut
  *   /broken-chunked     one chunk, then the connection is cut
  *   /hang               never answers
- *   /raw?hex=…&type=…   exactly these bytes, with this Content-Type
+ *   /raw?hex=…&type=…[&enc=gzip]   exactly these bytes, with this Content-Type (gzip-encoded on the wire when asked)
  * WebSocket (any path): echoes text and binary as they came; "close:CODE:REASON" closes with them.
+ * A WebSocket handshake to /ws-slow?ms=N is answered after N ms.
  */
 import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
+import zlib from 'node:zlib';
 import { WebSocketServer } from 'ws';
 
 const BLOCK = (() => {
@@ -134,8 +136,13 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   } else if (p === '/hang') {
     req.resume();
   } else if (p === '/raw') {
-    const body = Buffer.from(url.searchParams.get('hex') ?? '', 'hex');
-    res.writeHead(200, { 'content-type': url.searchParams.get('type') ?? 'application/octet-stream', 'content-length': body.length });
+    const raw = Buffer.from(url.searchParams.get('hex') ?? '', 'hex');
+    const gzip = url.searchParams.get('enc') === 'gzip';
+    const body = gzip ? zlib.gzipSync(raw) : raw;
+    res.writeHead(200, {
+      'content-type': url.searchParams.get('type') ?? 'application/octet-stream', 'content-length': body.length,
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    });
     res.end(body);
   } else {
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -164,7 +171,14 @@ export async function startUpstream(opts: UpstreamOptions): Promise<Upstream> {
     if (opts.handle?.(req, res)) return;
     route(req, res);
   });
-  const wss = new WebSocketServer({ server });
+  const wss = new WebSocketServer({
+    server,
+    verifyClient: (info, done) => {
+      const url = new URL(info.req.url ?? '/', 'https://upstream');
+      if (url.pathname === '/ws-slow') setTimeout(() => done(true), Number(url.searchParams.get('ms') ?? 1000));
+      else done(true);
+    },
+  });
   wss.on('connection', (ws, req) => {
     up.seen.push({ method: 'UPGRADE', url: req.url ?? '', headers: req.headers });
     ws.on('message', (data, isBinary) => {

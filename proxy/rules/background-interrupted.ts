@@ -1,0 +1,25 @@
+/**
+ * `background-interrupted` (SPEC §4, §10 "Background"): "If a mini game enters the background and
+ * a network request does not complete within 5 seconds, an error callback fail interrupted will be
+ * triggered." Fires 5 s after background mode is switched on, for every exchange still in flight
+ * (open sockets included), whenever it started; switching back before then cancels it.
+ */
+import type { ProxyContext } from '../context.js';
+import type { Rule } from './types.js';
+
+export const BACKGROUND_GRACE_MS = 5000;
+
+export function backgroundInterrupted(ctx: Pick<ProxyContext, 'state' | 'inFlight'>): Rule {
+  let timer: NodeJS.Timeout | undefined;
+  ctx.state.on('background', (on: boolean) => {
+    clearTimeout(timer);
+    if (!on) return;
+    timer = setTimeout(() => {
+      for (const ex of [...ctx.inFlight.all()]) {
+        ex.fail({ rule: 'background-interrupted', severity: 'error', message: `still in flight ${BACKGROUND_GRACE_MS / 1000} s after the game went to the background` });
+      }
+    }, BACKGROUND_GRACE_MS);
+    timer.unref();
+  });
+  return { ids: ['background-interrupted'] };
+}

@@ -1,0 +1,28 @@
+/**
+ * `referer-mismatch` (SPEC §4, §10 "Referer"): the runtime's Referer "cannot be set" and is fixed
+ * as `https://appservice.wx.com/{appid}/{version}/page-frame.html`. `rewrite` sends the upstream the
+ * fixed value whatever the client sent (as the device would, WebSocket upgrades included); `check`
+ * forwards the client's and only reports; `off` is not registered. A missing Referer is no violation.
+ */
+import type { ProxyContext } from '../context.js';
+import type { Rule } from './types.js';
+
+const SHOWN = 200;
+
+export function refererMismatch(ctx: Pick<ProxyContext, 'config'>): Rule {
+  const fixed = ctx.config.refererValue;
+  const rewrite = ctx.config.referer === 'rewrite';
+  return {
+    ids: ['referer-mismatch'],
+    onRequest: (ex) => {
+      if (rewrite) ex.upstreamHeaders.referer = fixed;
+      const sent = ex.req.headers.referer;
+      if (sent === undefined || sent === fixed) return undefined;
+      const shown = sent.length > SHOWN ? `${sent.slice(0, SHOWN)}…` : sent;
+      return {
+        rule: 'referer-mismatch', severity: 'warning', action: rewrite ? 'rewritten' : undefined,
+        message: `Referer ${JSON.stringify(shown)} is not ${fixed}${rewrite ? '; the upstream got the fixed one' : ''}`,
+      };
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * `timeout` (SPEC §4, §10 "Timeouts"): per API from the config, else game.json's `networkTimeout`,
+ * else 60000, capped at 60000. HTTP: from the request head to the response's last byte; socket:
+ * the handshake. 504 when nothing was sent yet, else the connection is cut (Exchange.fail).
+ */
+import type { ProxyContext } from '../context.js';
+import type { Exchange } from '../exchange.js';
+import type { Rule } from './types.js';
+
+export function timeout(ctx: Pick<ProxyContext, 'config'>): Rule {
+  const timers = new WeakMap<Exchange, NodeJS.Timeout>();
+  return {
+    ids: ['timeout'],
+    onRequest: (ex) => {
+      const ms = ctx.config.timeouts[ex.api];
+      timers.set(ex, setTimeout(() => {
+        // A socket whose handshake got its answer (101 or not) has not timed out.
+        if (ex.isWebSocket && ex.status !== undefined) return;
+        const what = ex.isWebSocket ? 'no handshake answer' : 'no complete response';
+        ex.fail({ rule: 'timeout', severity: 'error', message: `${what} within ${ms} ms (networkTimeout.${ex.api})` });
+      }, ms));
+      return undefined;
+    },
+    onEnd: (ex) => clearTimeout(timers.get(ex)),
+  };
+}

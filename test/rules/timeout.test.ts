@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { curl, openWs } from '../helpers/clients.js';
+import { assertBlocked, violationsOf } from '../helpers/assertions.js';
+import { baseConfig, startWorld, type World } from '../helpers/fixture.js';
+import { tempDir } from '../helpers/proxy.js';
+
+describe('timeout (from game.json: request 1500 ms, connectSocket 1500 ms)', () => {
+  let w: World;
+  before(async () => {
+    const dir = tempDir();
+    const gameJson = path.join(dir, 'game.json');
+    fs.writeFileSync(gameJson, JSON.stringify({ networkTimeout: { request: 1500, connectSocket: 1500 } }));
+    w = await startWorld({ config: (a, r) => baseConfig(a, r, { gameJson }) });
+  });
+  after(async () => { await w.close(); });
+
+  it('answers 504 request:fail timeout when nothing was sent yet, after about the timeout', async () => {
+    const t0 = Date.now();
+    const r = await w.fetch('https://api.example.test/slow?ms=6000');
+    const took = Date.now() - t0;
+    assertBlocked(r, 504, 'timeout', 'request:fail timeout');
+    assert.ok(took >= 1400 && took < 5000, `answered after ${took} ms`);
+    const [line] = await violationsOf(w.proxy, 'timeout');
+    assert.equal(line!.action, 'blocked');
+  });
+
+  it('cuts the connection when the response had begun', async () => {
+    const r = await curl(['-x', w.proxy.url, '--cacert', w.proxy.caFile, 'https://api.example.test/drip?ms=6000']);
+    assert.notEqual(r.code, 0, 'curl saw the transfer cut');
+    assert.equal(r.stdout.toString(), 'head ');
+    const lines = await violationsOf(w.proxy, 'timeout', { count: 2 });
+    assert.equal(lines[1]!.action, 'cut');
+  });
+
+  it('times a socket\'s handshake only', async () => {
+    const err = await openWs(w.proxy.url, w.proxy.caPem, 'wss://ws.example.test/ws-slow?ms=6000').then(() => undefined, (e: { status?: number; body?: string }) => e);
+    assert.equal(err?.status, 504);
+    assert.equal(JSON.parse(err!.body!).errMsg, 'connectSocket:fail timeout');
+    const ws = await openWs(w.proxy.url, w.proxy.caPem, 'wss://ws.example.test/sock');
+    await new Promise((r) => setTimeout(r, 2000));
+    ws.send('still open');
+    assert.equal(await new Promise((r) => ws.once('message', (d) => r(d.toString()))), 'still open', 'an open socket outlives the handshake timeout');
+    ws.close();
+  });
+});
+
+describe('timeout precedence', () => {
+  it('the config wins over game.json, and values above 60000 are capped with a warning at start', async () => {
+    const dir = tempDir();
+    const gameJson = path.join(dir, 'game.json');
+    fs.writeFileSync(gameJson, JSON.stringify({ networkTimeout: { request: 90000 } }));
+    const w = await startWorld({ config: (a, r) => baseConfig(a, r, { gameJson, networkTimeout: { request: 1000 } }) });
+    try {
+      const t0 = Date.now();
+      assertBlocked(await w.fetch('https://api.example.test/slow?ms=5000'), 504, 'timeout', 'request:fail timeout');
+      assert.ok(Date.now() - t0 < 4000);
+      assert.ok(w.proxy.lines.some((l) => l.id === 'config-timeout-above-max'), 'one warning line at start');
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('report mode records the timeout and lets the response through', async () => {
+    const w = await startWorld({ config: (a, r) => baseConfig(a, r, { mode: 'report', networkTimeout: { request: 800 } }) });
+    try {
+      const r = await w.fetch('https://api.example.test/slow?ms=1500&body=late');
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), 'late');
+      assert.equal((await violationsOf(w.proxy, 'timeout'))[0]!.action, 'reported');
+    } finally {
+      await w.close();
+    }
+  });
+});
