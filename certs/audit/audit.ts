@@ -1,0 +1,79 @@
+/**
+ * Auditing one upstream host:port (SPEC §5): probe, build the chain, run every check. `probe` and
+ * `analyse` are separate so that `mgproxy audit` can probe every host first and let each chain be
+ * completed with the intermediates the others sent.
+ */
+import { buildChain } from './chain.js';
+import { describeCert, keyOf, notAfterOf, shortName, signatureAlgorithmOf } from './describe.js';
+import { CHECKS, unreachableFinding } from './findings.js';
+import { AUDIT_TIMEOUT_MS, probe, type ProbeFailure, type ProbeResult, type ProbeTarget } from './probe.js';
+import type { TrustStore } from './trust.js';
+import type { AuditFinding, HostAudit } from './types.js';
+
+/** A HostAudit (the JSON shape) and what the proxy and the table need besides. */
+export interface AuditOutcome {
+  audit: HostAudit;
+  /** False when no handshake was possible (`tls-unreachable`): the proxy audits such a host again later. */
+  reachable: boolean;
+  /** SHA-256 fingerprint of the leaf the audit checked, to pin later connections to it. */
+  leafFingerprint256?: string;
+  /** For the table: where it connected, whether TLS 1.2 was accepted, the chain's top. */
+  details: {
+    route: string;
+    tls12?: boolean;
+    leafKey?: string;
+    leafSignature?: string;
+    leafNotAfter?: Date;
+    chainNames?: string[];
+    root?: string;
+    trustFile?: string;
+  };
+}
+
+export const errorsOf = (audit: HostAudit): AuditFinding[] => audit.findings.filter((f) => f.severity === 'error');
+
+const routeOf = (t: ProbeTarget) => `${t.connect.host}:${t.connect.port}`;
+
+export function analyse(target: ProbeTarget, result: ProbeResult, trust: TrustStore, now = Date.now()): AuditOutcome {
+  const route = routeOf(target);
+  const via = route === `${target.host}:${target.port}` ? '' : ` (upstream.hosts: ${route})`;
+  const best = result.best.ok ? result.best : result.tls12.ok ? result.tls12 : undefined;
+  if (!best) {
+    const failure = result.best as ProbeFailure; // neither handshake succeeded
+    return {
+      reachable: false,
+      audit: { host: target.host, port: target.port, protocol: null, cipher: null, chain: [], trustedVia: null, findings: [unreachableFinding(target.host, target.port, via, failure)] },
+      details: { route },
+    };
+  }
+  const chain = buildChain(best.sent, trust, now);
+  const facts = { host: target.host, port: target.port, now, best, tls12: result.tls12, chain };
+  const findings = CHECKS.map((check) => check(facts)).filter((f): f is AuditFinding => f !== undefined);
+  if (chain.trustedVia === 'extraCaFiles') {
+    // SPEC §2: findings on such chains say so, so nobody mistakes a test root for a public one.
+    for (const f of findings) f.message += ` (trusted only via upstream.extraCaFiles ${chain.trustFile}, a root phones do not have)`;
+  }
+  const leaf = best.sent[0]!;
+  const top = chain.links[chain.links.length - 1]!;
+  const key = keyOf(leaf);
+  return {
+    reachable: true,
+    leafFingerprint256: best.leafFingerprint256,
+    audit: {
+      host: target.host, port: target.port, protocol: best.protocol, cipher: best.cipher,
+      chain: best.sent.map(describeCert), trustedVia: chain.trustedVia, findings,
+    },
+    details: {
+      route, tls12: result.tls12.ok, leafKey: `${key.type} ${key.bits}`, leafSignature: signatureAlgorithmOf(leaf).name,
+      leafNotAfter: notAfterOf(leaf), chainNames: chain.links.map((l) => `${shortName(l.cert)}${l.source === 'sent' ? '' : ` [${l.source}]`}`),
+      root: top.anchor ? shortName(top.cert) : undefined, trustFile: chain.trustFile,
+    },
+  };
+}
+
+/** Probes and analyses one host; the certificates it sent are kept to complete other chains. */
+export async function auditHost(target: ProbeTarget, trust: TrustStore, timeoutMs = AUDIT_TIMEOUT_MS): Promise<AuditOutcome> {
+  const result = await probe(target, timeoutMs);
+  if (result.best.ok) trust.remember(result.best.sent, target.host);
+  return analyse(target, result, trust);
+}
