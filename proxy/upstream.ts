@@ -13,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { RuntimeConfig } from '../config/load.js';
 import { isLoopbackIp, normalizeIp } from './net-address.js';
+import { connectPinned } from './pinned-tls.js';
 
 /** Set on the request options so the agent can hand the ClientRequest to its exchange. */
 export const kOnUpstreamRequest = Symbol('mgproxy.onUpstreamRequest');
@@ -42,6 +43,8 @@ export class Upstream {
   readonly httpsAgent: https.Agent;
   readonly httpAgent: http.Agent;
   private readonly localAddresses: Set<string>;
+  /** `name:port` → SHA-256 fingerprint of the leaf the TLS audit checked (proxy/rules/tls-audit.ts). */
+  private readonly pins = new Map<string, string>();
 
   constructor(private readonly config: RuntimeConfig) {
     this.trust = tls.createSecureContext({ ca: [...tls.rootCertificates, ...config.extraCas.map((c) => c.pem)] });
@@ -58,6 +61,18 @@ export class Upstream {
   route(name: string, port: number): { host: string; port: number } {
     const mapped = this.config.hostMap.get(`${name}:${port}`) ?? this.config.hostMap.get(name);
     return mapped ? { host: mapped.host, port: mapped.port ?? port } : { host: name, port };
+  }
+
+  /** Later connections to `name:port` skip strict verification but must present this leaf (proxy/pinned-tls.ts). */
+  pin(name: string, port: number, fingerprint256: string): void {
+    this.pins.set(`${name}:${port}`, fingerprint256);
+  }
+
+  /** Strict verification (undefined), or lenient and pinned to the audited leaf, or lenient with no pin (`skipVerification`). */
+  lenientTls(name: string, port: number): { pin?: string } | undefined {
+    if (this.config.skipVerification) return {};
+    const pin = this.pins.get(`${name}:${port}`);
+    return pin === undefined ? undefined : { pin };
   }
 
   /** True when `address:port` is one of the proxy's own listening sockets. */
@@ -123,6 +138,12 @@ class RoutedHttpsAgent extends https.Agent {
     // Verify against the name, not the address it was routed to (curl --resolve semantics).
     const checkServerIdentity = (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(name, cert);
     const opts = { ...options, ...this.upstream.connectOptions(name, port), checkServerIdentity };
+    const lenient = this.upstream.lenientTls(name, port);
+    if (lenient && callback) {
+      // Node's Agent#createSocket takes the socket from the callback when none is returned.
+      connectPinned(opts as tls.ConnectionOptions, lenient.pin, callback);
+      return undefined as unknown as Duplex;
+    }
     return (https.Agent.prototype as unknown as { createConnection: (o: unknown, cb?: unknown) => net.Socket })
       .createConnection.call(this, opts, callback);
   }

@@ -15,6 +15,7 @@ import { refererMismatch } from './referer-mismatch.js';
 import { responseMultipleBom } from './response-multiple-bom.js';
 import { responseNotUtf8 } from './response-not-utf8.js';
 import { timeout } from './timeout.js';
+import { tlsAudit } from './tls-audit.js';
 import type { Rule } from './types.js';
 
 export function createRules(ctx: Omit<ProxyContext, 'rules'>): Rule[] {
@@ -29,6 +30,9 @@ export function createRules(ctx: Omit<ProxyContext, 'rules'>): Rule[] {
     timeout(ctx),
     concurrencyExceeded(ctx),
     backgroundInterrupted(ctx),
+    // The TLS audit after the host checks (a host blocked anyway is never contacted), inside the
+    // timeout and holding its slot while the first request to a host waits for it.
+    ...(verify ? [tlsAudit(ctx)] : []),
     // Response rules.
     httpErrorStatus(),
     responseNotUtf8(),

@@ -1,0 +1,55 @@
+/**
+ * The inline TLS audit (SPEC §5, §10): before the first request to an https/wss host:port goes
+ * upstream, the upstream's TLS and certificate are audited once (certs/audit) and every finding
+ * becomes one per-host violation event for the run (`rule severity host port action message
+ * time`, no request fields). In `enforce` mode an error finding answers every request to that
+ * host with 502 and `ssl hand shake error`; warnings never block. A host with findings that is
+ * still forwarded to is pinned to the leaf the audit checked (proxy/pinned-tls.ts).
+ */
+import { type AuditOutcome, auditHost, errorsOf } from '../../certs/audit/audit.js';
+import { AuditCache } from '../../certs/audit/cache.js';
+import { TrustStore } from '../../certs/audit/trust.js';
+import type { ProxyContext } from '../context.js';
+import type { Exchange } from '../exchange.js';
+import { type Finding, type Rule, TLS_RULE_IDS } from './types.js';
+
+export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>): Rule {
+  const trust = new TrustStore(ctx.config.extraCas);
+  // Node's roots are parsed once (~20 ms), after start rather than on the first request's path.
+  setImmediate(() => trust.warm()).unref();
+  const cache = new AuditCache();
+  const enforce = ctx.config.mode === 'enforce';
+
+  function keep(outcome: AuditOutcome): void {
+    const { audit } = outcome;
+    const time = new Date().toISOString();
+    for (const f of audit.findings) {
+      ctx.events.record({
+        rule: f.rule, severity: f.severity, host: audit.host, port: audit.port,
+        action: f.severity === 'error' && enforce ? 'blocked' : 'reported', message: f.message, time,
+      });
+    }
+    ctx.events.recordHostAudit(audit);
+    if (audit.findings.length > 0 && outcome.leafFingerprint256) ctx.upstream.pin(audit.host, audit.port, outcome.leafFingerprint256);
+  }
+
+  function verdict(outcome: AuditOutcome): Finding | undefined {
+    // Unreachable: the forwarder's own 502 (`x-mgproxy-error`) says so; the next request audits again.
+    if (!outcome.reachable) return undefined;
+    const error = errorsOf(outcome.audit)[0];
+    if (!error) return undefined;
+    return { rule: error.rule, severity: 'error', message: `${error.message}. Fix: ${error.fix}`, recorded: true };
+  }
+
+  return {
+    ids: TLS_RULE_IDS.filter((id) => id !== 'tls-unreachable'),
+    onRequest(ex: Exchange) {
+      if (ex.scheme !== 'https' && ex.scheme !== 'wss') return undefined;
+      const outcome = cache.get(`${ex.host}:${ex.port}`, () => {
+        const connect = ctx.upstream.connectOptions(ex.host, ex.port);
+        return auditHost({ host: ex.host, port: ex.port, connect, refused: ctx.upstream.loopCheck(connect) }, trust);
+      }, keep);
+      return outcome instanceof Promise ? outcome.then(verdict) : verdict(outcome);
+    },
+  };
+}
