@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { auditCommand } from './commands/audit.js';
 import { caCommand } from './commands/ca.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { startCommand } from './commands/start.js';
@@ -10,7 +11,7 @@ import { startCommand } from './commands/start.js';
 const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** The registry of commands, in the order `--help` lists them. */
-const COMMANDS = [startCommand, caCommand, checkConfigCommand];
+const COMMANDS = [startCommand, caCommand, checkConfigCommand, auditCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('mgproxy')

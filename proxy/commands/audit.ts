@@ -1,0 +1,95 @@
+/**
+ * `mgproxy audit [HOST[:PORT]…]` (SPEC §1, §5, §10): audits the TLS and certificate of each host,
+ * default every configured domain of every list, honouring `upstream.hosts` and `extraCaFiles`.
+ * Prints a table (or `--json`, SPEC §10's shape); exit 1 if any error finding, 0 otherwise, 2 on
+ * bad usage or a config with errors.
+ */
+import type { CommandModule } from 'yargs';
+import { analyse, errorsOf } from '../../certs/audit/audit.js';
+import { formatOutcome, formatSummary } from '../../certs/audit/format.js';
+import { probe, type ProbeTarget } from '../../certs/audit/probe.js';
+import { TrustStore } from '../../certs/audit/trust.js';
+import { findConfigFile, formatProblem, loadConfig, type RuntimeConfig } from '../../config/load.js';
+import { DOMAIN_LISTS } from '../../config/schema.js';
+import { isValidHost, splitHostPort } from '../net-address.js';
+import { Upstream } from '../upstream.js';
+import { withConfigOption } from './options.js';
+
+interface AuditArgs { config?: string; json?: boolean; hosts?: string[] }
+
+/** How many hosts are probed at once (each opens two connections). */
+const PARALLEL = 8;
+
+/** `HOST` or `HOST:PORT` (IPv6 in brackets) → host and port, 443 by default; undefined when malformed. */
+export function parseAuditTarget(text: string): { host: string; port: number } | undefined {
+  const hp = splitHostPort(text);
+  if (!hp || !isValidHost(hp.host)) return undefined;
+  return { host: hp.host, port: hp.port ?? 443 };
+}
+
+/** Every configured domain of every list (socket ones too), once, on port 443. */
+function configuredTargets(config: RuntimeConfig): { host: string; port: number }[] {
+  const hosts = new Set<string>();
+  for (const list of DOMAIN_LISTS) for (const host of config.allowed[list]) hosts.add(host);
+  return [...hosts].map((host) => ({ host, port: 443 }));
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function fail(message: string): void {
+  process.stderr.write(`mgproxy: ${message}\n`);
+  process.exitCode = 2;
+}
+
+export const auditCommand: CommandModule<object, AuditArgs> = {
+  command: 'audit [hosts..]',
+  describe: "audit each host's TLS and certificate against the platform's requirements (default: every configured domain)",
+  builder: (y) => withConfigOption(y)
+    .positional('hosts', { type: 'string', array: true, describe: 'HOST or HOST:PORT (port 443 when omitted)' })
+    .option('json', { type: 'boolean', describe: 'print {"hosts": [...]} as JSON instead of the table' }) as never,
+  handler: async (argv) => {
+    const given = (argv.hosts ?? []).map(String);
+    const bad = given.find((h) => parseAuditTarget(h) === undefined);
+    if (bad !== undefined) { fail(`${JSON.stringify(bad)} is not HOST or HOST:PORT`); return; }
+    const file = findConfigFile(argv.config);
+    const { config, problems } = loadConfig(file);
+    if (!config) {
+      for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const targets = given.length > 0 ? given.map((h) => parseAuditTarget(h)!) : configuredTargets(config);
+    if (targets.length === 0) { fail(`no hosts to audit: name HOST[:PORT] or configure domains in ${file ?? 'a config file (--config)'}`); return; }
+
+    const upstream = new Upstream(config);
+    const trust = new TrustStore(config.extraCas);
+    const probeTargets: ProbeTarget[] = targets.map(({ host, port }) => {
+      const connect = upstream.connectOptions(host, port);
+      return { host, port, connect, refused: upstream.loopCheck(connect) };
+    });
+    // Every host first, so that a chain one server sent short can be completed by another's (SPEC §10).
+    const results = await mapLimited(probeTargets, PARALLEL, (t) => probe(t));
+    results.forEach((r, i) => { if (r.best.ok) trust.remember(r.best.sent, probeTargets[i]!.host); });
+    const outcomes = results.map((r, i) => analyse(probeTargets[i]!, r, trust));
+    upstream.httpsAgent.destroy();
+    upstream.httpAgent.destroy();
+
+    if (argv.json) {
+      process.stdout.write(`${JSON.stringify({ hosts: outcomes.map((o) => o.audit) }, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${outcomes.map((o) => formatOutcome(o)).join('\n\n')}\n\n${formatSummary(outcomes)}\n`);
+    }
+    process.exitCode = outcomes.some((o) => errorsOf(o.audit).length > 0) ? 1 : 0;
+  },
+};
