@@ -133,7 +133,7 @@ const noTls12: Check = (f) => {
   if (f.tls12.ok) return undefined;
   return {
     rule: 'tls-no-tls12', severity: 'error',
-    message: `${f.host} refused a handshake with TLS 1.2 as the highest version (${f.tls12.message}); older Android has no TLS 1.3`,
+    message: `${f.host} refused a TLS 1.2 handshake (${f.tls12.message}); devices without TLS 1.3, such as older Android, cannot connect`,
     fix: 'enable TLS 1.2 on the server (e.g. nginx: ssl_protocols TLSv1.2 TLSv1.3)',
   };
 };

@@ -26,6 +26,8 @@ export interface LeafOptions {
   notAfter?: Date;
   keyBits?: number;
   hash?: 'sha256' | 'sha1';
+  /** false: no extended key usage at all (iOS 13+ refuses such a TLS server certificate). */
+  serverAuth?: boolean;
 }
 
 const DAY = 86_400_000;
@@ -43,7 +45,7 @@ function keyPair(bits: number) {
 
 function build(opts: {
   subject: string; issuer?: TestCert; ca: boolean; names?: string[]; keyBits?: number; hash?: 'sha256' | 'sha1';
-  notBefore?: Date; notAfter?: Date; freshKey?: boolean;
+  notBefore?: Date; notAfter?: Date; freshKey?: boolean; serverAuth?: boolean;
 }): TestCert {
   const bits = opts.keyBits ?? 2048;
   const k = opts.freshKey
@@ -62,7 +64,7 @@ function build(opts: {
     : [
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
+      ...(opts.serverAuth === false ? [] : [{ name: 'extKeyUsage', serverAuth: true }]),
       { name: 'subjectAltName', altNames: (opts.names ?? []).map((n) => (net.isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
     ];
   exts.push({ name: 'subjectKeyIdentifier' });
@@ -90,7 +92,7 @@ export class TestPki {
     const issuer = opts.issuer ?? 'intermediate';
     return build({
       subject: opts.names[0] ?? 'leaf', ca: false, names: opts.names, keyBits: opts.keyBits, hash: opts.hash,
-      notBefore: opts.notBefore, notAfter: opts.notAfter,
+      notBefore: opts.notBefore, notAfter: opts.notAfter, serverAuth: opts.serverAuth,
       issuer: issuer === 'self' ? undefined : issuer === 'root' ? this.root : this.intermediate,
     });
   }

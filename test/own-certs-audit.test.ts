@@ -1,0 +1,101 @@
+/**
+ * mgproxy's own CA and the leaves it mints pass the same audit (SPEC §5, last paragraph) and
+ * Apple's trust requirements: SAN, serverAuth EKU, validity ≤ 397 days, SHA-256, RSA ≥ 2048.
+ * The leaves are served exactly as the proxy presents them (CertStore's contexts), for a host
+ * name and for an IP address.
+ */
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
+import { keyOf, signatureAlgorithmOf } from '../certs/audit/describe.js';
+import type { HostAudit } from '../certs/audit/types.js';
+import { type Ca, loadOrCreateCa } from '../certs/ca.js';
+import { CertStore } from '../certs/store.js';
+import { runCli, tempDir } from './helpers/proxy.js';
+
+const DAY_MS = 86_400_000;
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+
+/**
+ * A TLS server presenting mgproxy's minted leaf for the name the client sends (SNI), else for
+ * `fallback` (an IP address: clients send no SNI for those), as the proxy's interception does.
+ */
+async function serveMinted(store: CertStore, fallback: string, leaves: Map<string, X509Certificate>): Promise<{ server: net.Server; port: number }> {
+  const fallbackContext = await store.context(fallback);
+  // The shape of proxy/connect.ts: a TLSSocket over the accepted socket, the fallback's context by default.
+  const server = net.createServer((raw) => {
+    raw.on('error', () => undefined);
+    const socket = new tls.TLSSocket(raw, {
+      isServer: true,
+      secureContext: fallbackContext,
+      SNICallback: (name, cb) => store.context(name).then((c) => cb(null, c), (e: Error) => cb(e)),
+    });
+    socket.on('error', () => undefined);
+    socket.on('secure', () => {
+      const leaf = socket.getX509Certificate();
+      if (leaf) leaves.set(leaf.subjectAltName ?? '', leaf);
+      socket.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+function assertAppleLeafRules(cert: X509Certificate, what: string): void {
+  assert.ok(cert.subjectAltName, `${what}: has a subjectAltName`);
+  assert.ok((cert.keyUsage ?? []).includes(SERVER_AUTH), `${what}: serverAuth EKU`);
+  const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / DAY_MS;
+  assert.ok(days <= 397, `${what}: valid ${days} days`);
+  assert.equal(signatureAlgorithmOf(cert).name, 'sha256WithRSAEncryption', `${what}: SHA-256`);
+  assert.deepEqual(keyOf(cert), { type: 'RSA', bits: 2048 }, `${what}: RSA 2048`);
+}
+
+describe("mgproxy's own certificates", () => {
+  let ca: Ca;
+  const leaves = new Map<string, X509Certificate>();
+  const servers: net.Server[] = [];
+  let config: string;
+  before(async () => {
+    const dir = tempDir();
+    ca = loadOrCreateCa(path.join(dir, 'ca')).ca;
+    const store = new CertStore(ca);
+    const named = await serveMinted(store, 'api.own.test', leaves);
+    const ip = await serveMinted(store, '10.9.8.7', leaves);
+    servers.push(named.server, ip.server);
+    config = path.join(dir, 'mgproxy.config.json');
+    fs.writeFileSync(config, JSON.stringify({
+      domains: { request: ['https://api.own.test'], socket: ['wss://ws.own.test'] },
+      upstream: {
+        hosts: { 'api.own.test': `127.0.0.1:${named.port}`, 'ws.own.test': `127.0.0.1:${named.port}`, '10.9.8.7': `127.0.0.1:${ip.port}` },
+        extraCaFiles: [ca.certFile],
+      },
+    }));
+  });
+  after(() => { for (const s of servers) s.close(); });
+
+  it('pass `mgproxy audit` with no finding, for names and for an IP address', async () => {
+    const r = await runCli(['audit', '--config', config, '--json', 'api.own.test', 'ws.own.test', '10.9.8.7'], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const hosts = (JSON.parse(r.stdout) as { hosts: HostAudit[] }).hosts;
+    for (const h of hosts) {
+      assert.deepEqual(h.findings, [], `${h.host}: ${JSON.stringify(h.findings)}`);
+      assert.equal(h.trustedVia, 'extraCaFiles');
+      assert.deepEqual([h.chain.length, h.chain[0]!.keyType, h.chain[0]!.keyBits, h.chain[0]!.signature], [1, 'RSA', 2048, 'sha256WithRSAEncryption']);
+    }
+    assert.deepEqual(hosts.map((h) => h.protocol), ['TLSv1.3', 'TLSv1.3', 'TLSv1.3']);
+  });
+
+  it("meet Apple's requirements: SAN, serverAuth EKU, at most 397 days, SHA-256, RSA 2048", () => {
+    assert.deepEqual([...leaves.keys()].sort(), ['DNS:api.own.test', 'DNS:ws.own.test', 'IP Address:10.9.8.7']);
+    for (const [name, leaf] of leaves) {
+      assertAppleLeafRules(leaf, name);
+      assert.ok(leaf.checkIssued(ca.x509) && leaf.verify(ca.x509.publicKey), `${name}: signed by the CA`);
+    }
+    assertAppleLeafRules(ca.x509, 'the CA');
+    assert.ok(ca.x509.ca, 'the CA is a CA');
+  });
+});
