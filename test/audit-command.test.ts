@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { probe } from '../certs/audit/probe.js';
 import type { HostAudit } from '../certs/audit/types.js';
 import { runCli, tempDir } from './helpers/proxy.js';
+import { startUpstream } from './helpers/upstreams.js';
 import { hostOf, startTlsWorld, TLS_CASES, tlsConfig, type TlsWorld } from './helpers/tls-cases.js';
 
 function writeConfig(config: object): string {
@@ -126,6 +127,33 @@ describe('mgproxy audit against flawed servers', () => {
     const alone = parse((await audit(['--config', rootOnly, '--json', hostOf('incomplete')])).stdout).hosts[0]!;
     assert.deepEqual(alone.findings.map((f) => f.rule), ['tls-untrusted']);
     assert.match(alone.findings[0]!.message, /if it is an intermediate, the server must send it/);
+  });
+
+  it("fetches a missing intermediate from the leaf's caIssuers URL, routed by upstream.hosts, and calls the chain incomplete", async () => {
+    const leaf = world.pki.leaf({ names: ['aia.tls.test'], caIssuers: 'http://ca.aia.test/intermediate.der' });
+    const tlsServer = await startUpstream({ cert: leaf.certPem, key: leaf.keyPem });
+    const fetched: string[] = [];
+    const ca = http.createServer((req, res) => {
+      fetched.push(`${req.headers.host}${req.url}`);
+      res.writeHead(200, { 'content-type': 'application/pkix-cert' });
+      res.end(world.pki.intermediate.x509.raw);
+    });
+    await new Promise<void>((r) => ca.listen(0, '127.0.0.1', r));
+    try {
+      const cfg = writeConfig({
+        domains: { request: ['https://aia.tls.test'] },
+        upstream: { hosts: { 'aia.tls.test': tlsServer.address, 'ca.aia.test': `127.0.0.1:${(ca.address() as AddressInfo).port}` }, extraCaFiles: [world.pki.rootFile] },
+      });
+      const r = await audit(['--config', cfg, '--json']);
+      const h = parse(r.stdout).hosts[0]!;
+      assert.deepEqual(h.findings.map((f) => f.rule), ['tls-chain-incomplete']);
+      assert.match(h.findings[0]!.message, /caIssuers URL http:\/\/ca\.aia\.test\/intermediate\.der/);
+      assert.equal(h.trustedVia, 'extraCaFiles');
+      assert.deepEqual(fetched, ['ca.aia.test/intermediate.der']);
+    } finally {
+      ca.close();
+      await tlsServer.close();
+    }
   });
 
   it('audits socket domains too', async () => {

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import type { X509Certificate } from 'node:crypto';
 import { after, describe, it } from 'node:test';
+import forge from 'node-forge';
+import { caIssuerUrls, certificatesIn } from '../certs/audit/aia.js';
 import { analyse } from '../certs/audit/audit.js';
 import type { Handshake, ProbeFailure, ProbeResult } from '../certs/audit/probe.js';
 import { TrustStore } from '../certs/audit/trust.js';
@@ -70,5 +72,24 @@ describe('audit findings (pure)', () => {
     const expired = outcome.audit.findings.find((f) => f.rule === 'tls-expired')!;
     assert.match(expired.message, /"mgproxy test intermediate" expired/);
     assert.match(expired.message, /"mgproxy test root" expired/);
+  });
+});
+
+describe('caIssuers (AIA) helpers', () => {
+  it('reads a certificate as DER, PEM or a PKCS#7 bundle', () => {
+    const inter = pki.intermediate;
+    const p7 = forge.pkcs7.createSignedData();
+    p7.addCertificate(inter.cert);
+    const p7Der = Buffer.from(forge.asn1.toDer(p7.toAsn1()).getBytes(), 'binary');
+    for (const body of [inter.x509.raw, Buffer.from(inter.certPem), p7Der]) {
+      assert.deepEqual(certificatesIn(body).map((c) => c.fingerprint256), [inter.x509.fingerprint256]);
+    }
+    assert.deepEqual(certificatesIn(Buffer.from('<html>not found</html>')), []);
+  });
+
+  it('follows http URLs on the default port only', () => {
+    const urls = ['http://ca.example.test/i.der', 'http://ca.example.test:80/j.der', 'http://ca.example.test:8080/k.der', 'https://ca.example.test/l.der'];
+    const withAia = (url: string) => pki.leaf({ names: [HOST], caIssuers: url }).x509;
+    assert.deepEqual(urls.map((u) => caIssuerUrls(withAia(u))), [[urls[0]], [urls[1]], [], []]);
   });
 });

@@ -6,7 +6,8 @@
 import { buildChain } from './chain.js';
 import { describeCert, keyOf, notAfterOf, shortName, signatureAlgorithmOf } from './describe.js';
 import { CHECKS, unreachableFinding } from './findings.js';
-import { AUDIT_TIMEOUT_MS, probe, type ProbeFailure, type ProbeResult, type ProbeTarget } from './probe.js';
+import { fetchMissingIssuers, type Route } from './aia.js';
+import { AUDIT_TIMEOUT_MS, type Handshake, probe, type ProbeFailure, type ProbeResult, type ProbeTarget } from './probe.js';
 import type { TrustStore } from './trust.js';
 import type { AuditFinding, HostAudit } from './types.js';
 
@@ -37,7 +38,7 @@ const routeOf = (t: ProbeTarget) => `${t.connect.host}:${t.connect.port}`;
 export function analyse(target: ProbeTarget, result: ProbeResult, trust: TrustStore, now = Date.now()): AuditOutcome {
   const route = routeOf(target);
   const via = route === `${target.host}:${target.port}` ? '' : ` (upstream.hosts: ${route})`;
-  const best = result.best.ok ? result.best : result.tls12.ok ? result.tls12 : undefined;
+  const best = shownHandshake(result);
   if (!best) {
     const failure = result.best as ProbeFailure; // neither handshake succeeded
     return {
@@ -71,9 +72,28 @@ export function analyse(target: ProbeTarget, result: ProbeResult, trust: TrustSt
   };
 }
 
-/** Probes and analyses one host; the certificates it sent are kept to complete other chains. */
-export async function auditHost(target: ProbeTarget, trust: TrustStore, timeoutMs = AUDIT_TIMEOUT_MS): Promise<AuditOutcome> {
+/** The handshake the audit judges: the best one, else the TLS 1.2 one. */
+export function shownHandshake(result: ProbeResult): Handshake | undefined {
+  return result.best.ok ? result.best : result.tls12.ok ? result.tls12 : undefined;
+}
+
+export interface AuditDeps { trust: TrustStore; route: Route }
+
+/**
+ * Completes what the chain lacks, within the host's time: the certificates this host sent are
+ * kept to complete other hosts' chains, and a missing issuer is fetched from its caIssuers URL.
+ */
+export async function gatherIssuers(target: ProbeTarget, result: ProbeResult, deps: AuditDeps, deadline: number): Promise<void> {
+  const shown = shownHandshake(result);
+  if (!shown) return;
+  deps.trust.remember(shown.sent, target.host);
+  await fetchMissingIssuers(shown.sent, deps.trust, deps.route, deadline);
+}
+
+/** Probes and analyses one host, all within `timeoutMs` (SPEC §10: 10 s). */
+export async function auditHost(target: ProbeTarget, deps: AuditDeps, timeoutMs = AUDIT_TIMEOUT_MS): Promise<AuditOutcome> {
+  const deadline = Date.now() + timeoutMs;
   const result = await probe(target, timeoutMs);
-  if (result.best.ok) trust.remember(result.best.sent, target.host);
-  return analyse(target, result, trust);
+  await gatherIssuers(target, result, deps, deadline);
+  return analyse(target, result, deps.trust);
 }

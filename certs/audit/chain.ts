@@ -35,7 +35,7 @@ export function buildChain(sent: readonly X509Certificate[], trust: TrustStore, 
   const links: Link[] = [{ cert: sent[0]!, source: 'sent', anchor: false }];
   const used = new Set([sent[0]!.fingerprint256]);
   const trusted = (root: TrustedCert): BuiltChain => ({
-    links, end: 'trusted', trustedVia: root.source === 'seen' ? null : root.source, trustFile: root.source === 'extraCaFiles' ? root.from : undefined,
+    links, end: 'trusted', trustedVia: root.source === 'system' || root.source === 'extraCaFiles' ? root.source : null, trustFile: root.source === 'extraCaFiles' ? root.from : undefined,
   });
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     const last = links[links.length - 1]!;

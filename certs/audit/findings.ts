@@ -5,7 +5,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import net from 'node:net';
-import { type BuiltChain, suppliedLinks } from './chain.js';
+import { type BuiltChain, type Link, suppliedLinks } from './chain.js';
 import { keyOf, notAfterOf, oneLineName, notBeforeOf, shortName, signatureAlgorithmOf, STRONG_HASHES } from './describe.js';
 import type { Handshake, ProbeFailure } from './probe.js';
 import { isSelfSigned } from './trust.js';
@@ -83,10 +83,18 @@ const selfSigned: Check = (f) => {
   };
 };
 
+function foundWhere(l: Link): string {
+  switch (l.source) {
+    case 'seen': return `in the chain ${l.from} sent`;
+    case 'aia': return `at its caIssuers URL ${l.from}`;
+    default: return `in upstream.extraCaFiles ${l.from}`;
+  }
+}
+
 const chainIncomplete: Check = (f) => {
   const missing = suppliedLinks(f.chain);
   if (missing.length === 0) return undefined;
-  const names = missing.map((l) => `${quote(l.cert)} (found in ${l.source === 'seen' ? `the chain ${l.from} sent` : `upstream.extraCaFiles ${l.from}`})`);
+  const names = missing.map((l) => `${quote(l.cert)} (found ${foundWhere(l)})`);
   return {
     rule: 'tls-chain-incomplete', severity: 'error',
     message: `${f.host} did not send the intermediate ${names.join(' and ')}; the chain verifies only with it supplied, and phones without it fail`,

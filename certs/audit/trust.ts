@@ -12,8 +12,8 @@ export type TrustSource = 'system' | 'extraCaFiles';
 
 export interface TrustedCert {
   cert: X509Certificate;
-  source: TrustSource | 'seen';
-  /** The extraCaFiles file it came from, or the host that sent it (`seen`). */
+  source: TrustSource | 'seen' | 'aia';
+  /** The extraCaFiles file it came from, the host that sent it (`seen`), or the caIssuers URL it was fetched from (`aia`). */
   from?: string;
 }
 
@@ -89,6 +89,18 @@ export class TrustStore {
       this.known.add(cert.fingerprint256);
       this.supply.push({ cert, source: 'seen', from: host });
     }
+  }
+
+  /** Certificates fetched from a caIssuers URL (certs/audit/aia.ts); true when any was new. */
+  offerFetched(certs: readonly X509Certificate[], url: string): boolean {
+    let added = false;
+    for (const cert of certs) {
+      if (this.known.has(cert.fingerprint256)) continue;
+      this.known.add(cert.fingerprint256);
+      this.supply.push({ cert, source: 'aia', from: url });
+      added = true;
+    }
+    return added;
   }
 
   private allRoots?: TrustedCert[];

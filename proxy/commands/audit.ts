@@ -5,9 +5,9 @@
  * bad usage or a config with errors.
  */
 import type { CommandModule } from 'yargs';
-import { analyse, errorsOf } from '../../certs/audit/audit.js';
+import { analyse, errorsOf, gatherIssuers, shownHandshake } from '../../certs/audit/audit.js';
 import { formatOutcome, formatSummary } from '../../certs/audit/format.js';
-import { probe, type ProbeTarget } from '../../certs/audit/probe.js';
+import { AUDIT_TIMEOUT_MS, probe, type ProbeTarget } from '../../certs/audit/probe.js';
 import { TrustStore } from '../../certs/audit/trust.js';
 import { findConfigFile, formatProblem, loadConfig, type RuntimeConfig } from '../../config/load.js';
 import { DOMAIN_LISTS } from '../../config/schema.js';
@@ -78,10 +78,12 @@ export const auditCommand: CommandModule<object, AuditArgs> = {
       const connect = upstream.connectOptions(host, port);
       return { host, port, connect, refused: upstream.loopCheck(connect) };
     });
-    // Every host first, so that a chain one server sent short can be completed by another's (SPEC §10).
-    const results = await mapLimited(probeTargets, PARALLEL, (t) => probe(t));
-    results.forEach((r, i) => { if (r.best.ok) trust.remember(r.best.sent, probeTargets[i]!.host); });
-    const outcomes = results.map((r, i) => analyse(probeTargets[i]!, r, trust));
+    const deps = { trust, route: (host: string, port: number) => upstream.connectOptions(host, port) };
+    const probed = await mapLimited(probeTargets, PARALLEL, async (target) => ({ target, deadline: Date.now() + AUDIT_TIMEOUT_MS, result: await probe(target) }));
+    // Every host's certificates first, so that a chain one server sent short can be completed by another's (SPEC §10).
+    for (const p of probed) { const shown = shownHandshake(p.result); if (shown) trust.remember(shown.sent, p.target.host); }
+    await mapLimited(probed, PARALLEL, (p) => gatherIssuers(p.target, p.result, deps, p.deadline));
+    const outcomes = probed.map((p) => analyse(p.target, p.result, trust));
     upstream.httpsAgent.destroy();
     upstream.httpAgent.destroy();
 

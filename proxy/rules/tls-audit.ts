@@ -17,6 +17,7 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>): Rule {
   const trust = new TrustStore(ctx.config.extraCas);
   // Node's roots are parsed once (~20 ms), after start rather than on the first request's path.
   setImmediate(() => trust.warm()).unref();
+  const deps = { trust, route: (host: string, port: number) => ctx.upstream.connectOptions(host, port) };
   const cache = new AuditCache();
   const enforce = ctx.config.mode === 'enforce';
 
@@ -47,7 +48,7 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>): Rule {
       if (ex.scheme !== 'https' && ex.scheme !== 'wss') return undefined;
       const outcome = cache.get(`${ex.host}:${ex.port}`, () => {
         const connect = ctx.upstream.connectOptions(ex.host, ex.port);
-        return auditHost({ host: ex.host, port: ex.port, connect, refused: ctx.upstream.loopCheck(connect) }, trust);
+        return auditHost({ host: ex.host, port: ex.port, connect, refused: ctx.upstream.loopCheck(connect) }, deps);
       }, keep);
       return outcome instanceof Promise ? outcome.then(verdict) : verdict(outcome);
     },

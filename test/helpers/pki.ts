@@ -28,6 +28,18 @@ export interface LeafOptions {
   hash?: 'sha256' | 'sha1';
   /** false: no extended key usage at all (iOS 13+ refuses such a TLS server certificate). */
   serverAuth?: boolean;
+  /** An Authority Information Access caIssuers URL (RFC 5280 §4.2.2.1), where clients may fetch the issuer. */
+  caIssuers?: string;
+}
+
+/** AuthorityInfoAccessSyntax with one caIssuers AccessDescription, as DER bytes (forge has no builder for it). */
+function aiaExtension(url: string) {
+  const { asn1 } = forge;
+  const description = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer('1.3.6.1.5.5.7.48.2').getBytes()),
+    asn1.create(asn1.Class.CONTEXT_SPECIFIC, 6, false, url),
+  ]);
+  return { id: '1.3.6.1.5.5.7.1.1', value: asn1.toDer(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [description])).getBytes() };
 }
 
 const DAY = 86_400_000;
@@ -45,7 +57,7 @@ function keyPair(bits: number) {
 
 function build(opts: {
   subject: string; issuer?: TestCert; ca: boolean; names?: string[]; keyBits?: number; hash?: 'sha256' | 'sha1';
-  notBefore?: Date; notAfter?: Date; freshKey?: boolean; serverAuth?: boolean;
+  notBefore?: Date; notAfter?: Date; freshKey?: boolean; serverAuth?: boolean; caIssuers?: string;
 }): TestCert {
   const bits = opts.keyBits ?? 2048;
   const k = opts.freshKey
@@ -68,6 +80,7 @@ function build(opts: {
       { name: 'subjectAltName', altNames: (opts.names ?? []).map((n) => (net.isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
     ];
   exts.push({ name: 'subjectKeyIdentifier' });
+  if (opts.caIssuers) exts.push(aiaExtension(opts.caIssuers));
   cert.setExtensions(exts);
   signWithNativeKey(cert, opts.issuer ? opts.issuer.key : k.privateKey, opts.hash ?? 'sha256');
   const certPem = forge.pki.certificateToPem(cert);
@@ -92,7 +105,7 @@ export class TestPki {
     const issuer = opts.issuer ?? 'intermediate';
     return build({
       subject: opts.names[0] ?? 'leaf', ca: false, names: opts.names, keyBits: opts.keyBits, hash: opts.hash,
-      notBefore: opts.notBefore, notAfter: opts.notAfter, serverAuth: opts.serverAuth,
+      notBefore: opts.notBefore, notAfter: opts.notAfter, serverAuth: opts.serverAuth, caIssuers: opts.caIssuers,
       issuer: issuer === 'self' ? undefined : issuer === 'root' ? this.root : this.intermediate,
     });
   }
