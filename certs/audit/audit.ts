@@ -1,7 +1,8 @@
 /**
- * Auditing one upstream host:port (SPEC §5): probe, build the chain, run every check. `probe` and
- * `analyse` are separate so that `mgproxy audit` can probe every host first and let each chain be
- * completed with the intermediates the others sent.
+ * Auditing one upstream host:port (SPEC §5): probe, gather missing issuers (from other hosts'
+ * chains, or the caIssuers URL), build the chain, run every check. The steps are separate so that
+ * `mgproxy audit` can probe every host first and let each chain be completed with the
+ * intermediates the others sent.
  */
 import { buildChain } from './chain.js';
 import { describeCert, keyOf, notAfterOf, shortName, signatureAlgorithmOf } from './describe.js';
@@ -18,7 +19,7 @@ export interface AuditOutcome {
   reachable: boolean;
   /** SHA-256 fingerprint of the leaf the audit checked, to pin later connections to it. */
   leafFingerprint256?: string;
-  /** For the table: where it connected, whether TLS 1.2 was accepted, the chain's top. */
+  /** For the table: where it connected, whether TLS 1.2 was accepted, the leaf, the chain as built. */
   details: {
     route: string;
     tls12?: boolean;
@@ -26,7 +27,6 @@ export interface AuditOutcome {
     leafSignature?: string;
     leafNotAfter?: Date;
     chainNames?: string[];
-    root?: string;
     trustFile?: string;
   };
 }
@@ -55,7 +55,6 @@ export function analyse(target: ProbeTarget, result: ProbeResult, trust: TrustSt
     for (const f of findings) f.message += ` (trusted only via upstream.extraCaFiles ${chain.trustFile}, a root phones do not have)`;
   }
   const leaf = best.sent[0]!;
-  const top = chain.links[chain.links.length - 1]!;
   const key = keyOf(leaf);
   return {
     reachable: true,
@@ -67,7 +66,7 @@ export function analyse(target: ProbeTarget, result: ProbeResult, trust: TrustSt
     details: {
       route, tls12: result.tls12.ok, leafKey: `${key.type} ${key.bits}`, leafSignature: signatureAlgorithmOf(leaf).name,
       leafNotAfter: notAfterOf(leaf), chainNames: chain.links.map((l) => `${shortName(l.cert)}${l.source === 'sent' ? '' : ` [${l.source}]`}`),
-      root: top.anchor ? shortName(top.cert) : undefined, trustFile: chain.trustFile,
+      trustFile: chain.trustFile,
     },
   };
 }

@@ -51,7 +51,8 @@ export function buildChain(sent: readonly X509Certificate[], trust: TrustStore, 
       return trusted(root);
     }
     if (isSelfSigned(current)) return { links, end: 'self-signed', trustedVia: null };
-    const next = sent.find((c) => !used.has(c.fingerprint256) && issuedBy(current, c));
+    // An intermediate must be a CA (basicConstraints cA), as OpenSSL checks; roots are exempt (old v1 roots have no extensions).
+    const next = sent.find((c) => !used.has(c.fingerprint256) && c.ca && issuedBy(current, c));
     const supplied = next ? undefined : trust.suppliedIssuerOf(current, now, used);
     if (next) links.push({ cert: next, source: 'sent', anchor: false });
     else if (supplied) links.push({ cert: supplied.cert, source: supplied.source, from: supplied.from, anchor: false });

@@ -6,7 +6,7 @@
 import type { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import { type BuiltChain, type Link, suppliedLinks } from './chain.js';
-import { keyOf, notAfterOf, oneLineName, notBeforeOf, shortName, signatureAlgorithmOf, STRONG_HASHES } from './describe.js';
+import { keyOf, notAfterOf, notBeforeOf, oneLineName, shortName, signatureAlgorithmOf, STRONG_HASHES } from './describe.js';
 import type { Handshake, ProbeFailure } from './probe.js';
 import { isSelfSigned } from './trust.js';
 import type { AuditFinding } from './types.js';

@@ -79,7 +79,7 @@ export class TrustStore {
 
   /** An intermediate, not sent by the server, that issued `cert`. */
   suppliedIssuerOf(cert: X509Certificate, now: number, exclude: ReadonlySet<string>): TrustedCert | undefined {
-    return pick(this.supply.filter((s) => !exclude.has(s.cert.fingerprint256) && issuedBy(cert, s.cert)), now);
+    return pick(this.supply.filter((s) => !exclude.has(s.cert.fingerprint256) && s.cert.ca && issuedBy(cert, s.cert)), now);
   }
 
   /** Keeps the CA certificates a server sent, to complete other hosts' chains (SPEC §10 "certificates seen"). */
