@@ -65,6 +65,8 @@ export class Exchange {
   /** Taps for the HAR recorder; unset unless a recorder listens. */
   requestBodyTap?: (chunk: Buffer) => void;
   responseBodyTap?: (chunk: Buffer) => void;
+  /** The proxy's own answer, when it answered instead of the upstream (the HAR shows it). */
+  proxyAnswer?: ProxyAnswer;
   ended = false;
   outcome?: Outcome;
 
@@ -140,6 +142,7 @@ export class Exchange {
   answer(answer: ProxyAnswer, outcome: Outcome): void {
     if (this.ended) return;
     this.status = answer.status;
+    this.proxyAnswer = answer;
     this.outcome = outcome;
     if (this.res) {
       this.res.setHeader('connection', this.req.headers.connection === 'close' ? 'close' : 'keep-alive');

@@ -66,14 +66,19 @@ export function upstreamErrorAnswer(api: Api, cause: string, reason: string, mes
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-export function sendAnswer(res: ServerResponse, answer: ProxyAnswer): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(answer.status, {
+/** Every header of a proxy answer as sent (also what the HAR report shows for it). */
+export function answerHeaders(answer: ProxyAnswer): Record<string, string> {
+  return {
     ...answer.headers,
     'content-type': JSON_TYPE,
-    'content-length': Buffer.byteLength(answer.body),
+    'content-length': String(Buffer.byteLength(answer.body)),
     'cache-control': 'no-store',
-  });
+  };
+}
+
+export function sendAnswer(res: ServerResponse, answer: ProxyAnswer): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(answer.status, answerHeaders(answer));
   res.end(answer.body);
 }
 

@@ -1,0 +1,340 @@
+/**
+ * The HAR report (SPEC §6, §10 "HAR"): HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/)
+ * of every exchange, blocked ones included with the proxy's own answer, that Chrome DevTools and
+ * Charles import. Bodies up to 1 MiB each, as text when textual and valid UTF-8, else base64;
+ * bigger ones are omitted with `_mgproxy.bodyOmitted: true`. `_mgproxy.violations` holds the
+ * entry's events.
+ *
+ * Memory stays bounded however long the run: each entry is serialised and appended to the
+ * report's temp file when its exchange ends (only bodies in flight are held, each capped at
+ * 1 MiB and all together at CAPTURE_BUDGET), and the file is closed and renamed at exit, so
+ * writing the report costs the same for 10 exchanges as for 100,000.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
+import zlib from 'node:zlib';
+import type { Api } from '../../config/schema.js';
+import type { Violation } from '../events.js';
+import type { Outcome } from '../exchange.js';
+import { answerHeaders, type ProxyAnswer } from '../respond.js';
+import { AtomicFile } from './write-atomic.js';
+
+/** SPEC §6: bodies up to 1 MiB each. */
+export const MAX_HAR_BODY_BYTES = 1024 * 1024;
+/** All bodies being captured at once, across exchanges in flight; past it new bodies are omitted. */
+export const CAPTURE_BUDGET_BYTES = 256 * 1024 * 1024;
+/** Serialised entries waiting for the disk; past it bodies are omitted until it catches up. */
+const MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
+
+/** What the recorder reads of an exchange (proxy/exchange.ts's Exchange; the benchmark feeds look-alikes). */
+export interface HarExchange {
+  readonly id: number;
+  readonly method: string;
+  readonly url: string;
+  readonly api: Api;
+  readonly client: string;
+  readonly startedAt: number;
+  readonly req: { readonly httpVersion: string; readonly rawHeaders: readonly string[] };
+  readonly status?: number;
+  readonly responseHeaders?: IncomingHttpHeaders;
+  readonly responseStartMs?: number;
+  readonly durationMs?: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly violations: readonly Violation[];
+  readonly outcome?: Outcome;
+  readonly proxyAnswer?: ProxyAnswer;
+  requestBodyTap?: (chunk: Buffer) => void;
+  responseBodyTap?: (chunk: Buffer) => void;
+}
+
+type OmitReason = 'size' | 'memory';
+
+/** One body as it streams past: kept whole up to the cap, dropped entirely past it. */
+class Capture {
+  chunks: Buffer[] = [];
+  size = 0;
+  omitted?: OmitReason;
+
+  constructor(private readonly budget: { used: number; max: number }) {}
+
+  readonly tap = (chunk: Buffer): void => {
+    this.size += chunk.length;
+    if (this.omitted) return;
+    if (this.size > MAX_HAR_BODY_BYTES) this.drop('size');
+    else if (this.budget.used + chunk.length > this.budget.max) this.drop('memory');
+    else {
+      this.chunks.push(chunk);
+      this.budget.used += chunk.length;
+    }
+  };
+
+  drop(reason: OmitReason): void {
+    this.omitted = reason;
+    this.release();
+  }
+
+  release(): void {
+    for (const c of this.chunks) this.budget.used -= c.length;
+    this.chunks = [];
+  }
+
+  bytes(): Buffer {
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+  }
+}
+
+interface HarHeader { name: string; value: string }
+interface HarContent { size: number; mimeType: string; text?: string; encoding?: 'base64'; compression?: number; comment?: string }
+
+const TEXTUAL = /^(text\/|application\/(.+\+)?(json|xml|javascript|ecmascript|x-www-form-urlencoded|graphql|x-ndjson|yaml|x-yaml|csv)$|image\/svg\+xml$)/;
+
+function mimeOf(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** Text when the type is textual (or unknown) and the bytes are UTF-8; base64 otherwise, losslessly. */
+function encodeBody(body: Buffer, contentType: string | undefined): { text: string; encoding?: 'base64' } {
+  const mime = mimeOf(contentType);
+  if ((mime === '' || TEXTUAL.test(mime)) && isUtf8(body)) return { text: body.toString('utf8') };
+  return { text: body.toString('base64'), encoding: 'base64' };
+}
+
+/** HAR's `content` is the decoded body: gzip, deflate and br are undone, still within the 1 MiB cap. */
+function decodeBody(body: Buffer, contentEncoding: string | undefined): { body?: Buffer; error?: string } {
+  const coding = (contentEncoding ?? '').trim().toLowerCase();
+  const opts = { maxOutputLength: MAX_HAR_BODY_BYTES };
+  try {
+    if (coding === '' || coding === 'identity') return { body };
+    if (coding === 'gzip' || coding === 'x-gzip') return { body: zlib.gunzipSync(body, opts) };
+    if (coding === 'deflate') return { body: zlib.inflateSync(body, opts) };
+    if (coding === 'br') return { body: zlib.brotliDecompressSync(body, opts) };
+    return { error: `content-encoding ${coding} is kept encoded` };
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? {} : { error: `cannot undo content-encoding ${coding}: ${(err as Error).message}` };
+  }
+}
+
+function headerList(headers: IncomingHttpHeaders | Record<string, string>): HarHeader[] {
+  const out: HarHeader[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) out.push({ name, value: v });
+    else out.push({ name, value: String(value) });
+  }
+  return out;
+}
+
+function rawHeaderList(raw: readonly string[]): HarHeader[] {
+  const out: HarHeader[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push({ name: raw[i]!, value: raw[i + 1]! });
+  return out;
+}
+
+function findHeader(headers: HarHeader[], name: string): string | undefined {
+  return headers.find((h) => h.name.toLowerCase() === name)?.value;
+}
+
+function requestCookies(headers: HarHeader[]) {
+  const cookie = findHeader(headers, 'cookie');
+  if (!cookie) return [];
+  return cookie.split(';').map((c) => c.trim()).filter(Boolean).map((c) => {
+    const eq = c.indexOf('=');
+    return eq < 0 ? { name: c, value: '' } : { name: c.slice(0, eq), value: c.slice(eq + 1) };
+  });
+}
+
+function responseCookies(headers: HarHeader[]) {
+  return headers.filter((h) => h.name.toLowerCase() === 'set-cookie').map((h) => {
+    const [pair = '', ...attrs] = h.value.split(';');
+    const eq = pair.indexOf('=');
+    const cookie: Record<string, string | boolean> = eq < 0 ? { name: pair.trim(), value: '' } : { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim() };
+    for (const attr of attrs) {
+      const [k = '', v = ''] = attr.split('=').map((s) => s.trim());
+      const key = k.toLowerCase();
+      if (key === 'path' || key === 'domain' || key === 'expires') cookie[key] = v;
+      else if (key === 'httponly') cookie.httpOnly = true;
+      else if (key === 'secure') cookie.secure = true;
+    }
+    return cookie;
+  });
+}
+
+function queryString(url: string): HarHeader[] {
+  const q = url.indexOf('?');
+  if (q < 0) return [];
+  return [...new URLSearchParams(url.slice(q + 1).replace(/#.*$/, ''))].map(([name, value]) => ({ name, value }));
+}
+
+const omittedComment = (what: string, reason: OmitReason, size: number) => (reason === 'size'
+  ? `${what} of ${size} bytes is over the 1 MiB limit: omitted by mgproxy`
+  : `${what} omitted by mgproxy: too many bodies were being recorded at once`);
+
+export interface HarRecorderOptions {
+  creator?: { name: string; version: string };
+  /** Bytes of bodies held at once across exchanges in flight (default CAPTURE_BUDGET_BYTES). */
+  captureBudget?: number;
+}
+
+export class HarRecorder {
+  private readonly file: AtomicFile;
+  private readonly captures = new Map<HarExchange, { req: Capture; res: Capture }>();
+  private readonly budget: { used: number; max: number };
+  private entries = 0;
+  private closed = false;
+  private detach: () => void = () => undefined;
+
+  /** Opens the temp file beside `target` at once (a path that cannot be written fails here). Readable by its owner only: it holds cookies and tokens. */
+  constructor(readonly target: string, opts: HarRecorderOptions = {}) {
+    this.budget = { used: 0, max: opts.captureBudget ?? CAPTURE_BUDGET_BYTES };
+    this.file = AtomicFile.open(target, 0o600);
+    const creator = opts.creator ?? { name: 'mgproxy', version: packageVersion() };
+    this.file.write(`{\n  "log": {\n    "version": "1.2",\n    "creator": ${JSON.stringify(creator)},\n    "entries": [`);
+  }
+
+  /** Records every exchange `events` announces ('exchange-start' sets the body taps, 'exchange' writes the entry). */
+  attach(events: EventEmitter): void {
+    const onStart = (ex: HarExchange) => this.start(ex);
+    const onEnd = (ex: HarExchange) => this.add(ex);
+    events.on('exchange-start', onStart);
+    events.on('exchange', onEnd);
+    this.detach = () => {
+      events.off('exchange-start', onStart);
+      events.off('exchange', onEnd);
+    };
+  }
+
+  get count(): number {
+    return this.entries;
+  }
+
+  /** Sets the exchange's body taps; called when it is created, before any body byte flows. */
+  start(ex: HarExchange): void {
+    if (this.closed) return;
+    const c = { req: new Capture(this.budget), res: new Capture(this.budget) };
+    this.captures.set(ex, c);
+    ex.requestBodyTap = c.req.tap;
+    ex.responseBodyTap = c.res.tap;
+  }
+
+  /** Appends the finished exchange's entry to the file and lets its bodies go. */
+  add(ex: HarExchange): void {
+    if (this.closed) return;
+    const c = this.captures.get(ex);
+    this.captures.delete(ex);
+    if (c && this.file.backlog > MAX_BACKLOG_BYTES) { c.req.drop('memory'); c.res.drop('memory'); }
+    const entry = this.entry(ex, c);
+    c?.req.release();
+    c?.res.release();
+    this.file.write(`${this.entries === 0 ? '' : ','}\n      ${JSON.stringify(entry)}`);
+    this.entries++;
+  }
+
+  /** Closes the entries and renames the file into place. */
+  async finish(): Promise<void> {
+    if (this.closed) return;
+    this.close();
+    this.file.write(`${this.entries === 0 ? '' : '\n    '}]\n  }\n}\n`);
+    await this.file.commit();
+  }
+
+  abort(): void {
+    if (this.closed) return;
+    this.close();
+    this.file.abort();
+  }
+
+  private close(): void {
+    this.closed = true;
+    this.detach();
+    for (const c of this.captures.values()) { c.req.release(); c.res.release(); }
+    this.captures.clear();
+  }
+
+  private entry(ex: HarExchange, c: { req: Capture; res: Capture } | undefined) {
+    const omitted: string[] = [];
+    const reqHeaders = rawHeaderList(ex.req.rawHeaders);
+    const request: Record<string, unknown> = {
+      method: ex.method, url: ex.url, httpVersion: `HTTP/${ex.req.httpVersion}`,
+      cookies: requestCookies(reqHeaders), headers: reqHeaders, queryString: queryString(ex.url),
+      headersSize: -1, bodySize: ex.bytesIn,
+    };
+    if (c && c.req.size > 0) {
+      const mimeType = findHeader(reqHeaders, 'content-type') ?? '';
+      if (c.req.omitted) {
+        omitted.push('request');
+        request.postData = { mimeType, text: '', comment: omittedComment('request body', c.req.omitted, c.req.size) };
+      } else {
+        const { text, encoding } = encodeBody(c.req.bytes(), mimeType);
+        // HAR 1.2 has no encoding for postData; custom fields start with "_".
+        request.postData = encoding ? { mimeType, text, _encoding: encoding } : { mimeType, text };
+      }
+    }
+
+    const answer = ex.proxyAnswer;
+    const resHeaders = answer ? headerList(answerHeaders(answer)) : headerList(ex.responseHeaders ?? {});
+    const status = answer?.status ?? ex.status ?? 0;
+    const mimeType = findHeader(resHeaders, 'content-type') ?? '';
+    let content: HarContent;
+    let bodySize: number;
+    if (answer) {
+      const body = Buffer.from(answer.body);
+      content = { size: body.length, mimeType, text: answer.body };
+      bodySize = body.length;
+    } else {
+      bodySize = ex.status === 101 ? 0 : ex.bytesOut;
+      content = { size: bodySize, mimeType };
+      if (c && c.res.omitted) {
+        omitted.push('response');
+        content.comment = omittedComment('response body', c.res.omitted, c.res.size);
+      } else if (c && c.res.size > 0) {
+        const decoded = decodeBody(c.res.bytes(), findHeader(resHeaders, 'content-encoding'));
+        if (decoded.body) {
+          content.size = decoded.body.length;
+          if (decoded.body.length !== c.res.size) content.compression = decoded.body.length - c.res.size;
+          Object.assign(content, encodeBody(decoded.body, mimeType));
+        } else if (decoded.error) {
+          Object.assign(content, { text: c.res.bytes().toString('base64'), encoding: 'base64', comment: decoded.error });
+        } else {
+          omitted.push('response');
+          content.comment = 'response body is over the 1 MiB limit once decoded: omitted by mgproxy';
+        }
+      }
+    }
+    const response = {
+      status, statusText: status === 0 ? '' : STATUS_CODES[status] ?? '', httpVersion: status === 0 ? '' : 'HTTP/1.1',
+      cookies: responseCookies(resHeaders), headers: resHeaders, content,
+      redirectURL: findHeader(resHeaders, 'location') ?? '', headersSize: -1, bodySize,
+    };
+
+    const total = Math.max(0, ex.durationMs ?? 0);
+    const wait = Math.min(total, Math.max(0, ex.responseStartMs ?? total));
+    const mgproxy: Record<string, unknown> = { id: ex.id, api: ex.api, client: ex.client, outcome: ex.outcome ?? null };
+    if (omitted.length > 0) { mgproxy.bodyOmitted = true; mgproxy.omitted = omitted; }
+    mgproxy.violations = ex.violations;
+    const entry: Record<string, unknown> = {
+      startedDateTime: new Date(ex.startedAt).toISOString(),
+      time: round(total),
+      request, response, cache: {},
+      timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: round(wait), receive: round(total - wait) },
+      connection: String(ex.id),
+    };
+    if (ex.api === 'connectSocket') entry._resourceType = 'websocket';
+    entry._mgproxy = mgproxy;
+    return entry;
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+let version: string | undefined;
+function packageVersion(): string {
+  try {
+    version ??= (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    version = 'unknown';
+  }
+  return version;
+}

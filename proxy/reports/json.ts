@@ -1,0 +1,40 @@
+/**
+ * The JSON report (SPEC §6): `{"summary": {"requests", "violations", "byRule"}, "violations":
+ * [event…], "tls": [host audit…]}`. Built as a sequence of chunks, one violation a line, so a
+ * run with 100,000 violations is streamed to the file or the admin response instead of being
+ * held as one large string.
+ */
+import type { EventHub } from '../events.js';
+
+/** What the report reads: the EventHub, or anything shaped like it (the benchmark). */
+export type ReportSource = Pick<EventHub, 'requests' | 'violationCount' | 'byRule' | 'violations' | 'hostAudits' | 'droppedViolations'>;
+
+export interface ReportSummary {
+  requests: number;
+  violations: number;
+  byRule: EventHub['byRule'];
+  /** Present only when the oldest violations left memory (over MAX_KEPT_VIOLATIONS): the list is then the newest ones, the counts stay exact. */
+  droppedViolations?: number;
+}
+
+export function reportSummary(src: ReportSource): ReportSummary {
+  const summary: ReportSummary = { requests: src.requests, violations: src.violationCount, byRule: { ...src.byRule } };
+  if (src.droppedViolations > 0) summary.droppedViolations = src.droppedViolations;
+  return summary;
+}
+
+/** Violations joined per chunk: few enough writes, small enough chunks. */
+const BATCH = 500;
+
+export function* jsonReportChunks(src: ReportSource): Generator<string> {
+  const indented = (value: unknown) => JSON.stringify(value, null, 2).replace(/\n/g, '\n  ');
+  // A snapshot, taken with the counts: the list goes on growing while the chunks are sent.
+  const summary = reportSummary(src);
+  const violations = src.violations().slice();
+  yield `{\n  "summary": ${indented(summary)},\n  "violations": [`;
+  for (let i = 0; i < violations.length; i += BATCH) {
+    const lines = violations.slice(i, i + BATCH).map((v) => JSON.stringify(v));
+    yield `${i === 0 ? '' : ','}\n    ${lines.join(',\n    ')}`;
+  }
+  yield `${violations.length > 0 ? '\n  ' : ''}],\n  "tls": ${indented(src.hostAudits())}\n}\n`;
+}
