@@ -3,9 +3,11 @@
  * switch, the CA. One route table, so every path is found with one grep.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { ProxyContext } from '../context.js';
 import type { Violation } from '../events.js';
 import { getConfig, getDashboard } from './dashboard.js';
+import { jsonReportChunks } from '../reports/json.js';
 
 export type Route = (ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
@@ -90,6 +92,12 @@ const postBackground: Route = (ctx, req, res) => {
   });
 };
 
+/** SPEC §8: the §6 report as it stands now; streamed, as it may hold 100,000 violations. */
+const getReport: Route = (ctx, _req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  Readable.from(jsonReportChunks(ctx.events)).pipe(res);
+};
+
 const getCaPem: Route = (ctx, _req, res) => {
   res.writeHead(200, {
     'content-type': 'application/x-pem-file',
@@ -107,5 +115,6 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['GET /api/violations', getViolations],
   ['GET /api/events', getEvents],
   ['POST /api/background', postBackground],
+  ['GET /api/report', getReport],
   ['GET /ca.pem', getCaPem],
 ]);

@@ -2,6 +2,8 @@
  * The common options of every command that runs a proxy (SPEC §1), with their checks: a bad
  * value is a one-line error and exit code 2 (yargs' fail handler in cli.ts).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Argv } from 'yargs';
 import { defaultCaDir } from '../../certs/ca.js';
 import { isValidHost, parsePort } from '../net-address.js';
@@ -10,6 +12,7 @@ import type { ProxyOptions } from '../app.js';
 import type { Mode } from '../../config/schema.js';
 import { parseAllowClients } from '../client-access.js';
 import type { Cidr } from '../net-address.js';
+import type { ReportPaths } from '../reports/index.js';
 
 /** A usage error: printed as one line, exit code 2. */
 export class UsageError extends Error {}
@@ -25,6 +28,28 @@ export const portArg = (name: string) => (v: unknown): number => {
   const port = text === '0' ? 0 : parsePort(text);
   if (port === undefined) throw new UsageError(`--${name} must be a port number from 0 to 65535, got ${JSON.stringify(text)}`);
   return port;
+};
+
+/**
+ * A report file (`--report`, `--junit`, `--har`): refused at once when it names a folder or lies
+ * where nothing can be written, rather than after a whole run. Missing folders are created when
+ * the report is written.
+ */
+export const reportFileArg = (name: string) => (v: unknown): string => {
+  single(name)(v);
+  const text = String(v);
+  if (text.trim() === '') throw new UsageError(`--${name} needs a file name`);
+  const file = path.resolve(text);
+  if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--${name} ${text} is a folder; name a file`);
+  let dir = path.dirname(file);
+  while (!fs.existsSync(dir)) dir = path.dirname(dir);
+  if (!fs.statSync(dir).isDirectory()) throw new UsageError(`--${name} ${text}: ${dir} is not a folder`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new UsageError(`--${name} ${text}: cannot write in ${dir}`);
+  }
+  return text;
 };
 
 export function withConfigOption<T>(y: Argv<T>) {
@@ -65,7 +90,20 @@ export function withProxyOptions<T>(y: Argv<T>) {
     })
     .option('mode', { choices: ['enforce', 'report'] as const, describe: 'overrides the config: enforce (answer violations) or report (forward and record)' })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log level' })
-    .option('pretty', { type: 'boolean', describe: 'human log lines instead of JSON', defaultDescription: 'on when stdout is a terminal' });
+    .option('pretty', { type: 'boolean', describe: 'human log lines instead of JSON', defaultDescription: 'on when stdout is a terminal' })
+    .option('report', { type: 'string', describe: 'write the JSON report (summary, violations, tls) to FILE on exit', coerce: reportFileArg('report') })
+    .option('junit', { type: 'string', describe: 'write a JUnit XML report (a testcase per rule, a failure per error) to FILE on exit', coerce: reportFileArg('junit') })
+    .option('har', { type: 'string', describe: 'write a HAR 1.2 of every exchange (bodies up to 1 MiB) to FILE on exit', coerce: reportFileArg('har') })
+    .check((argv) => {
+      const given = (['report', 'junit', 'har'] as const).filter((k) => typeof argv[k] === 'string');
+      const seen = new Map<string, string>();
+      for (const k of given) {
+        const file = path.resolve(argv[k] as string);
+        if (seen.has(file)) throw new UsageError(`--${seen.get(file)} and --${k} name the same file`);
+        seen.set(file, k);
+      }
+      return true;
+    });
 }
 
 export interface ProxyArgs {
@@ -78,7 +116,12 @@ export interface ProxyArgs {
   mode?: Mode;
   'log-level': LogLevel;
   pretty?: boolean;
+  report?: string;
+  junit?: string;
+  har?: string;
 }
+
+export const reportPathsOf = (argv: ProxyArgs): ReportPaths => ({ report: argv.report, junit: argv.junit, har: argv.har });
 
 export function proxyOptionsFrom(argv: ProxyArgs, configFile: string | undefined): ProxyOptions {
   return {

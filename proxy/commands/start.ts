@@ -5,16 +5,17 @@
 import type { CommandModule } from 'yargs';
 import { findConfigFile } from '../../config/load.js';
 import { CaError } from '../../certs/ca.js';
-import { ConfigError, ListenError, type RunningProxy, startProxy } from '../app.js';
+import { ConfigError, ListenError, type ProxyOptions, type RunningProxy, startProxy } from '../app.js';
 import { formatProblem } from '../../config/load.js';
 import { isLoopbackIp } from '../net-address.js';
 import { formatPhoneBlock, phoneSetups } from '../phones.js';
-import { type ProxyArgs, proxyOptionsFrom, withProxyOptions } from './options.js';
+import { type ReportPaths, Reports } from '../reports/index.js';
+import { type ProxyArgs, proxyOptionsFrom, reportPathsOf, withProxyOptions } from './options.js';
 
 /** Starts a proxy or exits with the code SPEC §10 gives the failure. */
-export async function startOrExit(argv: ProxyArgs): Promise<RunningProxy> {
+export async function startOrExit(argv: ProxyArgs, extra: Partial<ProxyOptions> = {}): Promise<RunningProxy> {
   try {
-    return await startProxy(proxyOptionsFrom(argv, findConfigFile(argv.config)));
+    return await startProxy({ ...proxyOptionsFrom(argv, findConfigFile(argv.config)), ...extra });
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const p of err.problems) process.stderr.write(`${formatProblem(p)}\n`);
@@ -25,6 +26,17 @@ export async function startOrExit(argv: ProxyArgs): Promise<RunningProxy> {
       process.exit(1);
     }
     throw err;
+  }
+}
+
+/** Starts recording the reports asked for; a HAR file that cannot be opened stops the proxy (exit 1). */
+export async function openReportsOrExit(proxy: RunningProxy, paths: ReportPaths): Promise<Reports> {
+  try {
+    return new Reports(proxy.ctx, paths);
+  } catch (err) {
+    process.stderr.write(`mgproxy: ${(err as Error).message}\n`);
+    await proxy.close(0);
+    process.exit(1);
   }
 }
 
@@ -39,19 +51,27 @@ export function keepServingOnBugs(proxy: RunningProxy): void {
   process.on('uncaughtException', (err) => proxy.ctx.log.error({ error: { message: err.message, stack: err.stack } }, 'internal error (please report it)'));
 }
 
-/** On the first SIGINT/SIGTERM: `before` (reports), a graceful close, exit 0. A second signal exits at once. */
+/**
+ * On the first SIGINT/SIGTERM: a graceful close, then `before` (the reports), then exit 0, or 1
+ * when `before` failed (a report not written is a runtime failure). A second signal exits at once.
+ */
 export function exitOnSignals(proxy: RunningProxy, before: () => Promise<void> | void = () => undefined): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) { proxy.flushLog(); process.exit(0); }
     stopping = true;
+    let code = 0;
     proxy.ctx.log.info({ signal }, 'stopping');
     proxy.close()
       .then(() => before())
-      .catch((err: Error) => proxy.ctx.log.error({ error: { message: err.message } }, 'error while stopping'))
+      .catch((err: Error) => {
+        code = 1;
+        proxy.ctx.log.error({ error: { message: err.message } }, 'error while stopping');
+        process.stderr.write(`mgproxy: ${err.message}\n`);
+      })
       .finally(() => {
         proxy.flushLog();
-        process.exit(0);
+        process.exit(code);
       });
   };
   process.on('SIGINT', stop);
@@ -78,8 +98,9 @@ export const startCommand: CommandModule<object, ProxyArgs> = {
   builder: (y) => withProxyOptions(y) as never,
   handler: async (argv) => {
     const proxy = await startOrExit(argv);
+    const reports = await openReportsOrExit(proxy, reportPathsOf(argv));
     keepServingOnBugs(proxy);
-    exitOnSignals(proxy);
+    exitOnSignals(proxy, () => reports.write());
     const { log } = proxy.ctx;
     if (proxy.caCreated) log.info({ ca: proxy.ctx.ca.certFile }, 'created a new CA: install and trust it on your test devices');
     log.info({ config: proxy.ctx.config.file ?? 'built-in defaults', mode: proxy.ctx.config.mode }, readyLine(proxy));
