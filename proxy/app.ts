@@ -32,6 +32,8 @@ export interface ProxyOptions {
   caDir: string;
   logLevel: LogLevel;
   pretty: boolean;
+  /** Where log lines go: 1 (stdout, the default) or 2 (stderr). */
+  logFd?: 1 | 2;
 }
 
 export interface RunningProxy {
@@ -94,7 +96,7 @@ export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger): ProxyC
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const { config, problems } = loadConfig(opts.configFile, { mode: opts.mode });
   if (!config) throw new ConfigError(problems);
-  const { log, flush } = createLogger({ level: opts.logLevel, pretty: opts.pretty });
+  const { log, flush } = createLogger({ level: opts.logLevel, pretty: opts.pretty, fd: opts.logFd });
   for (const p of problems) log.warn({ id: p.id, path: p.path }, `config: ${p.message}`);
   const { ca, created } = loadOrCreateCa(opts.caDir);
   const ctx = buildContext(config, ca, log);

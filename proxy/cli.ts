@@ -6,12 +6,13 @@ import { hideBin } from 'yargs/helpers';
 import { auditCommand } from './commands/audit.js';
 import { caCommand } from './commands/ca.js';
 import { checkConfigCommand } from './commands/check-config.js';
+import { runCommand } from './commands/run.js';
 import { startCommand } from './commands/start.js';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** The registry of commands, in the order `--help` lists them. */
-const COMMANDS = [startCommand, caCommand, checkConfigCommand, auditCommand];
+const COMMANDS = [startCommand, runCommand, caCommand, checkConfigCommand, auditCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('mgproxy')
@@ -25,7 +26,8 @@ const cli = yargs(hideBin(process.argv))
   .wrap(Math.min(110, process.stdout.columns || 110))
   // Bad usage: one line on stderr, no stack, exit 2 (SPEC §1).
   .fail((msg, err) => {
-    const text = (msg || err?.message || 'bad usage').split('\n')[0];
+    // yargs words some errors over several lines ("Invalid values:\n  Argument: …"): joined into one.
+    const text = (msg || err?.message || 'bad usage').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
     process.stderr.write(`mgproxy: ${text}\n`);
     process.exit(2);
   });

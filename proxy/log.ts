@@ -14,13 +14,19 @@ export interface LogHandle {
   flush(): void;
 }
 
-export function createLogger(options: { level: LogLevel; pretty: boolean }): LogHandle {
+/**
+ * `fd`: 1 (stdout, `mgproxy start`) or 2 (stderr, `mgproxy run`, whose stdout belongs to the
+ * command it runs).
+ */
+export function createLogger(options: { level: LogLevel; pretty: boolean; fd?: 1 | 2 }): LogHandle {
+  const fd = options.fd ?? 1;
   const base = { level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
   if (options.pretty) {
-    const stream = pretty({ colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss.l', sync: true });
+    const tty = Boolean((fd === 1 ? process.stdout : process.stderr).isTTY);
+    const stream = pretty({ colorize: tty, translateTime: 'SYS:HH:MM:ss.l', sync: true, destination: fd });
     return { log: pino(base, stream), flush: () => undefined };
   }
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 0 });
+  const dest = pino.destination({ dest: fd, sync: false, minLength: 0 });
   return {
     log: pino(base, dest),
     flush: () => {

@@ -1,0 +1,156 @@
+/**
+ * `mgproxy run [options] -- CMD [ARGS…]` (SPEC §7, §10 "Exit codes"): the one line a CI job adds.
+ * Starts the proxy on free ports, runs CMD with the proxy environment, stops the proxy, writes the
+ * reports, prints the summary table and exits with the verdict:
+ *   CMD's own status when non-zero (128 + n when a signal ended it, as shells report it);
+ *   else 1 when a violation is at or above `--fail-on`; else 0.
+ *   2 for bad usage (CMD is not run); 127 when CMD is not found, 126 when it cannot be executed.
+ *
+ * CMD owns stdout: the proxy's log lines go to stderr, at `warn` unless `--log-level` says
+ * otherwise (violations of warning and error severity as they happen, and errors), and so do
+ * the ready line and the summary table.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import type { CommandModule } from 'yargs';
+import type { RunningProxy } from '../app.js';
+import { formatHost } from '../net-address.js';
+import { formatSummary, FAIL_ON, type FailOn, ViolationTally } from '../reports/summary.js';
+import { type ProxyArgs, reportPathsOf, UsageError, withProxyOptions } from './options.js';
+import { keepServingOnBugs, openReportsOrExit, readyLine, startOrExit } from './start.js';
+
+interface RunArgs extends ProxyArgs {
+  'fail-on': FailOn;
+  cmd?: string[];
+  '--'?: string[];
+}
+
+/** Where the system keeps its roots, per distribution; the first that exists joins the bundle. */
+const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/ca-bundle.pem', '/etc/ssl/cert.pem'];
+
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+const readIfFile = (file: string | undefined) => {
+  try {
+    return file ? fs.readFileSync(file, 'utf8') : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * For clients that take one CA file instead of adding to their roots (curl, OpenSSL, Python
+ * requests): Node's roots, the system's bundle (roots an administrator added), the bundle the
+ * caller already pointed SSL_CERT_FILE at, and the mgproxy CA.
+ */
+function writeCaBundle(dir: string, caPem: string): string {
+  const parts = [tls.rootCertificates.join('\n')];
+  const system = SYSTEM_BUNDLES.find((f) => fs.existsSync(f));
+  for (const file of new Set([system, process.env.SSL_CERT_FILE])) {
+    const pem = readIfFile(file);
+    if (pem) parts.push(pem);
+  }
+  parts.push(caPem);
+  const file = path.join(dir, 'ca-bundle.pem');
+  fs.writeFileSync(file, `${parts.map((p) => p.trim()).join('\n')}\n`);
+  return file;
+}
+
+/** SPEC §7: the environment CMD runs with. */
+export function proxyEnvironment(base: NodeJS.ProcessEnv, proxy: RunningProxy, bundleFile: string): NodeJS.ProcessEnv {
+  // A proxy listening on every address is reached on loopback.
+  const host = proxy.host === '0.0.0.0' ? '127.0.0.1' : proxy.host === '::' ? '::1' : proxy.host;
+  const url = `http://${formatHost(host)}:${proxy.port}`;
+  return {
+    ...base,
+    HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url,
+    // Emptied, not removed: nothing bypasses the proxy, as nothing bypasses the rules on a device.
+    NO_PROXY: '', no_proxy: '',
+    NODE_EXTRA_CA_CERTS: proxy.ctx.ca.certFile,
+    SSL_CERT_FILE: bundleFile, CURL_CA_BUNDLE: bundleFile, REQUESTS_CA_BUNDLE: bundleFile,
+    MGPROXY_ADMIN: proxy.adminUrl,
+  };
+}
+
+const signalStatus = (signal: NodeJS.Signals) => 128 + (os.constants.signals[signal] ?? 0);
+
+/** Runs CMD to its end with stdio passed through and SIGINT/SIGTERM/SIGHUP forwarded; resolves with its exit status. */
+function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, early: NodeJS.Signals | undefined): Promise<number> {
+  if (early) return Promise.resolve(signalStatus(early));
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: 'inherit', env });
+    // Like npm: CMD shares our process group (so it keeps the terminal), and signals sent to
+    // mgproxy alone (a CI runner's SIGTERM, kill PID) are passed on.
+    const forward = (signal: NodeJS.Signals) => { if (child.exitCode === null && child.signalCode === null) child.kill(signal); };
+    for (const s of SIGNALS) process.on(s, forward);
+    const done = (status: number) => {
+      for (const s of SIGNALS) process.off(s, forward);
+      resolve(status);
+    };
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined) return; // running: 'exit' tells the rest
+      const [status, why] = err.code === 'ENOENT' ? [127, 'command not found'] : err.code === 'EACCES' ? [126, 'permission denied'] : [126, err.message];
+      process.stderr.write(`mgproxy: ${why}: ${cmd}\n`);
+      done(status);
+    });
+    child.on('exit', (code, signal) => done(signal ? signalStatus(signal) : code ?? 1));
+  });
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run [cmd..]',
+  describe: 'start the proxy on a free port, run CMD through it, write the reports, exit with the verdict',
+  builder: (y) => withProxyOptions(y)
+    // Everything after `--` is CMD's, taken as written (no number parsing: `-- echo 007`).
+    .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
+    .usage('$0 run [options] -- CMD [ARGS…]')
+    .positional('cmd', { type: 'string', array: true, describe: 'the command to run (put it after --)' })
+    .default('port', '0', 'any free port')
+    .default('log-level', 'warn')
+    .option('pretty', { type: 'boolean', describe: 'human log lines instead of JSON', defaultDescription: 'on when stderr is a terminal' })
+    .option('fail-on', { choices: FAIL_ON, default: 'error' as FailOn, describe: 'exit 1 when a violation is at or above this severity (never: only CMD\'s status counts)' })
+    .check((argv) => {
+      if ([...(argv.cmd ?? []), ...((argv['--'] as string[] | undefined) ?? [])].length === 0) throw new UsageError('name the command to run after --, e.g. mgproxy run -- npm test');
+      return true;
+    })
+    .example('$0 run --junit mgproxy.xml --har mgproxy.har -- npm test', 'run the tests through the proxy') as never,
+  handler: async (argv) => {
+    const [cmd, ...args] = [...(argv.cmd ?? []), ...(argv['--'] ?? [])].map(String);
+    // Until CMD runs, a signal only stops us from starting it; the reports are still written.
+    let early: NodeJS.Signals | undefined;
+    const onEarly = (s: NodeJS.Signals) => { early ??= s; };
+    for (const s of SIGNALS) process.on(s, onEarly);
+    const proxy = await startOrExit({ ...argv, pretty: argv.pretty ?? Boolean(process.stderr.isTTY) }, { logFd: 2 });
+    const reports = await openReportsOrExit(proxy, reportPathsOf(argv));
+    const tally = new ViolationTally().attach(proxy.ctx.events);
+    keepServingOnBugs(proxy);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mgproxy-run-'));
+    let status: number;
+    try {
+      const env = proxyEnvironment(process.env, proxy, writeCaBundle(tmp, proxy.ctx.ca.certPem));
+      process.stderr.write(`${readyLine(proxy)}; running ${[cmd, ...args].join(' ').slice(0, 200)}\n`);
+      for (const s of SIGNALS) process.off(s, onEarly);
+      status = await runChild(cmd!, args, env, early);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    // From here on a signal means "stop now": exit at once with it.
+    for (const s of SIGNALS) process.on(s, (signal) => { proxy.flushLog(); process.exit(signalStatus(signal)); });
+    await proxy.close();
+    let reportError: string | undefined;
+    await reports.write().catch((err: Error) => { reportError = err.message; });
+    const failOn = argv['fail-on'];
+    const over = tally.atOrAbove(failOn);
+    const code = status !== 0 ? status : over > 0 || reportError ? 1 : 0;
+    const why = status !== 0 ? `${cmd} exited with ${status}`
+      : over > 0 ? `${over} violation${over === 1 ? '' : 's'} at or above --fail-on ${failOn}`
+      : reportError ? `a report could not be written: ${reportError}`
+      : failOn === 'never' ? 'violations do not fail the run (--fail-on never)' : `no violation at or above --fail-on ${failOn}`;
+    proxy.flushLog();
+    process.stderr.write(`${formatSummary(tally, proxy.ctx.events.requests)}mgproxy: exit ${code}: ${why}\n`);
+    process.exit(code);
+  },
+};
