@@ -102,7 +102,7 @@ function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, early: No
 
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run [cmd..]',
-  describe: 'start the proxy on a free port, run CMD through it, write the reports, exit with the verdict',
+  describe: 'run CMD through the proxy on a free port; exit with the verdict (CI)',
   builder: (y) => withProxyOptions(y)
     // Everything after `--` is CMD's, taken as written (no number parsing: `-- echo 007`).
     .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
@@ -116,7 +116,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       if ([...(argv.cmd ?? []), ...((argv['--'] as string[] | undefined) ?? [])].length === 0) throw new UsageError('name the command to run after --, e.g. mgproxy run -- npm test');
       return true;
     })
-    .example('$0 run --junit mgproxy.xml --har mgproxy.har -- npm test', 'run the tests through the proxy') as never,
+    .example('$0 run --junit junit.xml -- npm test', 'the tests through the proxy, a JUnit report') as never,
   handler: async (argv) => {
     const [cmd, ...args] = [...(argv.cmd ?? []), ...(argv['--'] ?? [])].map(String);
     // Until CMD runs, a signal only stops us from starting it; the reports are still written.
