@@ -44,7 +44,8 @@ export class AtomicFile {
   }
 
   async drained(): Promise<void> {
-    if (this.stream.writableNeedDrain && !this.error) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error')]).catch(() => undefined);
+    // once() also settles (rejects) on 'error', and removes both listeners either way.
+    if (this.stream.writableNeedDrain && !this.error) await once(this.stream, 'drain').catch(() => undefined);
   }
 
   /** Flushes, syncs and renames the temp file over the target. */
