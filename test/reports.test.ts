@@ -91,6 +91,8 @@ describe('reports of a mgproxy run', () => {
     assert.equal(socket.response.status, 101);
     assert.equal(socket._resourceType, 'websocket');
     assert.equal(socket._mgproxy.api, 'connectSocket');
+    assert.equal(socket.request.bodySize, 0, 'frames are not the upgrade request\'s body');
+    assert.ok((socket._mgproxy as unknown as { bytesIn: number }).bytesIn > 0, 'the frames sent are counted');
   });
 
   it('keeps the HAR readable by its owner only (it holds cookies and tokens) and leaves no temp files', () => {

@@ -155,6 +155,7 @@ describe('mgproxy run: the verdict', () => {
     assert.equal(r.code, 127, r.stderr);
     assert.match(r.stderr, /^mgproxy: command not found: no-such-command-mgproxy$/m);
     assert.equal(JSON.parse(fs.readFileSync(w.file('missing.json'), 'utf8')).summary.requests, 0);
+    assert.match(r.stderr, /^mgproxy: wrote missing\.json$/m);
   });
 
   it('exits 2 and runs nothing for a bad --fail-on', async () => {

@@ -138,10 +138,16 @@ export const runCommand: CommandModule<object, RunArgs> = {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
     // From here on a signal means "stop now": exit at once with it.
-    for (const s of SIGNALS) process.on(s, (signal) => { proxy.flushLog(); process.exit(signalStatus(signal)); });
+    for (const s of SIGNALS) {
+      process.on(s, (signal) => {
+        reports.abort();
+        proxy.flushLog();
+        process.exit(signalStatus(signal));
+      });
+    }
     await proxy.close();
     let reportError: string | undefined;
-    await reports.write().catch((err: Error) => { reportError = err.message; });
+    const written = await reports.write().catch((err: Error) => { reportError = err.message; return []; });
     const failOn = argv['fail-on'];
     const over = tally.atOrAbove(failOn);
     const code = status !== 0 ? status : over > 0 || reportError ? 1 : 0;
@@ -150,7 +156,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       : reportError ? `a report could not be written: ${reportError}`
       : failOn === 'never' ? 'violations do not fail the run (--fail-on never)' : `no violation at or above --fail-on ${failOn}`;
     proxy.flushLog();
-    process.stderr.write(`${formatSummary(tally, proxy.ctx.events.requests)}mgproxy: exit ${code}: ${why}\n`);
+    const wrote = written.length > 0 ? `mgproxy: wrote ${written.join(', ')}\n` : '';
+    process.stderr.write(`${formatSummary(tally, proxy.ctx.events.requests)}${wrote}mgproxy: exit ${code}: ${why}\n`);
     process.exit(code);
   },
 };

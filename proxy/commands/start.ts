@@ -100,7 +100,7 @@ export const startCommand: CommandModule<object, ProxyArgs> = {
     const proxy = await startOrExit(argv);
     const reports = await openReportsOrExit(proxy, reportPathsOf(argv));
     keepServingOnBugs(proxy);
-    exitOnSignals(proxy, () => reports.write());
+    exitOnSignals(proxy, async () => { await reports.write(); });
     const { log } = proxy.ctx;
     if (proxy.caCreated) log.info({ ca: proxy.ctx.ca.certFile }, 'created a new CA: install and trust it on your test devices');
     log.info({ config: proxy.ctx.config.file ?? 'built-in defaults', mode: proxy.ctx.config.mode }, readyLine(proxy));

@@ -259,7 +259,8 @@ export class HarRecorder {
     const request: Record<string, unknown> = {
       method: ex.method, url: ex.url, httpVersion: `HTTP/${ex.req.httpVersion}`,
       cookies: requestCookies(reqHeaders), headers: reqHeaders, queryString: queryString(ex.url),
-      headersSize: -1, bodySize: ex.bytesIn,
+      // A socket's frames are not the upgrade request's body (they are in _mgproxy.bytesIn).
+      headersSize: -1, bodySize: ex.api === 'connectSocket' ? 0 : ex.bytesIn,
     };
     if (c && c.req.size > 0) {
       const mimeType = findHeader(reqHeaders, 'content-type') ?? '';
@@ -311,7 +312,7 @@ export class HarRecorder {
 
     const total = Math.max(0, ex.durationMs ?? 0);
     const wait = Math.min(total, Math.max(0, ex.responseStartMs ?? total));
-    const mgproxy: Record<string, unknown> = { id: ex.id, api: ex.api, client: ex.client, outcome: ex.outcome ?? null };
+    const mgproxy: Record<string, unknown> = { id: ex.id, api: ex.api, client: ex.client, outcome: ex.outcome ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut };
     if (omitted.length > 0) { mgproxy.bodyOmitted = true; mgproxy.omitted = omitted; }
     mgproxy.violations = ex.violations;
     const entry: Record<string, unknown> = {

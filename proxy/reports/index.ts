@@ -38,11 +38,11 @@ export class Reports {
   }
 
   /**
-   * Writes every report asked for, each atomically, after the proxy has stopped. Tries them all;
-   * throws one error naming every file that could not be written.
+   * Writes every report asked for, each atomically, after the proxy has stopped, and returns
+   * their paths. Tries them all; throws one error naming every file that could not be written.
    */
-  async write(): Promise<void> {
-    if (this.written) return;
+  async write(): Promise<string[]> {
+    if (this.written) return [];
     this.written = true;
     const { ctx, paths } = this;
     const jobs: [string, () => Promise<void>][] = [];
@@ -53,9 +53,11 @@ export class Reports {
     }
     if (this.har) jobs.push([paths.har!, () => this.har!.finish()]);
     const failed: string[] = [];
+    const done: string[] = [];
     for (const [file, job] of jobs) {
       try {
         await job();
+        done.push(file);
         ctx.log.info({ file }, 'report written');
       } catch (err) {
         failed.push((err as Error).message);
@@ -63,6 +65,7 @@ export class Reports {
       }
     }
     if (failed.length > 0) throw new Error(failed.join('; '));
+    return done;
   }
 
   /** Drops what was started (the HAR temp file) without writing anything. */
