@@ -92,7 +92,14 @@ export function writeRawAnswer(socket: Duplex, status: number, headers: Record<s
   const all = { ...headers, 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
   for (const [k, v] of Object.entries(all)) lines.push(`${k}: ${v}`);
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  // Read what the client is still sending: closing with unread data makes TCP reset the
+  // connection, and the client would lose the answer. Bounded: closed within 2 s regardless.
+  socket.on('data', () => undefined);
+  socket.resume();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
+
+const LINGER_MS = 2000;
 
 export function writeRawProxyAnswer(socket: Duplex, answer: ProxyAnswer): void {
   writeRawAnswer(socket, answer.status, answer.headers, answer.body, JSON_TYPE);

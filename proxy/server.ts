@@ -87,6 +87,7 @@ export class ProxyServer {
   private readonly inner: http.Server;
   private readonly forwarder: Forwarder;
   private readonly sockets = new Set<Duplex>();
+  private readonly answered = new WeakSet<Duplex>();
 
   constructor(private readonly ctx: ProxyContext, private readonly handlers: ProxyHandlers = {}) {
     this.forwarder = new Forwarder(ctx);
@@ -185,6 +186,9 @@ export class ProxyServer {
 
   /** Malformed requests (also inside tunnels): 400, or 431 for oversized headers, to that client alone. */
   private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    // The parser may report the same broken request more than once; the first answer stands.
+    if (this.answered.has(socket)) return;
+    this.answered.add(socket);
     const tunnel = tunnelOf(socket);
     const client = tunnel?.client ?? normalizeIp((socket as Duplex & { remoteAddress?: string }).remoteAddress ?? '');
     const code = err.code ?? '';

@@ -12,6 +12,7 @@
  *   /broken-length      Content-Length 1000, 500 bytes, then the connection is cut
  *   /broken-chunked     one chunk, then the connection is cut
  *   /hang               never answers
+ *   /reset              destroys the connection on receipt
  *   /raw?hex=…&type=…[&enc=gzip]   exactly these bytes, with this Content-Type (gzip-encoded on the wire when asked)
  * WebSocket (any path): echoes text and binary as they came; "close:CODE:REASON" closes with them.
  * A WebSocket handshake to /ws-slow?ms=N is answered after N ms.
@@ -135,6 +136,8 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     res.write('first chunk', () => setTimeout(() => res.socket?.destroy(), 50));
   } else if (p === '/hang') {
     req.resume();
+  } else if (p === '/reset') {
+    req.socket.destroy();
   } else if (p === '/raw') {
     const raw = Buffer.from(url.searchParams.get('hex') ?? '', 'hex');
     const gzip = url.searchParams.get('enc') === 'gzip';
