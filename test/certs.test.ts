@@ -1,0 +1,134 @@
+/**
+ * The CA and the minted leaves (SPEC §5 last paragraph, §9): what a phone checks, seen through a
+ * real TLS handshake with the proxy.
+ */
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import forge from 'node-forge';
+import { runCli, startProxy, tempDir, type ProxyProcess } from './helpers/proxy.js';
+import { tlsTunnel } from './helpers/clients.js';
+
+const DAY = 86_400_000;
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+
+async function leafFor(proxy: ProxyProcess, host: string, port = 443): Promise<X509Certificate> {
+  const s = await tlsTunnel(proxy.port, host, port, proxy.caPem);
+  const cert = s.getPeerX509Certificate()!;
+  s.destroy();
+  return cert;
+}
+
+const signatureOid = (cert: X509Certificate) => forge.pki.certificateFromPem(cert.toString()).siginfo.algorithmOid;
+
+describe('CA', () => {
+  it('is created on first use with a 0600 key, in a 0700 folder, and reused after', async () => {
+    const caDir = path.join(tempDir(), 'ca');
+    const first = await runCli(['ca', '--ca-dir', caDir]);
+    assert.equal(first.code, 0);
+    assert.equal(first.stdout.trim(), path.join(caDir, 'ca.pem'));
+    assert.deepEqual(fs.readdirSync(caDir).sort(), ['ca-key.pem', 'ca.pem']);
+    assert.equal(fs.statSync(path.join(caDir, 'ca-key.pem')).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(caDir).mode & 0o777, 0o700);
+    const pem = fs.readFileSync(path.join(caDir, 'ca.pem'), 'utf8');
+    const p = await startProxy({ caDir });
+    await p.stop();
+    const p2 = await startProxy({ caDir });
+    await p2.stop();
+    assert.equal(fs.readFileSync(path.join(caDir, 'ca.pem'), 'utf8'), pem, 'reused across restarts');
+  });
+
+  it('tightens a key file someone loosened', async () => {
+    const caDir = path.join(tempDir(), 'ca');
+    await runCli(['ca', '--ca-dir', caDir]);
+    fs.chmodSync(path.join(caDir, 'ca-key.pem'), 0o644);
+    await runCli(['ca', '--ca-dir', caDir]);
+    assert.equal(fs.statSync(path.join(caDir, 'ca-key.pem')).mode & 0o777, 0o600);
+  });
+
+  it('--print prints the PEM; --der writes the same certificate in DER', async () => {
+    const dir = tempDir();
+    const caDir = path.join(dir, 'ca');
+    const der = path.join(dir, 'mgproxy.crt');
+    const r = await runCli(['ca', '--ca-dir', caDir, '--print', '--der', der]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, fs.readFileSync(path.join(caDir, 'ca.pem'), 'utf8'));
+    assert.deepEqual(fs.readFileSync(der), new X509Certificate(r.stdout).raw);
+  });
+
+  it('is a SHA-256, RSA 2048 CA within Apple\'s limits', async () => {
+    const caDir = path.join(tempDir(), 'ca');
+    const { stdout } = await runCli(['ca', '--ca-dir', caDir, '--print']);
+    const ca = new X509Certificate(stdout);
+    assert.equal(ca.ca, true);
+    assert.equal(ca.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
+    assert.equal(signatureOid(ca), forge.pki.oids.sha256WithRSAEncryption);
+    assert.ok(Date.parse(ca.validTo) - Date.parse(ca.validFrom) <= 397 * DAY);
+    assert.ok(ca.keyUsage?.includes(SERVER_AUTH));
+    assert.ok(ca.subjectAltName);
+    assert.ok(ca.verify(ca.publicKey), 'self-signed');
+  });
+});
+
+describe('minted leaves', () => {
+  let p: ProxyProcess;
+  let ca: X509Certificate;
+  before(async () => {
+    p = await startProxy();
+    ca = new X509Certificate(p.caPem);
+  });
+  after(async () => { await p.stop(); });
+
+  it('name the host in the SAN, carry serverAuth, SHA-256, RSA 2048, at most 397 days, backdated, signed by the CA', async () => {
+    const leaf = await leafFor(p, 'game.example.test');
+    assert.equal(leaf.subjectAltName, 'DNS:game.example.test');
+    assert.ok(leaf.checkIssued(ca) && leaf.verify(ca.publicKey));
+    assert.ok(leaf.keyUsage?.includes(SERVER_AUTH));
+    assert.equal(leaf.ca, false);
+    assert.equal(signatureOid(leaf), forge.pki.oids.sha256WithRSAEncryption);
+    assert.equal(leaf.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
+    const from = Date.parse(leaf.validFrom);
+    assert.ok(Date.parse(leaf.validTo) - from <= 397 * DAY);
+    assert.ok(from <= Date.now() - 12 * 3600_000, 'backdated for phones whose clocks are behind');
+    assert.ok(Date.parse(leaf.validTo) <= Date.parse(ca.validTo), 'not outliving the CA');
+  });
+
+  it('carry an IP SAN for IP targets (v4 and v6)', async () => {
+    assert.equal((await leafFor(p, '192.168.50.5')).subjectAltName, 'IP Address:192.168.50.5');
+    assert.equal((await leafFor(p, '::1')).subjectAltName, 'IP Address:0:0:0:0:0:0:0:1');
+  });
+
+  it('use the SNI name first, else the CONNECT host', async () => {
+    const { rawConnect } = await import('./helpers/clients.js');
+    const tls = (await import('node:tls')).default;
+    const { socket } = await rawConnect(p.port, 'connect.example.test:443');
+    const s = await new Promise<import('node:tls').TLSSocket>((resolve, reject) => {
+      const t = tls.connect({ socket, servername: 'sni.example.test', ca: p.caPem }, () => resolve(t));
+      t.on('error', reject);
+    });
+    assert.equal(s.getPeerX509Certificate()!.subjectAltName, 'DNS:sni.example.test');
+    s.destroy();
+  });
+
+  it('share one key pair across hosts', async () => {
+    const a = await leafFor(p, 'a.example.test');
+    const b = await leafFor(p, 'b.example.test');
+    assert.ok(a.publicKey.equals(b.publicKey));
+    assert.notEqual(a.serialNumber, b.serialNumber);
+  });
+
+  it('are minted once for concurrent first CONNECTs to one host', async () => {
+    const leaves = await Promise.all(Array.from({ length: 10 }, () => leafFor(p, 'burst.example.test')));
+    assert.equal(new Set(leaves.map((l) => l.serialNumber)).size, 1);
+  });
+
+  it('never touch the disk, whatever the host name', async () => {
+    await leafFor(p, 'x.example.test', 8443).catch(() => undefined);
+    const { rawConnect } = await import('./helpers/clients.js');
+    const { head } = await rawConnect(p.port, '../../x:443');
+    assert.match(head, /^HTTP\/1\.1 400/);
+    assert.deepEqual(fs.readdirSync(p.caDir).sort(), ['ca-key.pem', 'ca.pem']);
+  });
+});
