@@ -89,3 +89,22 @@ describe('mgproxy CLI', () => {
     assert.match(r.stdout, /config-schema version/);
   });
 });
+
+describe('graceful stop', () => {
+  it('lets an exchange in flight finish on SIGTERM, then exits 0', async () => {
+    const { startWorld } = await import('./helpers/fixture.js');
+    const w = await startWorld();
+    try {
+      const seen = w.upstream.seen.length;
+      const slow = w.fetch('https://api.example.test/slow?ms=1500&body=finished');
+      while (w.upstream.seen.length === seen) await new Promise((r) => setTimeout(r, 20));
+      const code = w.proxy.stop('SIGTERM');
+      const r = await slow;
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), 'finished');
+      assert.equal(await code, 0);
+    } finally {
+      await w.close();
+    }
+  });
+});
