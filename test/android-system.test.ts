@@ -3,6 +3,7 @@
  * in-process and checked here against the real `openssl x509 -subject_hash_old`.
  */
 import assert from 'node:assert/strict';
+import { ensureDebianTool } from './helpers/debian.js';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
@@ -11,7 +12,11 @@ import { describe, it } from 'node:test';
 import { subjectHashOld } from '../certs/android.js';
 import { runCli, tempDir } from './helpers/proxy.js';
 
-const openssl = (args: string[], input?: string) => execFileSync('openssl', args, { input, timeout: 30_000 }).toString().trim();
+const opensslTool = ensureDebianTool('openssl', 'openssl');
+const openssl = (args: string[], input?: string) => {
+  if ('skip' in opensslTool) throw new Error(`the test needs openssl: ${opensslTool.skip}`);
+  return execFileSync(opensslTool.path, args, { input, timeout: 30_000 }).toString().trim();
+};
 const opensslHash = (pemFile: string) => openssl(['x509', '-subject_hash_old', '-noout', '-in', pemFile]);
 const derOf = (pem: string) => new X509Certificate(pem).raw;
 

@@ -10,6 +10,10 @@ import { after, before, describe, it } from 'node:test';
 import { GAME_CLIENT, mgproxyRun, type RunResult, type RunWorld, spawnRun, startRunWorld, waitForFile } from './helpers/run.js';
 import { patternSha256, sha256 } from './helpers/upstreams.js';
 import { findAll, parseXml } from './helpers/xml.js';
+import { curlBinary } from './helpers/clients.js';
+
+// The tests run curl by name: installed first when the machine lacks it.
+curlBinary();
 
 const node = process.execPath;
 /** A node one-liner as CMD. */

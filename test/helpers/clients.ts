@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import WebSocket from 'ws';
 import { sha256 } from './upstreams.js';
+import { ensureDebianTool } from './debian.js';
 
 export interface Reply { status: number; headers: IncomingHttpHeaders; body: Buffer; sha256: string; json<T = Record<string, unknown>>(): T }
 
@@ -57,10 +58,21 @@ export function viaProxy(proxyUrl: string, ca: string, url: string, opts: Reques
 
 export interface CurlResult { code: number | null; stdout: Buffer; stderr: string }
 
+let curlPath: string | undefined;
+
+/** curl from the machine, installed from Debian's packages by the test setup when missing. */
+export function curlBinary(): string {
+  if (curlPath) return curlPath;
+  const tool = ensureDebianTool('curl', 'curl');
+  if ('skip' in tool) throw new Error(`the tests need curl: ${tool.skip}`);
+  return (curlPath = tool.path);
+}
+
 /** curl with `args` (add `-x` and `--cacert` yourself), killed after `timeoutMs`. */
 export function curl(args: string[], timeoutMs = 30_000): Promise<CurlResult> {
+  const binary = curlBinary();
   return new Promise((resolve, reject) => {
-    const child = spawn('curl', ['-sS', '--max-time', String(Math.ceil(timeoutMs / 1000)), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary, ['-sS', '--max-time', String(Math.ceil(timeoutMs / 1000)), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => out.push(c));

@@ -7,6 +7,10 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import { curlBinary } from './clients.js';
+
+// The tests run curl by name: installed first when the machine lacks it.
+curlBinary();
 
 export const PRIVATE_ADDRESS = '192.168.77.1';
 export const SECOND_PRIVATE_ADDRESS = '10.77.0.1';
