@@ -1,0 +1,190 @@
+/**
+ * `npm run bench`: every workload of issue 8, straight to a local upstream and through mgproxy
+ * (the real CLI, every rule on), in rounds that alternate direct and proxied so that noise hits
+ * both; prints a markdown table of medians (min–max) with the ratio to direct and the target.
+ *   --quick        one tiny round of each workload (the smoke test's run)
+ *   --rounds N     rounds of the rate workloads (default 3)
+ *   --json FILE    writes every raw number
+ *   --only A,B     only these workloads: small,newhost,bulk,wss,idle,mint,startup
+ *   --cpu-prof DIR runs the shared proxy under `node --cpu-prof` and summarises its profile
+ *   --no-pin       do not pin with taskset
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { runLoad } from './load.js';
+import { type Pinning, pinCores, proxyCommand, rssKiB, startProxyProcess, startUpstreamProcess, watchRss } from './processes.js';
+import { summariseProfile } from './profile.js';
+import { createWorld, HEADERS, HOSTS, mintHostName, newHostName, sizes } from './setup.js';
+import { type Figure, formatTable, meets, spread } from './stats.js';
+import { timeNodeFloor, timeProxyStart } from './startup.js';
+import type { Route } from './tunnel.js';
+import { download, firstByteTimes, handshakeEach, openMany, upload, within, wsEcho } from './workloads.js';
+
+const WORKLOADS = ['small', 'newhost', 'bulk', 'wss', 'idle', 'mint', 'startup'] as const;
+type Workload = (typeof WORKLOADS)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    json: { type: 'string' },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
+  },
+});
+const only = new Set((args.only?.split(',') ?? WORKLOADS) as Workload[]);
+for (const w of only) if (!WORKLOADS.includes(w)) throw new Error(`--only: unknown workload ${w}; known: ${WORKLOADS.join(',')}`);
+const s = sizes(args.quick, args.rounds ? Number(args.rounds) : undefined);
+const say = (line: string) => process.stderr.write(`${line}\n`);
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+
+const pinning: Pinning | undefined = args['no-pin'] ? undefined : pinCores();
+const world = createWorld(s);
+const raw: Record<string, { direct: number[]; proxy: number[] }> = {};
+const put = (key: string, side: 'direct' | 'proxy', x: number) => { ((raw[key] ??= { direct: [], proxy: [] })[side]).push(x); };
+
+const upstream = await startUpstreamProcess(world.certFile);
+const configFile = world.writeConfig(upstream.port);
+const cpuProfDir = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined;
+const proxy = await startProxyProcess({ configFile, caDir: world.caDir, pinning, cpuProfDir });
+const ca = fs.readFileSync(path.join(world.caDir, 'ca.pem'), 'utf8');
+const direct: Route = { upstreamPort: upstream.port, ca: world.pki.root.certPem };
+const viaProxy: Route = { upstreamPort: upstream.port, proxyPort: proxy.port, ca };
+const sides = [['direct', direct], ['proxy', viaProxy]] as const;
+say(pinning ? `pinned with taskset: mgproxy on core ${pinning.proxy}; load generator and upstream on core ${pinning.load}` : 'not pinned (no taskset or fewer than 2 cores)');
+
+let bulkBaseline: number | undefined;
+try {
+  for (let round = 0; round < s.rounds; round++) {
+    say(`round ${round + 1} of ${s.rounds}`);
+    if (only.has('small')) {
+      for (const c of [10, 50]) {
+        for (const [side, route] of sides) {
+          const r = await within(60_000, `small GETs c=${c}`, runLoad(route, { host: HOSTS.api, path: '/small', headers: HEADERS, connections: c, warmupMs: s.warmupMs, durationMs: s.durationMs }));
+          put(`small-c${c}-rps`, side, r.perSecond);
+          put(`small-c${c}-p50`, side, r.p50Ms);
+          put(`small-c${c}-p99`, side, r.p99Ms);
+          say(`  small GETs c=${c} ${side}: ${Math.round(r.perSecond)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
+        }
+      }
+    }
+    if (only.has('newhost')) {
+      for (const [side, route] of sides) {
+        const names = Array.from({ length: s.newHosts }, (_, i) => newHostName(side, round, i));
+        const times = await within(120_000, 'new hosts', firstByteTimes(route, names, '/small', HEADERS));
+        put('newhost-p50', side, percentile(times, 50));
+        put('newhost-p95', side, percentile(times, 95));
+        say(`  new host ${side}: p50 ${percentile(times, 50).toFixed(2)} ms, p95 ${percentile(times, 95).toFixed(2)} ms`);
+      }
+    }
+    if (only.has('bulk')) {
+      for (const [what, run] of [['download', download], ['upload', upload]] as const) {
+        for (const [side, route] of sides) {
+          bulkBaseline ??= side === 'proxy' ? rssKiB(proxy.pid) : undefined;
+          const watch = side === 'proxy' ? watchRss(proxy.pid) : undefined;
+          const mbps = await within(300_000, what, run(route, HOSTS.api, s.bulkBytes, HEADERS));
+          put(`${what}-MBps`, side, mbps);
+          if (watch) put(`${what}-rss-growth-MiB`, side, (watch.stop() - bulkBaseline!) / 1024);
+          say(`  ${what} ${side}: ${mbps.toFixed(0)} MB/s`);
+        }
+      }
+    }
+    if (only.has('wss')) {
+      for (const [side, route] of sides) {
+        const rate = await within(60_000, 'WSS echo', wsEcho(route, HOSTS.ws, 10, s.warmupMs, s.durationMs, HEADERS));
+        put('wss-echo', side, rate);
+        say(`  WSS echo ${side}: ${Math.round(rate)} round trips/s`);
+      }
+    }
+  }
+
+  if (only.has('idle')) {
+    await new Promise((r) => setTimeout(r, 500));
+    const before = rssKiB(proxy.pid);
+    const sockets = await openMany(viaProxy, HOSTS.ws, s.idleSockets, 20, HEADERS);
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = rssKiB(proxy.pid);
+    for (const ws of sockets) ws.terminate();
+    put('idle-wss-KiB-each', 'proxy', (after - before) / s.idleSockets);
+    say(`  ${s.idleSockets} idle WSS: ${((after - before) / s.idleSockets).toFixed(1)} KiB each (RSS ${before} → ${after} KiB)`);
+  }
+} finally {
+  await proxy.stop();
+}
+
+if (only.has('mint')) {
+  // A fresh proxy: "idle" is its RSS right after start.
+  const fresh = await startProxyProcess({ configFile, caDir: world.caDir, pinning });
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    const idle = rssKiB(fresh.pid);
+    const watch = watchRss(fresh.pid, 100);
+    const t0 = performance.now();
+    const names = Array.from({ length: s.mintHosts }, (_, i) => mintHostName(i));
+    const done = await handshakeEach({ ...viaProxy, proxyPort: fresh.port }, names, 8, s.mintDeadlineMs);
+    const seconds = (performance.now() - t0) / 1000;
+    const peak = watch.stop();
+    if (done < names.length) say(`  minting: only ${done} of ${names.length} hosts within ${s.mintDeadlineMs} ms`);
+    put('mint-rss-growth-MiB', 'proxy', (peak - idle) / 1024);
+    put('mint-per-second', 'proxy', done / seconds);
+    say(`  ${done} hosts minted in ${seconds.toFixed(1)} s: RSS idle ${idle} KiB, peak ${peak} KiB`);
+  } finally {
+    await fresh.stop();
+  }
+}
+
+if (only.has('startup')) {
+  const pin = pinning ? ['taskset', '-c', pinning.proxy] : [];
+  const log = path.join(world.dir, 'startup.log');
+  for (let i = 0; i < s.startups; i++) {
+    put('startup-ms', 'direct', await timeNodeFloor(pin, log));
+    put('startup-ms', 'proxy', await timeProxyStart((port) => proxyCommand({ configFile, caDir: world.caDir, pinning }, port), log));
+  }
+  say(`  start → first CONNECT answered: ${raw['startup-ms']!.proxy.map((x) => x.toFixed(0)).join(', ')} ms (node alone: ${raw['startup-ms']!.direct.map((x) => x.toFixed(0)).join(', ')} ms)`);
+}
+await upstream.stop();
+
+const MiB = s.bulkBytes / 1024 / 1024;
+const figures: Figure[] = [];
+const fig = (key: string, workload: string, metric: string, unit: string, target?: Figure['target'], note?: string) => {
+  const r = raw[key];
+  if (!r) return;
+  figures.push({ workload, metric, unit, direct: r.direct.length ? spread(r.direct) : undefined, proxy: spread(r.proxy), target, note });
+};
+for (const c of [10, 50]) {
+  fig(`small-c${c}-rps`, `small GETs, c=${c}`, 'throughput', 'req/s', { of: 'ratio', kind: 'min', limit: 0.35 });
+  fig(`small-c${c}-p50`, `small GETs, c=${c}`, 'p50 latency', 'ms');
+  fig(`small-c${c}-p99`, `small GETs, c=${c}`, 'p99 latency', 'ms', c === 50 ? { of: 'ratio', kind: 'max', limit: 4 } : undefined);
+}
+fig('newhost-p50', `new host (${s.newHosts} names)`, 'p50 to first byte', 'ms', { of: 'ratio', kind: 'max', limit: 2 });
+fig('newhost-p95', `new host (${s.newHosts} names)`, 'p95 to first byte', 'ms', { of: 'ratio', kind: 'max', limit: 3 });
+fig('download-MBps', `download ${MiB} MiB`, 'throughput', 'MB/s', { of: 'ratio', kind: 'min', limit: 0.8 });
+fig('download-rss-growth-MiB', `download ${MiB} MiB`, 'proxy RSS growth', 'MiB', { of: 'value', kind: 'max', limit: 16 });
+fig('upload-MBps', `upload ${MiB} MiB`, 'throughput', 'MB/s', { of: 'ratio', kind: 'min', limit: 0.8 });
+fig('upload-rss-growth-MiB', `upload ${MiB} MiB`, 'proxy RSS growth', 'MiB', { of: 'value', kind: 'max', limit: 16 });
+fig('wss-echo', 'WSS echo, 64 B, 10 sockets', 'round trips', '/s', { of: 'ratio', kind: 'min', limit: 0.9 });
+fig('idle-wss-KiB-each', `${s.idleSockets} idle WSS connections`, 'proxy RSS each', 'KiB', { of: 'value', kind: 'max', limit: 40 });
+fig('mint-rss-growth-MiB', `${s.mintHosts} distinct hosts minted`, 'proxy RSS over idle', 'MiB', { of: 'value', kind: 'max', limit: 64 });
+fig('mint-per-second', `${s.mintHosts} distinct hosts minted`, 'handshakes with new hosts', '/s');
+fig('startup-ms', 'process start → first CONNECT answered', 'time', 'ms', { of: 'value', kind: 'max', limit: 150 });
+
+const os = await import('node:os');
+const machine = {
+  cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg(),
+  pinning: pinning ? `mgproxy on core ${pinning.proxy}; load generator and upstream on core ${pinning.load} (taskset)` : 'not pinned',
+};
+process.stdout.write(`\n${formatTable(figures)}\n\n`);
+process.stdout.write(`${args.quick ? 'quick run (one tiny round: the numbers mean nothing)' : `medians of ${s.rounds} rounds (min–max)`}; ${machine.pinning}; ${machine.cpus} × ${machine.cpu}; Node ${machine.node}; load average ${machine.loadavg.map((x) => x.toFixed(2)).join(' ')}.\n`);
+process.stdout.write('Direct for startup is Node alone answering CONNECT; the idle-socket and minting figures are the proxy\'s own.\n');
+if (args.json) {
+  fs.writeFileSync(args.json, `${JSON.stringify({ machine, sizes: s, figures: figures.map((f) => ({ ...f, met: meets(f) })), raw }, null, 2)}\n`);
+  say(`raw numbers written to ${args.json}`);
+}
+if (cpuProfDir) {
+  for (const file of fs.readdirSync(cpuProfDir).filter((f) => f.endsWith('.cpuprofile'))) {
+    process.stdout.write(`\nprofile ${file}:\n${summariseProfile(path.join(cpuProfDir, file), 25)}\n`);
+  }
+}
+world.cleanup();

@@ -1,0 +1,50 @@
+/**
+ * The bench (issue 8) still runs: one tiny round of each workload (`--quick`, unpinned) must give
+ * a finite, positive number for every figure. Never how fast: that is `npm run bench`'s to say.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from './helpers/proxy.js';
+
+const RUN = fileURLToPath(new URL('../bench/run.js', import.meta.url));
+const dir = tempDir('mgproxy-bench-test-');
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+interface Side { median: number; min: number; max: number; rounds: number[] }
+interface Report { figures: { workload: string; metric: string; direct?: Side; proxy: Side }[] }
+
+it('npm run bench --quick measures every workload, direct and through the proxy', { timeout: 90_000 }, async () => {
+  const json = path.join(dir, 'bench.json');
+  const child = spawn(process.execPath, [RUN, '--quick', '--no-pin', '--json', json], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 80_000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearTimeout(timer);
+  assert.equal(code, 0, `bench failed:\n${err}\n${out}`);
+  assert.match(out, /\| workload \| figure \| direct \| mgproxy \| ratio \| target \| met \|/);
+  const report = JSON.parse(fs.readFileSync(json, 'utf8')) as Report;
+  const metrics = report.figures.map((f) => `${f.workload}: ${f.metric}`);
+  for (const want of ['small GETs, c=10: throughput', 'small GETs, c=50: p99 latency', 'new host (5 names): p50 to first byte',
+    'download 4 MiB: throughput', 'upload 4 MiB: proxy RSS growth', 'WSS echo, 64 B, 10 sockets: round trips',
+    '20 idle WSS connections: proxy RSS each', '50 distinct hosts minted: proxy RSS over idle',
+    'process start → first CONNECT answered: time']) {
+    assert.ok(metrics.includes(want), `no figure "${want}" in ${JSON.stringify(metrics)}`);
+  }
+  for (const f of report.figures) {
+    for (const side of [f.direct, f.proxy]) {
+      if (!side) continue;
+      assert.ok(side.rounds.length >= 1, `${f.workload} ${f.metric}: no rounds`);
+      // Memory figures are differences of RSS readings (a collection can make one negative);
+      // every other figure is a rate or a time.
+      const ok = f.metric.includes('RSS') ? Number.isFinite : (x: number) => Number.isFinite(x) && x > 0;
+      for (const x of side.rounds) assert.ok(ok(x), `${f.workload} ${f.metric}: ${x}`);
+    }
+  }
+});
