@@ -53,6 +53,7 @@ const ca = fs.readFileSync(path.join(world.caDir, 'ca.pem'), 'utf8');
 const direct: Route = { upstreamPort: upstream.port, ca: world.pki.root.certPem };
 const viaProxy: Route = { upstreamPort: upstream.port, proxyPort: proxy.port, ca };
 const sides = [['direct', direct], ['proxy', viaProxy]] as const;
+say(`mgproxy pid ${proxy.pid}, upstream pid ${upstream.pid}`);
 say(pinning ? `pinned with taskset: mgproxy on core ${pinning.proxy}; load generator and upstream on core ${pinning.load}` : 'not pinned (no taskset or fewer than 2 cores)');
 
 let bulkBaseline: number | undefined;
@@ -116,7 +117,7 @@ try {
 
 if (only.has('mint')) {
   // A fresh proxy: "idle" is its RSS right after start.
-  const fresh = await startProxyProcess({ configFile, caDir: world.caDir, pinning });
+  const fresh = await startProxyProcess({ configFile, caDir: world.caDir, pinning, cpuProfDir });
   try {
     await new Promise((r) => setTimeout(r, 500));
     const idle = rssKiB(fresh.pid);

@@ -7,7 +7,8 @@ import crypto, { type KeyObject, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { loadForge } from './forge.js';
 import { APPLE_MAX_VALIDITY_DAYS, BACKDATE_MS, DAY_MS, randomSerial, signWithNativeKey } from './x509.js';
 
 export interface Ca {
@@ -16,11 +17,12 @@ export interface Ca {
   certPem: string;
   /** The certificate in DER, for `/ca.crt` and `--der`. */
   certDer: Buffer;
-  cert: forge.pki.Certificate;
+  /** Parsed by forge on first read (minting): a start does not pay for loading forge. */
+  readonly cert: forge.pki.Certificate;
   x509: X509Certificate;
   key: KeyObject;
   /** The CA's subject key identifier (bytes as a binary string), for the leaves' authorityKeyIdentifier. */
-  keyId: string;
+  readonly keyId: string;
 }
 
 export const CA_CERT_FILE = 'ca.pem';
@@ -35,6 +37,7 @@ export const defaultCaDir = () => path.join(os.homedir(), '.mgproxy');
  */
 function buildCa(): { certPem: string; keyPem: string } {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const forge = loadForge();
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   cert.serialNumber = randomSerial();
@@ -142,10 +145,20 @@ function readCa(certFile: string, keyFile: string): Ca {
   const key = crypto.createPrivateKey(fs.readFileSync(keyFile));
   const x509 = new X509Certificate(certPem);
   if (!x509.checkPrivateKey(key)) throw new Error(`${CA_KEY_FILE} is not the key of ${CA_CERT_FILE}`);
-  const cert = forge.pki.certificateFromPem(certPem);
-  const ski = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null;
-  const keyId = ski?.subjectKeyIdentifier
-    ? forge.util.hexToBytes(ski.subjectKeyIdentifier)
-    : cert.generateSubjectKeyIdentifier().getBytes();
-  return { certFile, keyFile, certPem, certDer: x509.raw, cert, x509, key, keyId };
+  let parsed: { cert: forge.pki.Certificate; keyId: string } | undefined;
+  const parse = () => {
+    if (parsed) return parsed;
+    const forge = loadForge();
+    const cert = forge.pki.certificateFromPem(certPem);
+    const ski = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null;
+    const keyId = ski?.subjectKeyIdentifier
+      ? forge.util.hexToBytes(ski.subjectKeyIdentifier)
+      : cert.generateSubjectKeyIdentifier().getBytes();
+    return (parsed = { cert, keyId });
+  };
+  return {
+    certFile, keyFile, certPem, certDer: x509.raw, x509, key,
+    get cert() { return parse().cert; },
+    get keyId() { return parse().keyId; },
+  };
 }

@@ -4,8 +4,9 @@
  * ignores the CN), the serverAuth EKU, at most 397 days, SHA-256, RSA 2048.
  */
 import net from 'node:net';
-import forge from 'node-forge';
+import type forge from 'node-forge';
 import type { Ca } from './ca.js';
+import { loadForge } from './forge.js';
 import { APPLE_MAX_VALIDITY_DAYS, BACKDATE_MS, DAY_MS, randomSerial, signWithNativeKey } from './x509.js';
 
 /** The one key pair every leaf shares: minting then costs one signature, not a key generation. */
@@ -23,6 +24,7 @@ export interface MintedLeaf {
 const CN_MAX = 64;
 
 export function mintLeaf(host: string, ca: Ca, key: LeafKey, now = Date.now()): MintedLeaf {
+  const forge = loadForge();
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.publicKey;
   cert.serialNumber = randomSerial();

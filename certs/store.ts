@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
+import { loadForge } from './forge.js';
 import type { Ca } from './ca.js';
 import { type LeafKey, mintLeaf } from './leaf.js';
 import { DAY_MS } from './x509.js';
@@ -26,7 +26,7 @@ export class CertStore {
     // Started at construction, in the thread pool: by the first CONNECT it is usually ready.
     this.leafKey = generateKeyPair('rsa', { modulusLength: 2048 }).then(({ privateKey, publicKey }) => ({
       privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      publicKey: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
+      publicKey: loadForge().pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
     }));
     this.leafKey.catch(() => undefined);
   }

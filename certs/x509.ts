@@ -1,6 +1,7 @@
 /** Certificate helpers shared by the CA and the leaves. */
 import crypto, { type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { loadForge } from './forge.js';
 
 export const DAY_MS = 86_400_000;
 /** Apple: TLS server certificates issued after 2020-09-01 must be valid for at most 398 days; 397 leaves a margin. */
@@ -20,6 +21,7 @@ export function randomSerial(): string {
  * costs several milliseconds per leaf). mgproxy signs with SHA-256 only; tests make SHA-1 ones.
  */
 export function signWithNativeKey(cert: forge.pki.Certificate, key: KeyObject, hash: 'sha256' | 'sha1' = 'sha256'): void {
+  const forge = loadForge();
   const oid = forge.pki.oids[hash === 'sha256' ? 'sha256WithRSAEncryption' : 'sha1WithRSAEncryption']!;
   cert.signatureOid = oid;
   cert.siginfo.algorithmOid = oid;

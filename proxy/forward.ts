@@ -6,8 +6,9 @@
  */
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import httpProxy from 'http-proxy';
+import type httpProxy from 'http-proxy';
 import type { ProxyContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { upstreamErrorAnswer } from './respond.js';
@@ -63,15 +64,22 @@ function describeError(err: NodeJS.ErrnoException): { cause: string; reason: str
 }
 
 export class Forwarder {
-  private readonly proxy = httpProxy.createProxyServer({ xfwd: false, changeOrigin: false, ws: true });
+  private server?: httpProxy;
 
-  constructor(private readonly ctx: ProxyContext) {
-    this.proxy.on('proxyRes', (proxyRes, req) => {
+  constructor(private readonly ctx: ProxyContext) {}
+
+  /** http-proxy, loaded with the first request forwarded: a start does not wait for it (issue 8). */
+  private get proxy(): httpProxy {
+    if (this.server) return this.server;
+    const { createProxyServer } = createRequire(import.meta.url)('http-proxy') as typeof httpProxy;
+    const server = createProxyServer({ xfwd: false, changeOrigin: false, ws: true });
+    server.on('proxyRes', (proxyRes, req) => {
       const ex = exchangeOf(req);
       if (ex) this.onResponse(ex, proxyRes);
     });
     // Every call passes its own callback; this only keeps a stray event from being an uncaught 'error'.
-    this.proxy.on('error', (err) => ctx.log.error({ error: { message: err.message } }, 'forwarding error without a callback'));
+    server.on('error', (err) => this.ctx.log.error({ error: { message: err.message } }, 'forwarding error without a callback'));
+    return (this.server = server);
   }
 
   private options(ex: Exchange) {

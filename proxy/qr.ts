@@ -3,7 +3,12 @@
  * another origin) and half-block characters for the terminal. The `qrcode` package does the
  * encoding only (versions, masks, Reed-Solomon), which is where the subtle bugs would be.
  */
-import QRCode from 'qrcode';
+import { createRequire } from 'node:module';
+import type QRCodeModule from 'qrcode';
+
+// Loaded on the first code drawn: most runs draw none, and the package costs ~20 ms of every start.
+let qrcode: typeof QRCodeModule | undefined;
+const loadQrcode = () => (qrcode ??= createRequire(import.meta.url)('qrcode') as typeof QRCodeModule);
 
 /** Light modules around the code; the standard asks for 4 (ISO/IEC 18004 §9.1), scanners manage with 2 on a screen. */
 const QUIET_ZONE = 2;
@@ -11,7 +16,7 @@ const QUIET_ZONE = 2;
 /** Dark modules, row by row, with the quiet zone around: `dark(x, y)`. */
 function matrix(text: string): { size: number; dark(x: number, y: number): boolean } {
   // M recovers from 15 % damage: enough for a screen, and the code stays small.
-  const { modules } = QRCode.create(text, { errorCorrectionLevel: 'M' });
+  const { modules } = loadQrcode().create(text, { errorCorrectionLevel: 'M' });
   const inner = modules.size;
   return {
     size: inner + 2 * QUIET_ZONE,
