@@ -24,10 +24,15 @@ export class CertStore {
 
   constructor(private readonly ca: Ca, private readonly max = DEFAULT_MAX_CONTEXTS) {
     // Started at construction, in the thread pool: by the first CONNECT it is usually ready.
-    this.leafKey = generateKeyPair('rsa', { modulusLength: 2048 }).then(({ privateKey, publicKey }) => ({
-      privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      publicKey: loadForge().pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
-    }));
+    this.leafKey = generateKeyPair('rsa', { modulusLength: 2048 }).then(({ privateKey, publicKey }) => {
+      const spki = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      let forgeKey: LeafKey['publicKey'] | undefined;
+      return {
+        privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        // In forge's form at the first mint: loading forge (~20 ms) is not the start's to pay.
+        get publicKey() { return (forgeKey ??= loadForge().pki.publicKeyFromPem(spki)); },
+      };
+    });
     this.leafKey.catch(() => undefined);
   }
 

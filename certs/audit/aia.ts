@@ -12,7 +12,8 @@
 import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import type { LookupFunction } from 'node:net';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { loadForge } from '../forge.js';
 import { buildChain } from './chain.js';
 import type { TrustStore } from './trust.js';
 
@@ -40,6 +41,7 @@ export function certificatesIn(body: Buffer): X509Certificate[] {
   if (der.length > 0) return der;
   try {
     // ContentInfo { contentType, [0] EXPLICIT SignedData { …, [0] IMPLICIT certificates SET OF Certificate, … } }
+    const forge = loadForge();
     const top = forge.asn1.fromDer(text, false);
     const signedData = ((top.value as forge.asn1.Asn1[])[1]!.value as forge.asn1.Asn1[])[0]!;
     const certs = (signedData.value as forge.asn1.Asn1[]).find((f) => f.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && f.type === 0);

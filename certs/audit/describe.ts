@@ -5,7 +5,8 @@
  * signatureAlgorithm AlgorithmIdentifier, signatureValue } (RFC 5280 §4.1).
  */
 import type { X509Certificate } from 'node:crypto';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import { loadForge } from '../forge.js';
 import type { ChainEntry } from './types.js';
 
 /** A signature algorithm's OpenSSL name and the hash it signs with (`undefined` when unknown). */
@@ -42,6 +43,7 @@ export const STRONG_HASHES: ReadonlySet<string> = new Set(['sha256', 'sha384', '
 
 export function signatureAlgorithmOf(cert: X509Certificate): SignatureAlgorithm {
   try {
+    const forge = loadForge();
     const top = forge.asn1.fromDer(cert.raw.toString('binary'), false);
     const algId = (top.value as forge.asn1.Asn1[])[1]!.value as forge.asn1.Asn1[];
     const oid = forge.asn1.derToOid(algId[0]!.value as string);
@@ -54,6 +56,7 @@ export function signatureAlgorithmOf(cert: X509Certificate): SignatureAlgorithm 
 
 /** RFC 4055 §3.1: RSASSA-PSS-params [0] hashAlgorithm, SHA-1 when absent. */
 function pssHash(params: forge.asn1.Asn1 | undefined): string | undefined {
+  const forge = loadForge();
   const fields = (params?.value ?? []) as forge.asn1.Asn1[];
   const hashField = fields.find((f) => f.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC && f.type === 0);
   if (!hashField) return 'sha1';
