@@ -82,6 +82,12 @@ export class Upstream {
     return pin === undefined ? undefined : { pin };
   }
 
+  /** Opens a verified connection to `name:port` ahead of its first request (proxy/connect.ts). */
+  preconnect(name: string, port: number): void {
+    if (this.lenientTls(name, port) || this.loopCheck(this.route(name, port))) return;
+    (this.httpsAgent as RoutedHttpsAgent).preconnect(name, port);
+  }
+
   /** True when `address:port` is one of the proxy's own listening sockets. */
   isSelf(address: string, port: number): boolean {
     if (!this.ownPorts.has(port)) return false;
@@ -129,9 +135,55 @@ function announce(req: http.ClientRequest, options: AgentOptions): void {
   options[kOnUpstreamRequest]?.(req);
 }
 
+/** A connection opened ahead of its request is dropped after this long unused. */
+const PRECONNECT_IDLE_MS = 10_000;
+/** At most this many connections opened ahead at once (a client opening tunnels to many hosts). */
+const PRECONNECT_MAX = 256;
+
 class RoutedHttpsAgent extends https.Agent {
+  /** `name:port` → one connection opened ahead, handed to the first request that needs a new one. */
+  private readonly ready = new Map<string, { socket: tls.TLSSocket; drop: () => void; fail: () => void; timer: NodeJS.Timeout }>();
+
   constructor(private readonly upstream: Upstream, options: https.AgentOptions) {
     super(options);
+  }
+
+  /** `name:port` whose connection opened ahead failed (down, or a chain only the pinned path accepts): not tried ahead again. */
+  private readonly failedAhead = new Set<string>();
+
+  /** Unless one is open already (ahead or idle in the pool). */
+  preconnect(name: string, port: number): void {
+    const key = `${name}:${port}`;
+    if (this.ready.has(key) || this.ready.size >= PRECONNECT_MAX || this.failedAhead.has(key)) return;
+    const pooled = Object.keys(this.freeSockets).some((k) => k.startsWith(`${key}:`));
+    if (pooled) return;
+    const socket = this.createConnection({ host: name, port, servername: net.isIP(name) ? '' : name } as http.ClientRequestArgs) as tls.TLSSocket;
+    const drop = () => {
+      if (this.ready.get(key)?.socket !== socket) return;
+      clearTimeout(entry.timer);
+      this.ready.delete(key);
+      socket.destroy();
+    };
+    // Refused, reset or unverifiable: forgotten; the request then connects (and fails) as usual.
+    const fail = () => {
+      if (this.failedAhead.size < PRECONNECT_MAX * 40) this.failedAhead.add(key);
+      drop();
+    };
+    const entry = { socket, drop, fail, timer: setTimeout(drop, PRECONNECT_IDLE_MS).unref() };
+    this.ready.set(key, entry);
+    socket.on('error', fail);
+    socket.on('close', drop);
+  }
+
+  private takeReady(name: string, port: number): tls.TLSSocket | undefined {
+    const key = `${name}:${port}`;
+    const entry = this.ready.get(key);
+    if (!entry) return undefined;
+    this.ready.delete(key);
+    clearTimeout(entry.timer);
+    entry.socket.off('error', entry.fail);
+    entry.socket.off('close', entry.drop);
+    return entry.socket.destroyed ? undefined : entry.socket;
   }
 
   addRequest(req: http.ClientRequest, options: AgentOptions): void {
@@ -146,6 +198,9 @@ class RoutedHttpsAgent extends https.Agent {
     const checkServerIdentity = (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(name, cert);
     const opts = { ...options, ...this.upstream.connectOptions(name, port), secureContext: this.upstream.trust, checkServerIdentity };
     const lenient = this.upstream.lenientTls(name, port);
+    // Opened ahead with strict verification: good for a pinned host too (a pin only stands in for it).
+    const ready = callback ? this.takeReady(name, port) : undefined;
+    if (ready) return ready;
     if (lenient && callback) {
       // Node's Agent#createSocket takes the socket from the callback when none is returned.
       connectPinned(opts as tls.ConnectionOptions, lenient.pin, callback);

@@ -5,11 +5,14 @@
  * `tls-no-tls12`: the server must accept it). Nothing is verified here: the probe records what
  * the server sent.
  */
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import type { LookupFunction } from 'node:net';
 import net from 'node:net';
 import tls from 'node:tls';
 import { lenientContext } from './lenient.js';
+
+/** A longer chain is cut here: no server sends one, and a loop must end. */
+const MAX_CHAIN = 16;
 
 /** SPEC §10: each host bounded to 10 s. */
 export const AUDIT_TIMEOUT_MS = 10_000;
@@ -87,18 +90,19 @@ function handshake(target: ProbeTarget, secureContext: tls.SecureContext, timeou
 }
 
 /**
- * The certificates the server sent, leaf first. Node's `getPeerCertificate(true)` links them
- * leaf → issuer and appends issuers from the context's store; the store is empty here, so nothing
- * is added that the server did not send. A certificate sent but issuing nothing in the chain is
- * left out by Node, which is what the audit judges anyway.
+ * The certificates the server sent, leaf first: Node links the peer's certificates leaf → issuer
+ * (`issuerCertificate`) and would append issuers from the context's store, which is empty here,
+ * so nothing is added that the server did not send. A certificate sent but issuing nothing in the
+ * chain is left out by Node, which is what the audit judges anyway. (The X509Certificate objects
+ * come straight from the handshake: no DER is parsed twice.)
  */
 function sentChain(socket: tls.TLSSocket): X509Certificate[] {
   const out: X509Certificate[] = [];
   const seen = new Set<string>();
-  let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
-  while (cert?.raw && !seen.has(cert.fingerprint256)) {
+  let cert: X509Certificate | undefined = socket.getPeerX509Certificate();
+  while (cert && !seen.has(cert.fingerprint256) && out.length < MAX_CHAIN) {
     seen.add(cert.fingerprint256);
-    out.push(new X509Certificate(cert.raw));
+    out.push(cert);
     cert = cert.issuerCertificate;
   }
   return out;

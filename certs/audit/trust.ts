@@ -64,17 +64,22 @@ export class TrustStore {
 
   /** Parses Node's roots now, off the path of the first request. */
   warm(): void {
-    this.roots();
+    this.index();
   }
 
   /** The trusted root that is `cert` itself (same fingerprint). */
   anchorOf(cert: X509Certificate): TrustedCert | undefined {
-    return this.roots().find((r) => r.cert.fingerprint256 === cert.fingerprint256);
+    return this.index().byFingerprint.get(cert.fingerprint256);
   }
 
-  /** A trusted root that issued `cert`, preferring one valid now (cross-signed roots come in pairs). */
+  /**
+   * A trusted root that issued `cert`, preferring one valid now (cross-signed roots come in pairs).
+   * Looked up by the issuer's name first (an audit checked every root's signature: 0.4 ms a host);
+   * names OpenSSL would match but Node prints differently (case, string types) fall back to a scan.
+   */
   rootIssuerOf(cert: X509Certificate, now: number): TrustedCert | undefined {
-    return pick(this.roots().filter((r) => issuedBy(cert, r.cert)), now);
+    const named = this.index().bySubject.get(cert.issuer)?.filter((r) => issuedBy(cert, r.cert)) ?? [];
+    return pick(named.length > 0 ? named : this.roots().filter((r) => issuedBy(cert, r.cert)), now);
   }
 
   /** An intermediate, not sent by the server, that issued `cert`. */
@@ -107,6 +112,20 @@ export class TrustStore {
   private roots(): TrustedCert[] {
     this.allRoots ??= [...this.extraRoots, ...system()];
     return this.allRoots;
+  }
+
+  private rootIndex?: { byFingerprint: Map<string, TrustedCert>; bySubject: Map<string, TrustedCert[]> };
+  private index() {
+    if (this.rootIndex) return this.rootIndex;
+    const byFingerprint = new Map<string, TrustedCert>();
+    const bySubject = new Map<string, TrustedCert[]>();
+    for (const r of this.roots()) {
+      if (!byFingerprint.has(r.cert.fingerprint256)) byFingerprint.set(r.cert.fingerprint256, r);
+      const same = bySubject.get(r.cert.subject);
+      if (same) same.push(r);
+      else bySubject.set(r.cert.subject, [r]);
+    }
+    return (this.rootIndex = { byFingerprint, bySubject });
   }
 }
 

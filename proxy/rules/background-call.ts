@@ -5,9 +5,10 @@
 import type { ProxyContext } from '../context.js';
 import type { Rule } from './types.js';
 
-export function backgroundCall(ctx: Pick<ProxyContext, 'state'>): Rule {
+export function backgroundCall(ctx: Pick<ProxyContext, 'state' | 'config'>): Rule {
   return {
     ids: ['background-call'],
+    refusesHost: () => ctx.state.background && ctx.config.mode === 'enforce',
     onRequest: (ex) => (ctx.state.background
       ? { rule: 'background-call', severity: 'error', message: `${ex.api} called while the game is in the background` }
       : undefined),

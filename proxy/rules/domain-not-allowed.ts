@@ -24,6 +24,8 @@ export function domainNotAllowed(ctx: Pick<ProxyContext, 'config'>): Rule {
   const allowed = ctx.config.allowed;
   return {
     ids: ['domain-not-allowed'],
+    refusesHost: (host) => ctx.config.mode === 'enforce' && net.isIP(host) === 0 && !isLocalhostName(host)
+      && !(allowed.request.has(host) || allowed.uploadFile.has(host) || allowed.downloadFile.has(host) || allowed.socket.has(host)),
     onRequest: (ex) => {
       if (net.isIP(ex.host) !== 0 || isLocalhostName(ex.host)) return undefined;
       const lists = candidateLists(ex);

@@ -8,18 +8,22 @@ import type { ProxyContext } from '../context.js';
 import { isLocalhostName, isLoopbackIp, isPrivateIp } from '../net-address.js';
 import type { Rule } from './types.js';
 
+/** Why `host` cannot be reached by a game, or undefined when it can. */
+function refusal(host: string, allowLan: boolean): string | undefined {
+  if (isLocalhostName(host)) return `${host} is localhost`;
+  if (net.isIP(host) === 0) return undefined;
+  if (isLoopbackIp(host)) return `${host} is a loopback address`;
+  if (isPrivateIp(host)) return allowLan ? undefined : `${host} is a LAN address and allowLanIps is false`;
+  return `${host} is a public IP address; configure a domain name`;
+}
+
 export function ipNotAllowed(ctx: Pick<ProxyContext, 'config'>): Rule {
   const allowLan = ctx.config.allowLanIps;
   return {
     ids: ['ip-not-allowed'],
+    refusesHost: (host) => ctx.config.mode === 'enforce' && refusal(host, allowLan) !== undefined,
     onRequest: (ex) => {
-      const host = ex.host;
-      let why: string | undefined;
-      if (isLocalhostName(host)) why = `${host} is localhost`;
-      else if (net.isIP(host) === 0) return undefined;
-      else if (isLoopbackIp(host)) why = `${host} is a loopback address`;
-      else if (isPrivateIp(host)) why = allowLan ? undefined : `${host} is a LAN address and allowLanIps is false`;
-      else why = `${host} is a public IP address; configure a domain name`;
+      const why = refusal(ex.host, allowLan);
       return why === undefined ? undefined : { rule: 'ip-not-allowed', severity: 'error', message: `${why} (mini games cannot reach it)` };
     },
   };

@@ -13,10 +13,14 @@ import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../exchange.js';
 import { type Finding, type Rule, TLS_RULE_IDS } from './types.js';
 
+/** When Node's roots are parsed if no audit needed them sooner. */
+const ROOTS_WARM_DELAY_MS = 300;
+
 export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>): Rule {
   const trust = new TrustStore(ctx.config.extraCas);
   // Node's roots are parsed once (~20 ms), after start rather than on the first request's path.
-  setImmediate(() => trust.warm()).unref();
+  // Not in the first moments either, when the first CONNECTs come (issue 8: start → first CONNECT answered).
+  setTimeout(() => trust.warm(), ROOTS_WARM_DELAY_MS).unref();
   const deps = { trust, route: (host: string, port: number) => ctx.upstream.connectOptions(host, port) };
   const cache = new AuditCache();
   const enforce = ctx.config.mode === 'enforce';
@@ -42,14 +46,21 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>): Rule {
     return { rule: error.rule, severity: 'error', message: `${error.message}. Fix: ${error.fix}`, recorded: true };
   }
 
+  const audit = (host: string, port: number) => cache.get(`${host}:${port}`, () => {
+    const connect = ctx.upstream.connectOptions(host, port);
+    return auditHost({ host, port, connect, refused: ctx.upstream.loopCheck(connect) }, deps);
+  }, keep);
+
   return {
     ids: TLS_RULE_IDS.filter((id) => id !== 'tls-unreachable'),
+    onTunnel(host, port) {
+      // Started with the client's handshake, the audit is usually done when its first request comes.
+      const started = audit(host, port);
+      if (started instanceof Promise) started.catch(() => undefined);
+    },
     onRequest(ex: Exchange) {
       if (ex.scheme !== 'https' && ex.scheme !== 'wss') return undefined;
-      const outcome = cache.get(`${ex.host}:${ex.port}`, () => {
-        const connect = ctx.upstream.connectOptions(ex.host, ex.port);
-        return auditHost({ host: ex.host, port: ex.port, connect, refused: ctx.upstream.loopCheck(connect) }, deps);
-      }, keep);
+      const outcome = audit(ex.host, ex.port);
       return outcome instanceof Promise ? outcome.then(verdict) : verdict(outcome);
     },
   };

@@ -45,6 +45,16 @@ export interface Rule {
   readonly ids: readonly RuleId[];
   /** The APIs it looks at; all when absent. */
   readonly appliesTo?: readonly Api[];
+  /**
+   * A CONNECT to `host:port` was intercepted and its client is starting TLS: work that the first
+   * request will need can start now, alongside the handshake with the client (the TLS audit).
+   */
+  onTunnel?(host: string, port: number): void;
+  /**
+   * True when this rule answers every request to `host` itself (enforce mode), whatever the
+   * request: then nothing is started for it early, and the upstream is never contacted.
+   */
+  refusesHost?(host: string): boolean;
   /** Before any upstream connection. May wait (a queue, the first TLS audit of a host); most return at once. */
   onRequest?(ex: Exchange): Finding | undefined | Promise<Finding | undefined>;
   /** When the upstream's response head arrives (`ex.status`, `ex.responseHeaders` are set). */
