@@ -12,25 +12,11 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { ServerResponse } from 'node:http';
 import { WebSocketServer } from 'ws';
+import { streamPattern } from '../test/helpers/upstreams.js';
 
 const SMALL = Buffer.from(JSON.stringify({ ok: true, pad: 'x'.repeat(200 - 20) }));
 if (SMALL.length !== 200) throw new Error(`small body is ${SMALL.length} bytes`);
-const BLOCK = Buffer.alloc(64 * 1024, 0x5a);
-
-function stream(res: ServerResponse, n: number): void {
-  let sent = 0;
-  const pump = () => {
-    while (sent < n) {
-      const size = Math.min(BLOCK.length, n - sent);
-      sent += size;
-      if (!res.write(size === BLOCK.length ? BLOCK : BLOCK.subarray(0, size))) { res.once('drain', pump); return; }
-    }
-    res.end();
-  };
-  pump();
-}
 
 const { cert, key } = JSON.parse(fs.readFileSync(process.argv[2]!, 'utf8')) as { cert: string; key: string };
 const server = https.createServer({ cert, key, keepAliveTimeout: 60_000, requestTimeout: 0, noDelay: true }, (req, res) => {
@@ -41,7 +27,7 @@ const server = https.createServer({ cert, key, keepAliveTimeout: 60_000, request
   } else if (url.startsWith('/bytes/')) {
     const n = Number(url.slice(7));
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
-    stream(res, n);
+    streamPattern(res, n);
   } else if (url === '/sink') {
     let bytes = 0;
     req.on('data', (c: Buffer) => { bytes += c.length; });

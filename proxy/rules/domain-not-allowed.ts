@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import type { ProxyContext } from '../context.js';
-import { LIST_OF_API, type DomainList } from '../../config/schema.js';
+import { DOMAIN_LISTS, LIST_OF_API, type DomainList } from '../../config/schema.js';
 import type { Exchange } from '../exchange.js';
 import { isLocalhostName } from '../net-address.js';
 import type { Rule } from './types.js';
@@ -25,7 +25,7 @@ export function domainNotAllowed(ctx: Pick<ProxyContext, 'config'>): Rule {
   return {
     ids: ['domain-not-allowed'],
     refusesHost: (host) => ctx.config.mode === 'enforce' && net.isIP(host) === 0 && !isLocalhostName(host)
-      && !(allowed.request.has(host) || allowed.uploadFile.has(host) || allowed.downloadFile.has(host) || allowed.socket.has(host)),
+      && !DOMAIN_LISTS.some((list) => allowed[list].has(host)),
     onRequest: (ex) => {
       if (net.isIP(ex.host) !== 0 || isLocalhostName(ex.host)) return undefined;
       const lists = candidateLists(ex);

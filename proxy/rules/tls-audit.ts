@@ -18,8 +18,8 @@ const ROOTS_WARM_DELAY_MS = 300;
 
 export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>): Rule {
   const trust = new TrustStore(ctx.config.extraCas);
-  // Node's roots are parsed once (~20 ms), after start rather than on the first request's path.
-  // Not in the first moments either, when the first CONNECTs come (issue 8: start → first CONNECT answered).
+  // Node's roots are parsed once (~20 ms): off the first request's path, and out of the first
+  // moments after start, when the first CONNECTs come (issue 8: start → first CONNECT answered).
   setTimeout(() => trust.warm(), ROOTS_WARM_DELAY_MS).unref();
   const deps = { trust, route: (host: string, port: number) => ctx.upstream.connectOptions(host, port) };
   const cache = new AuditCache();

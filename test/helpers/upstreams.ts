@@ -35,8 +35,8 @@ const BLOCK = (() => {
   return out;
 })();
 
-/** Writes N pattern bytes with backpressure. */
-function streamPattern(res: ServerResponse, n: number): void {
+/** Writes N pattern bytes with backpressure (also the bench upstream's `/bytes/N`). */
+export function streamPattern(res: ServerResponse, n: number): void {
   let sent = 0;
   const pump = () => {
     while (sent < n) {
