@@ -1,6 +1,6 @@
 import type { MgproxyConfig } from './schema.js';
 
-/** The platform's default and maximum timeout (reference text: "The default and maximum timeout is 60 seconds"). */
+/** TCSAS's default and maximum timeout (reference text: "The default and maximum timeout is 60 seconds"); every platform's in config/platforms.ts. */
 export const MAX_TIMEOUT_MS = 60_000;
 
 /**
@@ -8,6 +8,8 @@ export const MAX_TIMEOUT_MS = 60_000;
  * developer tools use for a project without one.
  */
 export const DEFAULTS: Readonly<MgproxyConfig> = Object.freeze<MgproxyConfig>({
+  platform: 'tcsas',
+  device: 'android',
   appid: 'touristappid',
   version: '0',
   domains: { request: [], uploadFile: [], downloadFile: [], socket: [] },

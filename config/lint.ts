@@ -1,10 +1,11 @@
 /**
- * Config lint (SPEC §2): the backend's own rules for server domains, one named check each, run in
- * the order of the table below. Each returns problems; none throws.
+ * Config lint (SPEC §2, §12): the backend's own rules for server domains, one named check each, run
+ * in the order of the table below, following the platform(s) of the config. Each returns problems;
+ * none throws.
  */
 import net from 'node:net';
 import { DOMAIN_LISTS, type DomainList, type MgproxyConfig, type Problem } from './schema.js';
-import { MAX_TIMEOUT_MS } from './defaults.js';
+import { capFor, type Cap, type PlatformProfile } from './platforms.js';
 import { isHostName, isLocalhostName, splitHostPort } from '../proxy/net-address.js';
 
 /** A domain entry taken apart: `https://Api.Example.com` → scheme `https`, host `api.example.com`. */
@@ -29,18 +30,23 @@ export function parseDomainEntry(list: DomainList, index: number, raw: string): 
   };
 }
 
-/** The host an entry allows, or undefined when the entry is not usable (another check says why). */
-export function entryHost(e: DomainEntry): string | undefined {
+/**
+ * The host an entry allows and its port (undefined: listed without one), or undefined when the
+ * entry is not usable (another check says why). A port is refused by `config-port-in-domain` on
+ * the platforms that forbid one; where the config passed, it is the exact port of SPEC §12.
+ */
+export function entryTarget(e: DomainEntry): { host: string; port?: number } | undefined {
   const hp = splitHostPort(e.hostPort);
-  if (!hp || hp.port !== undefined || e.path.replace(/\/$/, '') !== '') return undefined;
+  if (!hp || e.path.replace(/\/$/, '') !== '') return undefined;
   if (hp.host.includes('*') || net.isIP(hp.host) || isLocalhostName(hp.host) || !isHostName(hp.host)) return undefined;
-  return hp.host;
+  return hp;
 }
 
 const pathOf = (e: DomainEntry) => `domains.${e.list}[${e.index}]`;
 const error = (e: DomainEntry, id: string, message: string): Problem => ({ id, severity: 'error', path: pathOf(e), message });
 
-type EntryCheck = (e: DomainEntry) => Problem | undefined;
+type EntryCheck = (e: DomainEntry, platforms: readonly PlatformProfile[]) => Problem | undefined;
+const titles = (ps: readonly PlatformProfile[]) => ps.map((p) => p.title).join(', ');
 
 /** request/uploadFile/downloadFile must be https, socket must be wss ("Domains must support the https … and wss protocol"). */
 const configScheme: EntryCheck = (e) => {
@@ -62,11 +68,29 @@ const configLocalhostDomain: EntryCheck = (e) => {
   return error(e, 'config-localhost-domain', `${JSON.stringify(e.raw)} is localhost; configure a public domain name`);
 };
 
-/** "Ports cannot be configured": the request URL may carry one, the domain entry may not. */
-const configPortInDomain: EntryCheck = (e) => {
+/**
+ * TCSAS: "Ports cannot be configured": the request URL may carry one, the domain entry may not
+ * (Douyin mini game the same; Baidu allows no port at all). Fine on *exact* platforms (WeChat, QQ,
+ * Douyin mini program), where the URL must then carry that port. An error when the first platform
+ * forbids it, a warning when only later ones do.
+ */
+const configPortInDomain: EntryCheck = (e, platforms) => {
   const hp = splitHostPort(e.hostPort);
   if (!hp || hp.port === undefined) return undefined;
-  return error(e, 'config-port-in-domain', `${JSON.stringify(e.raw)} has a port; remove ":${hp.port}" (every port of the domain is allowed)`);
+  const against = platforms.filter((p) => p.ports !== 'exact');
+  if (against.length === 0) return undefined;
+  const why = against.map((p) => `${p.title}: ${p.ports === 'any' ? 'every port of the domain is allowed, none may be configured' : 'no port is allowed'}`).join('; ');
+  const problem = error(e, 'config-port-in-domain', `${JSON.stringify(e.raw)} has a port; remove ":${hp.port}" (${why})`);
+  return against[0] === platforms[0] ? problem : { ...problem, severity: 'warning' };
+};
+
+/** SPEC §12: a host the platform refuses even when listed (WeChat's api.weixin.qq.com); requests to it get `host-refused`. */
+const configRefusedHost: EntryCheck = (e, platforms) => {
+  const host = entryTarget(e)?.host;
+  if (host === undefined) return undefined;
+  const by = platforms.filter((p) => p.refusedHosts.includes(host));
+  if (by.length === 0) return undefined;
+  return { id: 'config-refused-host', severity: 'warning', path: pathOf(e), message: `${host} is refused by ${titles(by)} even when listed; requests to it get host-refused` };
 };
 
 /** "Parent domains are not supported; use subdomains." */
@@ -91,6 +115,7 @@ const configShapeOfEntry: EntryCheck = (e) => {
 /** The lint table, in order. */
 export const ENTRY_CHECKS: readonly EntryCheck[] = [
   configScheme, configIpDomain, configLocalhostDomain, configPortInDomain, configWildcardDomain, configShapeOfEntry,
+  configRefusedHost,
 ];
 
 /** `config-duplicate-domain` (warning): the same host twice in one list. */
@@ -98,8 +123,9 @@ function duplicateDomains(list: DomainList, entries: DomainEntry[]): Problem[] {
   const seen = new Map<string, number>();
   const out: Problem[] = [];
   for (const e of entries) {
-    const host = entryHost(e);
-    if (host === undefined) continue;
+    const target = entryTarget(e);
+    if (target === undefined) continue;
+    const host = target.port === undefined ? target.host : `${target.host}:${target.port}`;
     const first = seen.get(host);
     if (first === undefined) seen.set(host, e.index);
     else out.push({ id: 'config-duplicate-domain', severity: 'warning', path: pathOf(e), message: `${host} is already listed at domains.${list}[${first}]` });
@@ -107,27 +133,60 @@ function duplicateDomains(list: DomainList, entries: DomainEntry[]): Problem[] {
   return out;
 }
 
-/** `config-timeout-above-max` (warning): the runtime caps every timeout at 60000 ms. */
-export function timeoutAboveMax(path: string, value: number): Problem | undefined {
-  if (value <= MAX_TIMEOUT_MS) return undefined;
-  return { id: 'config-timeout-above-max', severity: 'warning', path, message: `${value} ms is above the maximum; ${MAX_TIMEOUT_MS} ms is used` };
+/** The smallest maximum timeout of the platforms: what the proxy caps a timeout at. */
+export const maxTimeoutOf = (platforms: readonly PlatformProfile[]) => Math.min(...platforms.map((p) => p.timeoutMaxMs));
+
+/** `config-timeout-above-max` (warning): each runtime caps every timeout at its maximum (60000 ms on every platform). */
+export function timeoutAboveMax(path: string, value: number, platforms: readonly PlatformProfile[]): Problem | undefined {
+  const over = platforms.filter((p) => value > p.timeoutMaxMs);
+  if (over.length === 0) return undefined;
+  const max = maxTimeoutOf(platforms);
+  return { id: 'config-timeout-above-max', severity: 'warning', path, message: `${value} ms is above the maximum of ${titles(over)}; ${max} ms is used` };
 }
 
-/** Every lint problem of a config whose shape is valid. */
-export function lintConfig(config: MgproxyConfig): Problem[] {
+/**
+ * `config-cap-above-max` (warning): a written `concurrency` cap above what a platform allows in
+ * flight (the largest of its caps for those APIs): the proxy lets through what the runtime refuses.
+ */
+function capAboveMax(key: 'http' | 'socket', value: number, platforms: readonly PlatformProfile[], capsOf: (p: PlatformProfile) => readonly Cap[]): Problem | undefined {
+  const apis = key === 'http' ? (['request', 'uploadFile', 'downloadFile'] as const) : (['connectSocket'] as const);
+  const over = platforms
+    .map((p) => ({ p, max: Math.max(...apis.map((api) => capFor(capsOf(p), api))) }))
+    .filter(({ max }) => value > max);
+  if (over.length === 0) return undefined;
+  const what = key === 'http' ? 'request/uploadFile/downloadFile in flight' : 'sockets open';
+  return {
+    id: 'config-cap-above-max', severity: 'warning', path: `concurrency.${key}`,
+    message: `${value} is above the cap of ${over.map(({ p, max }) => `${p.title} (${max} ${what})`).join(', ')}; the runtime refuses what this lets through`,
+  };
+}
+
+/**
+ * Every lint problem of a config whose shape is valid, for its platforms (first one first).
+ * `written` holds the concurrency caps the file itself sets (not the platform defaults).
+ */
+export function lintConfig(
+  config: MgproxyConfig, platforms: readonly PlatformProfile[], written: { http?: number; socket?: number } = {},
+): Problem[] {
+  const capsOf = (p: PlatformProfile) => p.caps(config.device);
   const out: Problem[] = [];
   for (const list of DOMAIN_LISTS) {
     const entries = config.domains[list].map((raw, i) => parseDomainEntry(list, i, raw));
     for (const e of entries) {
       for (const check of ENTRY_CHECKS) {
-        const p = check(e);
+        const p = check(e, platforms);
         if (p) out.push(p);
       }
     }
     out.push(...duplicateDomains(list, entries));
   }
   for (const [api, value] of Object.entries(config.networkTimeout)) {
-    const p = timeoutAboveMax(`networkTimeout.${api}`, value as number);
+    const p = timeoutAboveMax(`networkTimeout.${api}`, value as number, platforms);
+    if (p) out.push(p);
+  }
+  for (const key of ['http', 'socket'] as const) {
+    const value = written[key];
+    const p = value === undefined ? undefined : capAboveMax(key, value, platforms, capsOf);
     if (p) out.push(p);
   }
   return out;

@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { APIS, DOMAIN_LISTS, type Api, type DomainList, type MgproxyConfig, type Mode, type Problem, validateShape } from './schema.js';
-import { DEFAULTS, MAX_TIMEOUT_MS } from './defaults.js';
-import { entryHost, lintConfig, parseDomainEntry, timeoutAboveMax } from './lint.js';
+import { DEFAULTS } from './defaults.js';
+import { entryTarget, lintConfig, maxTimeoutOf, parseDomainEntry, timeoutAboveMax } from './lint.js';
+import { type Cap, capFor, type PlatformName, type PlatformProfile, PLATFORMS, refererOf } from './platforms.js';
 import { isHostName, isValidHost, normalizeHost, splitHostPort } from '../proxy/net-address.js';
 
 /** Where an upstream connection really goes (`upstream.hosts`, like curl's `--resolve`). */
@@ -20,12 +21,18 @@ export interface RuntimeConfig extends MgproxyConfig {
   file?: string;
   /** Absolute path of the game.json that was read, if any. */
   gameJsonFile?: string;
-  /** Allowed hosts per domain list, normalised. */
+  /** The platforms whose rules apply, in the config's order: the first decides (SPEC §12). */
+  platforms: readonly PlatformProfile[];
+  /** Each platform's in-flight caps for `device`, with the caps the config writes in their place. */
+  caps: ReadonlyMap<PlatformName, readonly Cap[]>;
+  /** Allowed hosts per domain list, normalised (listed with or without a port). */
   allowed: Record<DomainList, ReadonlySet<string>>;
-  /** Effective timeout per API: config, else game.json, else 60000; capped at 60000. */
+  /** Per list and host, the ports it is listed with (undefined: listed without one), for *exact* port rules. */
+  listedPorts: Record<DomainList, ReadonlyMap<string, ReadonlySet<number | undefined>>>;
+  /** Effective timeout per API: config, else game.json, else the platform's default (60000); capped at the platform's maximum. */
   timeouts: Record<Api, number>;
-  /** `https://appservice.wx.com/{appid}/{version}/page-frame.html`, built once. */
-  refererValue: string;
+  /** The first platform's Referer (TCSAS `https://appservice.wx.com/{appid}/{version}/page-frame.html`), built once; null when it is not known (TapTap). */
+  refererValue: string | null;
   /** `upstream.hosts` keyed by `name` and `name:port`. */
   hostMap: ReadonlyMap<string, UpstreamAddress>;
   /** Exact passthrough hosts and `*.suffix` suffixes (with the dot). */
@@ -78,6 +85,8 @@ function mergeDefaults(raw: Record<string, unknown>, problems: Problem[]): Mgpro
     if (v !== undefined && !hasProblemAt(problems, `networkTimeout.${api}`)) networkTimeout[api] = v as number;
   }
   return {
+    platform: pick('platform', raw.platform, DEFAULTS.platform),
+    device: pick('device', raw.device, DEFAULTS.device),
     appid: pick('appid', raw.appid, DEFAULTS.appid),
     version: pick('version', raw.version, DEFAULTS.version),
     domains: Object.fromEntries(DOMAIN_LISTS.map((l) => [l, pick(`domains.${l}`, domains[l], [] as string[])])) as Record<DomainList, string[]>,
@@ -101,7 +110,7 @@ function mergeDefaults(raw: Record<string, unknown>, problems: Problem[]): Mgpro
 }
 
 /** game.json's `networkTimeout`: read, checked, its problems reported under the path `gameJson`. */
-function readGameJsonTimeouts(file: string, problems: Problem[]): Partial<Record<Api, number>> {
+function readGameJsonTimeouts(file: string, problems: Problem[], platforms: readonly PlatformProfile[]): Partial<Record<Api, number>> {
   const { value, error } = readJson(file);
   if (error !== undefined) { problems.push(problem('config-game-json', 'gameJson', error)); return {}; }
   if (!isObject(value)) { problems.push(problem('config-game-json', 'gameJson', `${file} must hold a JSON object`)); return {}; }
@@ -116,7 +125,7 @@ function readGameJsonTimeouts(file: string, problems: Problem[]): Partial<Record
       problems.push(problem('config-game-json', 'gameJson', `networkTimeout.${api} in ${file} must be a positive number of milliseconds, got ${JSON.stringify(v)}`));
       continue;
     }
-    const p = timeoutAboveMax(`gameJson.networkTimeout.${api}`, v);
+    const p = timeoutAboveMax(`gameJson.networkTimeout.${api}`, v, platforms);
     if (p) problems.push(p);
     out[api] = v;
   }
@@ -184,10 +193,39 @@ function compilePassthrough(patterns: string[], problems: Problem[]) {
 }
 
 /**
- * Loads `file` (or the built-in defaults when undefined), with `mode` from the CLI overriding the
- * file. Returns every problem; `config` is set only when none of them is an error.
+ * Each platform's caps (SPEC §12: "a platform sets the defaults of concurrency; values written in
+ * the config win"): a written `concurrency.http` is one cap shared by request + uploadFile +
+ * downloadFile in place of the platform's, a written `concurrency.socket` the socket cap.
  */
-export function loadConfig(file: string | undefined, overrides: { mode?: Mode } = {}): LoadResult {
+function compileCaps(platforms: readonly PlatformProfile[], device: MgproxyConfig['device'], written: { http?: number; socket?: number }) {
+  return new Map(platforms.map((p) => {
+    let caps = p.caps(device);
+    if (written.http !== undefined) caps = [{ apis: ['request', 'uploadFile', 'downloadFile'], max: written.http }, ...caps.filter((c) => c.apis.includes('connectSocket'))];
+    if (written.socket !== undefined) caps = [...caps.filter((c) => !c.apis.includes('connectSocket')), { apis: ['connectSocket'], max: written.socket }];
+    return [p.name, caps] as const;
+  }));
+}
+
+/** `host` → the ports it is listed with, per list. */
+function compileListed(domains: MgproxyConfig['domains']) {
+  return Object.fromEntries(DOMAIN_LISTS.map((list) => {
+    const ports = new Map<string, Set<number | undefined>>();
+    for (const [i, raw] of domains[list].entries()) {
+      const t = entryTarget(parseDomainEntry(list, i, raw));
+      if (!t) continue;
+      const set = ports.get(t.host) ?? new Set();
+      set.add(t.port);
+      ports.set(t.host, set);
+    }
+    return [list, ports];
+  })) as Record<DomainList, Map<string, Set<number | undefined>>>;
+}
+
+/**
+ * Loads `file` (or the built-in defaults when undefined), with `mode` and `platform` from the CLI
+ * overriding the file. Returns every problem; `config` is set only when none of them is an error.
+ */
+export function loadConfig(file: string | undefined, overrides: { mode?: Mode; platform?: PlatformName[] } = {}): LoadResult {
   const problems: Problem[] = [];
   let raw: Record<string, unknown> = {};
   if (file !== undefined) {
@@ -199,29 +237,41 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode } 
   }
   const merged = mergeDefaults(raw, problems);
   if (overrides.mode) merged.mode = overrides.mode;
-  problems.push(...lintConfig(merged));
+  if (overrides.platform) merged.platform = overrides.platform;
+  const platforms = (Array.isArray(merged.platform) ? merged.platform : [merged.platform]).map((name) => PLATFORMS[name]);
+  const writtenConcurrency = isObject(raw.concurrency) ? raw.concurrency : {};
+  const written = {
+    http: hasProblemAt(problems, 'concurrency.http') ? undefined : writtenConcurrency.http as number | undefined,
+    socket: hasProblemAt(problems, 'concurrency.socket') ? undefined : writtenConcurrency.socket as number | undefined,
+  };
+  const caps = compileCaps(platforms, merged.device, written);
+  const firstCaps = caps.get(platforms[0]!.name)!;
+  merged.concurrency.http = written.http ?? capFor(firstCaps, 'request');
+  merged.concurrency.socket = written.socket ?? capFor(firstCaps, 'connectSocket');
+  problems.push(...lintConfig(merged, platforms, written));
 
   const dir = file ? path.dirname(file) : process.cwd();
   const gameJsonFile = merged.gameJson !== undefined ? path.resolve(dir, merged.gameJson) : undefined;
-  const gameTimeouts = gameJsonFile ? readGameJsonTimeouts(gameJsonFile, problems) : {};
+  const gameTimeouts = gameJsonFile ? readGameJsonTimeouts(gameJsonFile, problems, platforms) : {};
+  const maxTimeout = maxTimeoutOf(platforms);
   const timeouts = Object.fromEntries(APIS.map((api) => [
-    api, Math.min(merged.networkTimeout[api] ?? gameTimeouts[api] ?? MAX_TIMEOUT_MS, MAX_TIMEOUT_MS),
+    api, Math.min(merged.networkTimeout[api] ?? gameTimeouts[api] ?? platforms[0]!.timeoutDefaultMs, maxTimeout),
   ])) as Record<Api, number>;
 
   const hostMap = compileHostMap(merged.upstream.hosts, problems);
   const extraCas = readExtraCas(merged.upstream.extraCaFiles, dir, problems);
   const passthrough = compilePassthrough(merged.passthrough, problems);
-  const allowed = Object.fromEntries(DOMAIN_LISTS.map((list) => [list, new Set(
-    merged.domains[list].map((raw, i) => entryHost(parseDomainEntry(list, i, raw))).filter((h): h is string => h !== undefined),
-  )])) as Record<DomainList, Set<string>>;
+  const listedPorts = compileListed(merged.domains);
+  const allowed = Object.fromEntries(DOMAIN_LISTS.map((list) => [list, new Set(listedPorts[list].keys())])) as Record<DomainList, Set<string>>;
+  const first = platforms[0]!;
 
   if (problems.some((p) => p.severity === 'error')) return { problems };
   return {
     problems,
     config: {
       ...merged,
-      file, gameJsonFile, allowed, timeouts, hostMap, extraCas,
-      refererValue: `https://appservice.wx.com/${merged.appid}/${merged.version}/page-frame.html`,
+      file, gameJsonFile, platforms, caps, allowed, listedPorts, timeouts, hostMap, extraCas,
+      refererValue: refererOf(first, merged.appid, merged.version),
       passthroughExact: passthrough.exact,
       passthroughSuffixes: passthrough.suffixes,
     },

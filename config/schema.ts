@@ -2,6 +2,7 @@
  * The config file's shape (SPEC §2), with a validator that reports every problem with its path.
  * The README's config reference is written from the JSDoc here.
  */
+import { DEVICES, PLATFORM_NAMES, type Device, type PlatformName } from './platforms.js';
 
 /** The four network APIs of the mini-game runtime. */
 export type Api = 'request' | 'uploadFile' | 'downloadFile' | 'connectSocket';
@@ -20,7 +21,15 @@ export type Overflow = 'reject' | 'queue';
 export type Severity = 'info' | 'warning' | 'error';
 
 export interface MgproxyConfig {
-  /** The mini game's appid; part of the fixed Referer `https://appservice.wx.com/{appid}/{version}/page-frame.html`. */
+  /**
+   * The super app(s) whose rules apply (SPEC §12): `"tcsas"` (default), `"wechat"`, `"qq"`,
+   * `"douyin-game"`, `"douyin-app"`, `"baidu"`, `"taptap"`, or a list of them. With a list, the first
+   * decides what `enforce` blocks and which Referer `rewrite` sends; every one's rules are checked.
+   */
+  platform: PlatformName | PlatformName[];
+  /** The phone OS, for the values a platform has per OS (Baidu: 5 requests per host on Android, 6 on iOS). */
+  device: Device;
+  /** The mini game's appid; part of the fixed Referer (TCSAS: `https://appservice.wx.com/{appid}/{version}/page-frame.html`). */
   appid: string;
   /** `"0"` (development, preview, approval), `"devtools"`, or a positive integer string (an official release). */
   version: string;
@@ -28,7 +37,7 @@ export interface MgproxyConfig {
   domains: Record<DomainList, string[]>;
   /** Path of the game's game.json, relative to this file; its `networkTimeout` is used where this file sets none. */
   gameJson?: string;
-  /** Timeout in milliseconds per API. Values above 60000 are capped at 60000. */
+  /** Timeout in milliseconds per API. Default and maximum: the platform's (60000 on every platform); values above the maximum are capped. */
   networkTimeout: Partial<Record<Api, number>>;
   /** `enforce`: the proxy answers a request that breaks an error rule itself; `report`: forward it and record the violation. */
   mode: Mode;
@@ -36,7 +45,12 @@ export interface MgproxyConfig {
   skipVerification: boolean;
   /** Allow private LAN IP addresses as request targets (the platform allows non-local IPs of the same LAN). */
   allowLanIps: boolean;
-  /** Per client IP: `http` requests (request + uploadFile + downloadFile together) and `socket` open sockets; over the cap, `reject` (429) or `queue`. */
+  /**
+   * Per client IP: `http` requests (request + uploadFile + downloadFile together) and `socket` open
+   * sockets; over the cap, `reject` (429) or `queue`. Unset caps are the platform's (TCSAS 10 / 5;
+   * Douyin mini game request 15, uploadFile 5, downloadFile 5; Baidu 5 requests per host on Android);
+   * a cap written here replaces every platform's.
+   */
   concurrency: { http: number; socket: number; overflow: Overflow };
   /** `rewrite`: the upstream always gets the fixed Referer; `check`: forward the client's, only report; `off`: neither. */
   referer: RefererMode;
@@ -104,7 +118,21 @@ const version: Check = (v, path, out) => {
   }
 };
 
+/** `"wechat"` or `["wechat", "douyin-game"]`: known names, at least one, none twice. */
+const platform: Check = (v, path, out) => {
+  const names = Array.isArray(v) ? v : [v];
+  if (Array.isArray(v) && v.length === 0) { out.push(schemaError(path, `must name at least one platform (${PLATFORM_NAMES.join(', ')})`)); return; }
+  names.forEach((name, i) => {
+    const at = Array.isArray(v) ? `${path}[${i}]` : path;
+    if (typeof name !== 'string' || !(PLATFORM_NAMES as readonly string[]).includes(name)) {
+      out.push(schemaError(at, `must be one of ${PLATFORM_NAMES.map((a) => JSON.stringify(a)).join(', ')}${Array.isArray(v) ? '' : ' or a list of them'}, got ${JSON.stringify(name)}`));
+    } else if (names.indexOf(name) !== i) out.push(schemaError(at, `${JSON.stringify(name)} is listed twice`));
+  });
+};
+
 const configShape = object({
+  platform,
+  device: oneOf(...DEVICES),
   appid: (v, path, out) => {
     isString(v, path, out);
     if (v === '') out.push(schemaError(path, 'must not be empty'));

@@ -6,6 +6,7 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import { loadConfig, type RuntimeConfig } from '../config/load.js';
 import type { Mode, Problem } from '../config/schema.js';
+import type { PlatformName } from '../config/platforms.js';
 import { type Ca, loadOrCreateCa } from '../certs/ca.js';
 import { CertStore } from '../certs/store.js';
 import { createAdminServer } from './admin/server.js';
@@ -23,6 +24,8 @@ import { Upstream } from './upstream.js';
 export interface ProxyOptions {
   configFile?: string;
   mode?: Mode;
+  /** `--platform`: overrides the config's `platform`. */
+  platform?: PlatformName[];
   host: string;
   port: number;
   /** Undefined: port + 1 (any free port when `port` is 0). */
@@ -94,7 +97,7 @@ export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger): ProxyC
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
-  const { config, problems } = loadConfig(opts.configFile, { mode: opts.mode });
+  const { config, problems } = loadConfig(opts.configFile, { mode: opts.mode, platform: opts.platform });
   if (!config) throw new ConfigError(problems);
   const { log, flush } = createLogger({ level: opts.logLevel, pretty: opts.pretty, fd: opts.logFd });
   for (const p of problems) log.warn({ id: p.id, path: p.path }, `config: ${p.message}`);

@@ -1,15 +1,16 @@
-/** `mgproxy check-config` (SPEC §10): every problem, one a line; exit 0 with only warnings, 2 on any error. */
+/** `mgproxy check-config` (SPEC §10, §12): every problem, one a line, for the config's platforms or `--platform`'s; exit 0 with only warnings, 2 on any error. */
 import type { CommandModule } from 'yargs';
 import { findConfigFile, formatProblem, loadConfig } from '../../config/load.js';
-import { withConfigOption } from './options.js';
+import type { PlatformName } from '../../config/platforms.js';
+import { withConfigOption, withPlatformOption } from './options.js';
 
-export const checkConfigCommand: CommandModule<object, { config?: string }> = {
+export const checkConfigCommand: CommandModule<object, { config?: string; platform?: PlatformName[] }> = {
   command: 'check-config',
   describe: 'validate the config and the game.json it names; print every problem',
-  builder: (y) => withConfigOption(y) as never,
+  builder: (y) => withPlatformOption(withConfigOption(y)) as never,
   handler: (argv) => {
     const file = findConfigFile(argv.config);
-    const { problems } = loadConfig(file);
+    const { problems } = loadConfig(file, { platform: argv.platform });
     for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
     const errors = problems.filter((p) => p.severity === 'error').length;
     process.stderr.write(`${file ?? 'built-in defaults'}: ${errors} error(s), ${problems.length - errors} warning(s)\n`);

@@ -10,6 +10,7 @@ import { isValidHost, parsePort } from '../net-address.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { ProxyOptions } from '../app.js';
 import type { Mode } from '../../config/schema.js';
+import { isPlatformName, PLATFORM_NAMES, type PlatformName } from '../../config/platforms.js';
 import { parseAllowClients } from '../client-access.js';
 import type { Cidr } from '../net-address.js';
 import type { ReportPaths } from '../reports/index.js';
@@ -64,9 +65,28 @@ export function withCaDirOption<T>(y: Argv<T>) {
   return y.option('ca-dir', { type: 'string', describe: 'folder of ca.pem and ca-key.pem', default: defaultCaDir(), defaultDescription: '~/.mgproxy', coerce: single('ca-dir') });
 }
 
+/** `--platform wechat,douyin-game` (SPEC §12): overrides the config's `platform`; the first decides. Given twice, the lists add up. */
+export const platformArg = (v: unknown): PlatformName[] => {
+  const names = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim());
+  const bad = names.filter((n) => !isPlatformName(n));
+  if (bad.length > 0 || names.length === 0) {
+    throw new UsageError(`--platform takes ${PLATFORM_NAMES.join(', ')} separated by commas; bad: ${(bad.length > 0 ? bad : names).map((b) => JSON.stringify(b)).join(', ')}`);
+  }
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new UsageError(`--platform names ${twice} twice`);
+  return names as PlatformName[];
+};
+
+export function withPlatformOption<T>(y: Argv<T>) {
+  return y.option('platform', {
+    type: 'string', describe: `platform(s) whose rules apply: ${PLATFORM_NAMES.join(', ')}; NAME[,NAME…], the first decides (overrides the config)`,
+    defaultDescription: 'the config\'s, else tcsas', coerce: platformArg,
+  });
+}
+
 /** The options of SPEC §1 that every proxy-running command takes. */
 export function withProxyOptions<T>(y: Argv<T>) {
-  return withCaDirOption(withConfigOption(y))
+  return withPlatformOption(withCaDirOption(withConfigOption(y)))
     .option('port', { type: 'string', describe: 'proxy port; 0 = any free port', default: '8899', coerce: portArg('port') })
     .option('host', {
       type: 'string', describe: 'address to listen on (0.0.0.0 for phones on the LAN)', default: '127.0.0.1',
@@ -114,6 +134,7 @@ export interface ProxyArgs {
   'admin-port'?: number;
   'allow-clients'?: Cidr[];
   mode?: Mode;
+  platform?: PlatformName[];
   'log-level': LogLevel;
   pretty?: boolean;
   report?: string;
@@ -127,6 +148,7 @@ export function proxyOptionsFrom(argv: ProxyArgs, configFile: string | undefined
   return {
     configFile,
     mode: argv.mode,
+    platform: argv.platform,
     host: argv.host,
     port: argv.port,
     adminPort: argv['admin-port'],

@@ -12,6 +12,8 @@ const SHOWN = 200;
 export function refererMismatch(ctx: Pick<ProxyContext, 'config'>): Rule {
   const fixed = ctx.config.refererValue;
   const rewrite = ctx.config.referer === 'rewrite';
+  // TapTap's Referer is not documented: neither rewritten nor checked (SPEC §12).
+  if (fixed === null) return { ids: ['referer-mismatch'] };
   return {
     ids: ['referer-mismatch'],
     onRequest: (ex) => {
