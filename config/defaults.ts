@@ -20,5 +20,6 @@ export const DEFAULTS: Readonly<MgproxyConfig> = Object.freeze<MgproxyConfig>({
   concurrency: { http: 10, socket: 5, overflow: 'reject' },
   referer: 'rewrite',
   passthrough: [],
+  clients: {},
   upstream: { hosts: {}, extraCaFiles: [] },
 });

@@ -10,7 +10,7 @@ import { APIS, DOMAIN_LISTS, type Api, type DomainList, type MgproxyConfig, type
 import { DEFAULTS } from './defaults.js';
 import { entryTarget, lintConfig, maxTimeoutOf, parseDomainEntry, timeoutAboveMax } from './lint.js';
 import { type Cap, capFor, type PlatformName, type PlatformProfile, PLATFORMS, refererOf } from './platforms.js';
-import { isHostName, isValidHost, normalizeHost, splitHostPort } from '../proxy/net-address.js';
+import { isHostName, isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../proxy/net-address.js';
 
 /** Where an upstream connection really goes (`upstream.hosts`, like curl's `--resolve`). */
 export interface UpstreamAddress { host: string; port?: number }
@@ -102,6 +102,7 @@ function mergeDefaults(raw: Record<string, unknown>, problems: Problem[]): Mgpro
     },
     referer: pick('referer', raw.referer, DEFAULTS.referer),
     passthrough: pick('passthrough', raw.passthrough, [] as string[]),
+    clients: pick('clients', raw.clients, {} as Record<string, string>),
     upstream: {
       hosts: pick('upstream.hosts', upstream.hosts, {} as Record<string, string>),
       extraCaFiles: pick('upstream.extraCaFiles', upstream.extraCaFiles, [] as string[]),
@@ -175,6 +176,11 @@ function readExtraCas(files: string[], dir: string, problems: Problem[]): { file
     }
   });
   return out;
+}
+
+/** `clients` (checked by the schema): address keys normalised, so `::ffff:10.0.0.5` and `10.0.0.5` are one client. */
+function compileClients(clients: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(clients).map(([ip, name]) => [normalizeIp(ip), name.trim()]));
 }
 
 function compilePassthrough(patterns: string[], problems: Problem[]) {
@@ -261,6 +267,7 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
   const hostMap = compileHostMap(merged.upstream.hosts, problems);
   const extraCas = readExtraCas(merged.upstream.extraCaFiles, dir, problems);
   const passthrough = compilePassthrough(merged.passthrough, problems);
+  merged.clients = compileClients(merged.clients);
   const listedPorts = compileListed(merged.domains);
   const allowed = Object.fromEntries(DOMAIN_LISTS.map((list) => [list, new Set(listedPorts[list].keys())])) as Record<DomainList, Set<string>>;
   const first = platforms[0]!;

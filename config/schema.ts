@@ -4,6 +4,8 @@
  */
 import { DEVICES, PLATFORM_NAMES, type Device, type PlatformName } from './platforms.js';
 
+import { clientNameProblem } from '../proxy/clients.js';
+
 /** The four network APIs of the mini-game runtime. */
 export type Api = 'request' | 'uploadFile' | 'downloadFile' | 'connectSocket';
 export const APIS: readonly Api[] = ['request', 'uploadFile', 'downloadFile', 'connectSocket'];
@@ -56,6 +58,8 @@ export interface MgproxyConfig {
   referer: RefererMode;
   /** Host patterns (`host` or `*.suffix`) tunnelled as raw bytes: no interception, no rules, no counting. */
   passthrough: string[];
+  /** Names of clients by source IP (`{"192.168.1.23": "iphone-13"}`), shown in events (`clientName`), reports, the HAR and the dashboard. */
+  clients: Record<string, string>;
   upstream: {
     /** Like curl's `--resolve`: `"name"` or `"name:port"` → `"address"` or `"address:port"`. SNI, Host and certificate checks keep the name. */
     hosts: Record<string, string>;
@@ -147,6 +151,14 @@ const configShape = object({
   concurrency: object({ http: positiveInt, socket: positiveInt, overflow: oneOf('reject', 'queue') }),
   referer: oneOf('rewrite', 'check', 'off'),
   passthrough: stringArray,
+  clients: (v, path, out) => {
+    stringMap(v, path, out);
+    if (typeName(v) !== 'object') return;
+    for (const [ip, name] of Object.entries(v as object)) {
+      const why = typeof name === 'string' ? clientNameProblem(ip, name) : undefined;
+      if (why) out.push(schemaError(`${path}.${ip}`, why));
+    }
+  },
   upstream: object({ hosts: stringMap, extraCaFiles: stringArray }),
 });
 

@@ -2,6 +2,7 @@
  * Assembles and starts a proxy: config, CA, logger, context, the proxy and admin servers. Shared
  * by `mgproxy start` and `mgproxy run`; the commands only add printing, signals and exit codes.
  */
+import fs from 'node:fs';
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import { loadConfig, type RuntimeConfig } from '../config/load.js';
@@ -15,7 +16,8 @@ import { EventHub } from './events.js';
 import { InFlight } from './inflight.js';
 import { createLogger, type LogLevel } from './log.js';
 import { ClientAccess } from './client-access.js';
-import { type Cidr, formatHost } from './net-address.js';
+import { Clients } from './clients.js';
+import { type Cidr, formatHost, isLoopbackIp } from './net-address.js';
 import { createOnboarding } from './onboarding.js';
 import { createRules } from './rules/index.js';
 import { ProxyServer } from './server.js';
@@ -32,6 +34,10 @@ export interface ProxyOptions {
   adminPort?: number;
   /** `--allow-clients`: who besides loopback may use the proxy; undefined = the private ranges (SPEC §8). */
   allowClients?: readonly Cidr[];
+  /** `--client-name IP=NAME`, in order; they win over the config's `clients`. */
+  clientNames?: readonly (readonly [string, string])[];
+  /** `--admin-host`: where the admin API and dashboard listen (default 127.0.0.1). */
+  adminHost?: string;
   caDir: string;
   logLevel: LogLevel;
   pretty: boolean;
@@ -67,6 +73,23 @@ export class ListenError extends Error {}
 
 export const SHUTDOWN_GRACE_MS = 5000;
 
+/**
+ * Inside a container (the Docker image binds the admin API to 0.0.0.0 and `docker run` publishes
+ * it on the host's loopback), a non-loopback admin host is the normal case, not a warning.
+ * MGPROXY_CONTAINER=1 is set by our Dockerfile (0 says "not a container"); otherwise Docker's and
+ * Podman's own marker files tell.
+ */
+function inContainer(): boolean {
+  const said = process.env.MGPROXY_CONTAINER;
+  if (said === '1' || said === '0') return said === '1';
+  return fs.existsSync('/.dockerenv') || fs.existsSync('/run/.containerenv');
+}
+
+/** The admin URL to print: a wildcard address is opened as loopback (SPEC §10's ready line). */
+function adminUrlHost(host: string): string {
+  return host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+}
+
 function listen(server: http.Server, port: number, host: string, what: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
@@ -84,9 +107,10 @@ function listen(server: http.Server, port: number, host: string, what: string): 
   });
 }
 
-export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger): ProxyContext {
+export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger, clientNames: readonly (readonly [string, string])[] = []): ProxyContext {
   const base = {
     config, log, ca,
+    clients: new Clients([...Object.entries(config.clients), ...clientNames]),
     certs: new CertStore(ca),
     events: new EventHub(log),
     inFlight: new InFlight(),
@@ -102,14 +126,18 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const { log, flush } = createLogger({ level: opts.logLevel, pretty: opts.pretty, fd: opts.logFd });
   for (const p of problems) log.warn({ id: p.id, path: p.path }, `config: ${p.message}`);
   const { ca, created } = loadOrCreateCa(opts.caDir);
-  const ctx = buildContext(config, ca, log);
+  const ctx = buildContext(config, ca, log, opts.clientNames);
   const proxy = new ProxyServer(ctx, { serveLocal: createOnboarding(ctx), clients: new ClientAccess(opts.allowClients) });
   const admin = createAdminServer(ctx);
   const port = await listen(proxy.outer, opts.port, opts.host, 'port');
+  const adminHost = opts.adminHost ?? '127.0.0.1';
+  if (!isLoopbackIp(adminHost) && adminHost !== 'localhost' && !inContainer()) {
+    log.warn({ adminHost }, `the admin API listens on ${formatHost(adminHost)}: anyone who can reach it can read the traffic and switch background mode`);
+  }
   const wantAdmin = opts.adminPort ?? (opts.port === 0 || port >= 65535 ? 0 : port + 1);
   let adminPort: number;
   try {
-    adminPort = await listen(admin, wantAdmin, '127.0.0.1', 'admin port');
+    adminPort = await listen(admin, wantAdmin, adminHost, 'admin port');
   } catch (err) {
     proxy.outer.close();
     throw err;
@@ -120,7 +148,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   return {
     ctx, host: opts.host, port, adminPort, caCreated: created, warnings: problems,
     url: `http://${formatHost(opts.host)}:${port}`,
-    adminUrl: `http://127.0.0.1:${adminPort}`,
+    adminUrl: `http://${formatHost(adminUrlHost(adminHost))}:${adminPort}`,
     flushLog: flush,
     close: async (graceMs = SHUTDOWN_GRACE_MS) => {
       admin.close();

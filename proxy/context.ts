@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../config/load.js';
 import type { Ca } from '../certs/ca.js';
 import type { CertStore } from '../certs/store.js';
+import type { Clients } from './clients.js';
 import type { EventHub } from './events.js';
 import type { InFlight } from './inflight.js';
 import type { Rule } from './rules/types.js';
@@ -29,6 +30,8 @@ export interface ProxyContext {
   readonly certs: CertStore;
   readonly events: EventHub;
   readonly inFlight: InFlight;
+  /** Clients seen and their names (SPEC §8). */
+  readonly clients: Clients;
   readonly state: RuntimeState;
   readonly upstream: Upstream;
   /** The ordered registry (rules/index.ts). */

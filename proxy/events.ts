@@ -20,6 +20,8 @@ export interface Violation {
   host: string;
   port?: number;
   client?: string;
+  /** The client's name, when it has one (SPEC §8: `--client-name`, config `clients`, the dashboard). */
+  clientName?: string;
   action: Action;
   message: string;
   time: string;

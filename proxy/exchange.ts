@@ -84,12 +84,18 @@ export class Exchange {
     const defaultPort = init.scheme === 'https' || init.scheme === 'wss' ? 443 : 80;
     this.url = `${init.scheme}://${formatHost(init.host)}${init.port === defaultPort ? '' : `:${init.port}`}${init.path}`;
     ctx.events.requests++;
+    ctx.clients.countExchange(this.client, this.isWebSocket);
     ctx.inFlight.add(this);
     ctx.events.emit('exchange-start', this);
   }
 
   get isWebSocket(): boolean {
     return this.api === 'connectSocket';
+  }
+
+  /** The client's name (SPEC §8), as it is now: the dashboard can rename a client at any time. */
+  get clientName(): string | undefined {
+    return this.ctx.clients.nameOf(this.client);
   }
 
   /** Milliseconds since the request head arrived. */
@@ -104,11 +110,13 @@ export class Exchange {
 
   /** Records a finding as a violation event of this exchange. */
   record(finding: Finding, action: Action): Violation {
+    const clientName = this.clientName;
     const v: Violation = {
       rule: finding.rule, severity: finding.severity, api: this.api, method: this.method, url: this.url,
-      host: this.host, port: this.port, client: this.client, action, message: finding.message,
-      time: new Date().toISOString(),
+      host: this.host, port: this.port, client: this.client, ...(clientName === undefined ? {} : { clientName }),
+      action, message: finding.message, time: new Date().toISOString(),
     };
+    this.ctx.clients.countViolation(this.client);
     this.violations.push(v);
     return this.ctx.events.record(v);
   }
@@ -178,7 +186,7 @@ export class Exchange {
       if (rule.onEnd && (!rule.appliesTo || rule.appliesTo.includes(this.api))) rule.onEnd(this);
     }
     this.ctx.log.info({
-      id: this.id, client: this.client, api: this.api, method: this.method, url: this.url,
+      id: this.id, client: this.client, ...(this.clientName === undefined ? {} : { clientName: this.clientName }), api: this.api, method: this.method, url: this.url,
       status: this.status ?? null, bytesIn: this.bytesIn, bytesOut: this.bytesOut,
       durationMs: Math.round(this.durationMs * 10) / 10, outcome: this.outcome,
     }, 'exchange');

@@ -8,6 +8,8 @@ import type { ProxyContext } from '../context.js';
 import type { Violation } from '../events.js';
 import { getConfig, getDashboard } from './dashboard.js';
 import { jsonReportChunks } from '../reports/json.js';
+import { clientNameProblem } from '../clients.js';
+import { normalizeIp } from '../net-address.js';
 
 export type Route = (ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
@@ -92,10 +94,38 @@ const postBackground: Route = (ctx, req, res) => {
   });
 };
 
+const getClients: Route = (ctx, _req, res) => sendJson(res, 200, { clients: ctx.clients.list() });
+
+/** Names a client from the dashboard: `{"client": "<ip>", "name": "<name>"}`; `"name": null` takes the name away. */
+const postClients: Route = (ctx, req, res) => {
+  readSmallBody(req, res, (body) => {
+    let value: { client?: unknown; name?: unknown } | undefined;
+    try {
+      value = JSON.parse(body) as typeof value;
+    } catch {
+      value = undefined;
+    }
+    const usage = 'send {"client": "<ip>", "name": "<name>"} (or "name": null to remove the name)';
+    if (typeof value !== 'object' || value === null || typeof value.client !== 'string' || !(typeof value.name === 'string' || value.name === null)
+      || Object.keys(value).length !== 2) {
+      sendJson(res, 400, { error: usage });
+      return;
+    }
+    const name = typeof value.name === 'string' ? value.name.trim() : null;
+    const why = clientNameProblem(value.client, name ?? 'x');
+    if (why) { sendJson(res, 400, { error: why }); return; }
+    ctx.clients.setName(value.client, name);
+    const client = normalizeIp(value.client);
+    ctx.log.info({ client, clientName: name }, name === null ? 'client name removed' : 'client named');
+    ctx.events.emit('client-name', { client, name });
+    sendJson(res, 200, { client, name });
+  });
+};
+
 /** SPEC §8: the §6 report as it stands now; streamed, as it may hold 100,000 violations. */
 const getReport: Route = (ctx, _req, res) => {
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  Readable.from(jsonReportChunks(ctx.events)).pipe(res);
+  Readable.from(jsonReportChunks(ctx.events, { clients: ctx.clients.list() })).pipe(res);
 };
 
 const getCaPem: Route = (ctx, _req, res) => {
@@ -116,5 +146,7 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['GET /api/events', getEvents],
   ['POST /api/background', postBackground],
   ['GET /api/report', getReport],
+  ['GET /api/clients', getClients],
+  ['POST /api/clients', postClients],
   ['GET /ca.pem', getCaPem],
 ]);

@@ -1,4 +1,4 @@
-/** The admin server: always 127.0.0.1 (SPEC §8), whatever `--host` says; never reachable through the proxy port. */
+/** The admin server: on 127.0.0.1 unless `--admin-host` says otherwise (SPEC §8), whatever `--host` says; never reachable through the proxy port. */
 import http from 'node:http';
 import net from 'node:net';
 import type { ProxyContext } from '../context.js';

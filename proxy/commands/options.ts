@@ -12,6 +12,7 @@ import type { ProxyOptions } from '../app.js';
 import type { Mode } from '../../config/schema.js';
 import { isPlatformName, PLATFORM_NAMES, type PlatformName } from '../../config/platforms.js';
 import { parseAllowClients } from '../client-access.js';
+import { parseClientName } from '../clients.js';
 import type { Cidr } from '../net-address.js';
 import type { ReportPaths } from '../reports/index.js';
 
@@ -29,6 +30,14 @@ export const portArg = (name: string) => (v: unknown): number => {
   const port = text === '0' ? 0 : parsePort(text);
   if (port === undefined) throw new UsageError(`--${name} must be a port number from 0 to 65535, got ${JSON.stringify(text)}`);
   return port;
+};
+
+/** An address to listen on (`--host`, `--admin-host`); IPv6 may come in brackets. */
+const hostArg = (name: string) => (v: unknown): string => {
+  single(name)(v);
+  const host = String(v).replace(/^\[(.*)\]$/, '$1');
+  if (!isValidHost(host)) throw new UsageError(`--${name} must be an IP address or host name, got ${JSON.stringify(v)}`);
+  return host;
 };
 
 /**
@@ -88,16 +97,17 @@ export function withPlatformOption<T>(y: Argv<T>) {
 export function withProxyOptions<T>(y: Argv<T>) {
   return withPlatformOption(withCaDirOption(withConfigOption(y)))
     .option('port', { type: 'string', describe: 'proxy port; 0 = any free port', default: '8899', coerce: portArg('port') })
-    .option('host', {
-      type: 'string', describe: 'address to listen on (0.0.0.0 for phones on the LAN)', default: '127.0.0.1',
-      coerce: (v: unknown) => {
-        single('host')(v);
-        const host = String(v).replace(/^\[(.*)\]$/, '$1');
-        if (!isValidHost(host)) throw new UsageError(`--host must be an IP address or host name, got ${JSON.stringify(v)}`);
-        return host;
-      },
+    .option('host', { type: 'string', describe: 'address to listen on (0.0.0.0 for phones on the LAN)', default: '127.0.0.1', coerce: hostArg('host') })
+    .option('admin-port', { type: 'string', describe: 'admin API and dashboard port; 0 = any free port', defaultDescription: 'port + 1', coerce: portArg('admin-port') })
+    .option('admin-host', { type: 'string', describe: 'address the admin API and dashboard listen on (0.0.0.0 inside a container)', default: '127.0.0.1', coerce: hostArg('admin-host') })
+    .option('client-name', {
+      type: 'string', describe: 'name a client by its address, as IP=NAME (192.168.1.23=iphone-13); repeatable',
+      coerce: (v: unknown): [string, string][] => (Array.isArray(v) ? v : [v]).map((text) => {
+        const parsed = parseClientName(String(text));
+        if ('error' in parsed) throw new UsageError(parsed.error);
+        return [parsed.ip, parsed.name];
+      }),
     })
-    .option('admin-port', { type: 'string', describe: 'admin API and dashboard port, always on 127.0.0.1; 0 = any free port', defaultDescription: 'port + 1', coerce: portArg('admin-port') })
     .option('allow-clients', {
       type: 'string', describe: 'CIDR[,CIDR…] of the clients that may use the proxy, besides loopback (replaces the private ranges)',
       defaultDescription: 'loopback and private ranges',
@@ -132,6 +142,8 @@ export interface ProxyArgs {
   port: number;
   host: string;
   'admin-port'?: number;
+  'admin-host': string;
+  'client-name'?: [string, string][];
   'allow-clients'?: Cidr[];
   mode?: Mode;
   platform?: PlatformName[];
@@ -152,6 +164,8 @@ export function proxyOptionsFrom(argv: ProxyArgs, configFile: string | undefined
     host: argv.host,
     port: argv.port,
     adminPort: argv['admin-port'],
+    adminHost: argv['admin-host'],
+    clientNames: argv['client-name'],
     allowClients: argv['allow-clients'],
     caDir: argv['ca-dir'],
     logLevel: argv['log-level'],

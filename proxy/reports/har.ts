@@ -35,6 +35,7 @@ export interface HarExchange {
   readonly url: string;
   readonly api: Api;
   readonly client: string;
+  readonly clientName?: string;
   readonly startedAt: number;
   readonly req: { readonly httpVersion: string; readonly rawHeaders: readonly string[] };
   readonly status?: number;
@@ -312,7 +313,7 @@ export class HarRecorder {
 
     const total = Math.max(0, ex.durationMs ?? 0);
     const wait = Math.min(total, Math.max(0, ex.responseStartMs ?? total));
-    const mgproxy: Record<string, unknown> = { id: ex.id, api: ex.api, client: ex.client, outcome: ex.outcome ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut };
+    const mgproxy: Record<string, unknown> = { id: ex.id, api: ex.api, client: ex.client, ...(ex.clientName === undefined ? {} : { clientName: ex.clientName }), outcome: ex.outcome ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut };
     if (omitted.length > 0) { mgproxy.bodyOmitted = true; mgproxy.omitted = omitted; }
     mgproxy.violations = ex.violations;
     const entry: Record<string, unknown> = {

@@ -1,10 +1,11 @@
 /**
  * The JSON report (SPEC §6): `{"summary": {"requests", "violations", "byRule"}, "violations":
- * [event…], "tls": [host audit…]}`. Built as a sequence of chunks, one violation a line, so a
+ * [event…], "tls": [host audit…], "clients": [client…]}`. Built as a sequence of chunks, one violation a line, so a
  * run with 100,000 violations is streamed to the file or the admin response instead of being
  * held as one large string.
  */
 import type { EventHub } from '../events.js';
+import type { ClientSummary } from '../clients.js';
 
 /** What the report reads: the EventHub, or anything shaped like it (the benchmark). */
 export type ReportSource = Pick<EventHub, 'requests' | 'violationCount' | 'byRule' | 'violations' | 'hostAudits' | 'droppedViolations'>;
@@ -26,7 +27,12 @@ export function reportSummary(src: ReportSource): ReportSummary {
 /** Violations joined per chunk: few enough writes, small enough chunks. */
 const BATCH = 500;
 
-export function* jsonReportChunks(src: ReportSource): Generator<string> {
+/** Extra sections after `tls`: `clients` (SPEC §8, as `GET /api/clients` lists them). */
+export interface ReportExtras {
+  clients?: readonly ClientSummary[];
+}
+
+export function* jsonReportChunks(src: ReportSource, extras: ReportExtras = {}): Generator<string> {
   const indented = (value: unknown) => JSON.stringify(value, null, 2).replace(/\n/g, '\n  ');
   // A snapshot, taken with the counts: the list goes on growing while the chunks are sent.
   const summary = reportSummary(src);
@@ -36,5 +42,7 @@ export function* jsonReportChunks(src: ReportSource): Generator<string> {
     const lines = violations.slice(i, i + BATCH).map((v) => JSON.stringify(v));
     yield `${i === 0 ? '' : ','}\n    ${lines.join(',\n    ')}`;
   }
-  yield `${violations.length > 0 ? '\n  ' : ''}],\n  "tls": ${indented(src.hostAudits())}\n}\n`;
+  let tail = '';
+  if (extras.clients) tail += `,\n  "clients": [${extras.clients.map((c) => `\n    ${JSON.stringify(c)}`).join(',')}${extras.clients.length > 0 ? '\n  ' : ''}]`;
+  yield `${violations.length > 0 ? '\n  ' : ''}],\n  "tls": ${indented(src.hostAudits())}${tail}\n}\n`;
 }

@@ -41,7 +41,7 @@ function failureXml(v: Violation): string {
   const details = [
     `${target}`,
     v.message,
-    `rule: ${v.rule}, severity: ${v.severity}, action: ${v.action}${v.api ? `, api: ${v.api}` : ''}${v.client ? `, client: ${v.client}` : ''}, time: ${v.time}`,
+    `rule: ${v.rule}, severity: ${v.severity}, action: ${v.action}${v.api ? `, api: ${v.api}` : ''}${v.client ? `, client: ${v.client}${v.clientName ? ` (${v.clientName})` : ''}` : ''}, time: ${v.time}`,
   ].join('\n');
   return `      <failure message="${escapeXml(`${target}: ${v.message}`, true)}" type="${escapeXml(v.rule, true)}">${escapeXml(details)}</failure>\n`;
 }

@@ -51,7 +51,8 @@ export interface StartOptions {
   prefix?: string[];
 }
 
-export const READY = /mgproxy listening on http:\/\/(\S+):(\d+) \(admin http:\/\/127\.0\.0\.1:(\d+)\)/;
+/** The ready line; the admin host is 127.0.0.1 unless `--admin-host` says otherwise. */
+export const READY = /mgproxy listening on http:\/\/(\S+):(\d+) \(admin http:\/\/(?:[^\s:/]+|\[[^\]\s]+\]):(\d+)\)/;
 
 export function tempDir(prefix = 'mgproxy-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
