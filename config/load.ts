@@ -23,6 +23,8 @@ export interface RuntimeConfig extends MgproxyConfig {
   gameJsonFile?: string;
   /** The platforms whose rules apply, in the config's order: the first decides (SPEC §12). */
   platforms: readonly PlatformProfile[];
+  /** Their names, the same order. */
+  platformNames: readonly PlatformName[];
   /** Each platform's in-flight caps for `device`, with the caps the config writes in their place. */
   caps: ReadonlyMap<PlatformName, readonly Cap[]>;
   /** Allowed hosts per domain list, normalised (listed with or without a port). */
@@ -277,7 +279,7 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
     problems,
     config: {
       ...merged,
-      file, gameJsonFile, platforms, caps, allowed, listedPorts, timeouts, hostMap, extraCas,
+      file, gameJsonFile, platforms, platformNames: platforms.map((p) => p.name), caps, allowed, listedPorts, timeouts, hostMap, extraCas,
       refererValue: refererOf(first, merged.appid, merged.version),
       passthroughExact: passthrough.exact,
       passthroughSuffixes: passthrough.suffixes,

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Api, Severity } from '../config/schema.js';
 import type { Action, RuleId } from './rules/types.js';
 import type { HostAudit } from '../certs/audit/types.js';
+import type { PlatformName } from '../config/platforms.js';
 
 /** A violation event: request-bound ones carry every field; per-host TLS findings carry no api, method, url or client. */
 export interface Violation {
@@ -24,6 +25,9 @@ export interface Violation {
   clientName?: string;
   action: Action;
   message: string;
+  /** SPEC §12: the first listed platform whose rules it breaks, and all of them (config order); set on every event the proxy records. */
+  platform?: PlatformName;
+  platforms?: readonly PlatformName[];
   time: string;
 }
 

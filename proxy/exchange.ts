@@ -111,10 +111,11 @@ export class Exchange {
   /** Records a finding as a violation event of this exchange. */
   record(finding: Finding, action: Action): Violation {
     const clientName = this.clientName;
+    const platforms = finding.platforms ?? this.ctx.config.platformNames;
     const v: Violation = {
       rule: finding.rule, severity: finding.severity, api: this.api, method: this.method, url: this.url,
       host: this.host, port: this.port, client: this.client, ...(clientName === undefined ? {} : { clientName }),
-      action, message: finding.message, time: new Date().toISOString(),
+      action, message: finding.message, platform: platforms[0]!, platforms, time: new Date().toISOString(),
     };
     this.ctx.clients.countViolation(this.client);
     this.violations.push(v);
@@ -124,7 +125,7 @@ export class Exchange {
   /** Answers with the proxy's own response instead of the upstream's; the upstream never sees the request. */
   block(finding: Finding): void {
     if (!finding.recorded) this.record(finding, 'blocked');
-    this.answer(ruleAnswer(this.api, finding.rule, finding.message), 'blocked');
+    this.answer(ruleAnswer(this.api, finding.rule, finding.message, finding.reason), 'blocked');
   }
 
   /**

@@ -18,7 +18,9 @@ export function reasonOf(rule: RuleId): string {
     case 'background-call': return 'interrupted';
     case 'domain-not-allowed':
     case 'insecure-scheme':
-    case 'ip-not-allowed': return 'url not in domain list';
+    case 'ip-not-allowed':
+    case 'port-not-allowed':
+    case 'host-refused': return 'url not in domain list';
     default: return 'ssl hand shake error';
   }
 }
@@ -32,6 +34,8 @@ export function statusOf(rule: RuleId): number {
     case 'domain-not-allowed':
     case 'insecure-scheme':
     case 'ip-not-allowed':
+    case 'port-not-allowed':
+    case 'host-refused':
     case 'background-call': return 403;
     default: return 502;
   }
@@ -43,12 +47,12 @@ export interface ProxyAnswer {
   body: string;
 }
 
-/** The answer to a request that broke `rule`. */
-export function ruleAnswer(api: Api, rule: RuleId, message: string): ProxyAnswer {
+/** The answer to a request that broke `rule`; `reason` replaces the rule's errMsg reason where a platform words it otherwise (SPEC §12). */
+export function ruleAnswer(api: Api, rule: RuleId, message: string, reason = reasonOf(rule)): ProxyAnswer {
   return {
     status: statusOf(rule),
     headers: { 'x-mgproxy-rule': rule },
-    body: JSON.stringify({ errMsg: `${api}:fail ${reasonOf(rule)}`, rule, message }),
+    body: JSON.stringify({ errMsg: `${api}:fail ${reason}`, rule, message }),
   };
 }
 

@@ -11,7 +11,7 @@ import { isLocalhostName } from '../net-address.js';
 import type { Rule } from './types.js';
 
 /** The lists a request may be allowed by, its own API's first. */
-function candidateLists(ex: Exchange): readonly DomainList[] {
+export function candidateLists(ex: Exchange): readonly DomainList[] {
   switch (ex.api) {
     case 'connectSocket': return ['socket'];
     case 'uploadFile': return ['uploadFile', 'request'];

@@ -8,9 +8,11 @@ import { backgroundCall } from './background-call.js';
 import { backgroundInterrupted } from './background-interrupted.js';
 import { concurrencyExceeded } from './concurrency-exceeded.js';
 import { domainNotAllowed } from './domain-not-allowed.js';
+import { hostRefused } from './host-refused.js';
 import { httpErrorStatus } from './http-error-status.js';
 import { insecureScheme } from './insecure-scheme.js';
 import { ipNotAllowed } from './ip-not-allowed.js';
+import { portNotAllowed } from './port-not-allowed.js';
 import { refererMismatch } from './referer-mismatch.js';
 import { responseMultipleBom } from './response-multiple-bom.js';
 import { responseNotUtf8 } from './response-not-utf8.js';
@@ -24,7 +26,8 @@ export function createRules(ctx: Omit<ProxyContext, 'rules'>): Rule[] {
   return [
     // The runtime refuses the call itself first, then the URL.
     backgroundCall(ctx),
-    ...(verify ? [insecureScheme(), ipNotAllowed(ctx), domainNotAllowed(ctx)] : []),
+    // A host the platform refuses outright before the lists; the port once the host is listed.
+    ...(verify ? [insecureScheme(), ipNotAllowed(ctx), hostRefused(ctx), domainNotAllowed(ctx), portNotAllowed(ctx)] : []),
     ...(ctx.config.referer !== 'off' ? [refererMismatch(ctx)] : []),
     // The timer starts before a queued request waits for its slot: the runtime's clock runs from the call.
     timeout(ctx),

@@ -13,7 +13,9 @@ type Verdict = Finding | undefined;
 /** Records a finding; returns it when it stops the request. */
 function settle(ctx: ProxyContext, ex: Exchange, finding: Finding | undefined): Verdict {
   if (!finding) return undefined;
-  if (finding.severity === 'error' && ctx.config.mode === 'enforce' && finding.action === undefined) return finding;
+  // SPEC §12: the first platform decides; what only later platforms forbid is reported.
+  const decisive = finding.platforms === undefined || finding.platforms[0] === ctx.config.platformNames[0];
+  if (finding.severity === 'error' && ctx.config.mode === 'enforce' && finding.action === undefined && decisive) return finding;
   if (!finding.recorded) ex.record(finding, finding.action ?? 'reported');
   return undefined;
 }

@@ -31,7 +31,9 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>): Rule {
     for (const f of audit.findings) {
       ctx.events.record({
         rule: f.rule, severity: f.severity, host: audit.host, port: audit.port,
-        action: f.severity === 'error' && enforce ? 'blocked' : 'reported', message: f.message, time,
+        action: f.severity === 'error' && enforce ? 'blocked' : 'reported', message: f.message,
+        // The certificate requirements are the same on every platform.
+        platform: ctx.config.platformNames[0]!, platforms: ctx.config.platformNames, time,
       });
     }
     ctx.events.recordHostAudit(audit);

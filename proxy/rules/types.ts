@@ -4,12 +4,13 @@
  */
 import type { Api, Severity } from '../../config/schema.js';
 import type { Exchange } from '../exchange.js';
+import type { PlatformName } from '../../config/platforms.js';
 
 /** Every id a violation can carry (SPEC §4, §5). */
 export const REQUEST_RULE_IDS = [
   'insecure-scheme', 'domain-not-allowed', 'ip-not-allowed', 'referer-mismatch', 'concurrency-exceeded',
   'timeout', 'background-interrupted', 'background-call', 'response-not-utf8', 'response-multiple-bom',
-  'http-error-status',
+  'http-error-status', 'port-not-allowed', 'host-refused',
 ] as const;
 export const TLS_RULE_IDS = [
   'tls-untrusted', 'tls-self-signed', 'tls-chain-incomplete', 'tls-expired', 'tls-not-yet-valid',
@@ -31,6 +32,13 @@ export interface Finding {
   action?: Extract<Action, 'queued' | 'rewritten'>;
   /** Already recorded as a per-host event (TLS findings): it may still answer the request, but adds no event per request. */
   recorded?: boolean;
+  /**
+   * The platforms whose rules it breaks, in the config's order (SPEC §12); every configured one
+   * when absent. One that only later platforms have never blocks: it is `reported`.
+   */
+  platforms?: readonly PlatformName[];
+  /** The errMsg reason when the first platform words it otherwise than SPEC §10 (Douyin's `app in background`). */
+  reason?: string;
 }
 
 /** Watches a body as it streams: sees every chunk once, copies nothing, keeps constant state. */

@@ -16,7 +16,8 @@ export interface World {
   close(): Promise<void>;
 }
 
-export const HOSTS = ['api.example.test', 'upload.example.test', 'cdn.example.test', 'ws.example.test', 'evil.example.test', 'x.passthrough.test'];
+/** The platforms' refused hosts (SPEC §12) are among them: mapped to the loopback upstream like the rest, never contacted for real. */
+export const HOSTS = ['api.example.test', 'upload.example.test', 'cdn.example.test', 'ws.example.test', 'evil.example.test', 'x.passthrough.test', 'api.weixin.qq.com', 'api.q.qq.com', 'openapi.baidu.com'];
 /**
  * IP targets the rule tests use. They are mapped to the loopback upstream with `upstream.hosts`,
  * so nothing is ever sent to them: 192.168.50.5 stands for a LAN address, 203.0.113.5 (TEST-NET-3) for a public one.
