@@ -88,3 +88,34 @@ describe('port-not-allowed: a domain listed with a port, and platforms with no p
     }
   });
 });
+
+describe('port-not-allowed with several platforms', () => {
+  it('["tcsas", "wechat"]: breaking only WeChat\'s rule is forwarded with one platform:"wechat" event', async () => {
+    const w = await worldOf({ platform: ['tcsas', 'wechat'] });
+    try {
+      const r = await w.fetch('https://api.example.test:8443/bytes/9');
+      assert.equal(r.status, 200);
+      assert.equal(w.upstream.seen.at(-1)?.url, '/bytes/9');
+      await w.proxy.waitFor((l) => l.msg === 'exchange' && l.url === 'https://api.example.test:8443/bytes/9');
+      const lines = w.proxy.violations();
+      assert.equal(lines.length, 1, JSON.stringify(lines));
+      assertEventFields(lines[0]!, { rule: 'port-not-allowed', action: 'reported', platform: 'wechat' });
+      assert.deepEqual(lines[0]!.platforms, ['wechat']);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('["wechat", "baidu"]: a port both refuse is one blocked event naming both', async () => {
+    const w = await worldOf({ platform: ['wechat', 'baidu'] });
+    try {
+      assertBlocked(await w.fetch('https://api.example.test:8443/bytes/9'), 403, 'port-not-allowed', 'request:fail url not in domain list');
+      const lines = await violationsOf(w.proxy, 'port-not-allowed');
+      assert.equal(lines.length, 1);
+      assertEventFields(lines[0]!, { action: 'blocked', platform: 'wechat', message: 'WeChat takes the port exactly: domains.request lists api.example.test, not :8443; Baidu allows no port in a URL (:8443)' });
+      assert.deepEqual(lines[0]!.platforms, ['wechat', 'baidu']);
+    } finally {
+      await w.close();
+    }
+  });
+});
