@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type forge from 'node-forge';
 import { loadForge } from './forge.js';
-import { APPLE_MAX_VALIDITY_DAYS, BACKDATE_MS, DAY_MS, randomSerial, signWithNativeKey } from './x509.js';
+import { BACKDATE_MS, CA_VALIDITY_DAYS, DAY_MS, randomSerial, signWithNativeKey, utf8Name } from './x509.js';
 
 export interface Ca {
   certFile: string;
@@ -23,6 +23,8 @@ export interface Ca {
   key: KeyObject;
   /** The CA's subject key identifier (bytes as a binary string), for the leaves' authorityKeyIdentifier. */
   readonly keyId: string;
+  /** The CA's subject Name as it is encoded in ca.pem, for the leaves' issuer. */
+  readonly subjectName: forge.asn1.Asn1;
 }
 
 export const CA_CERT_FILE = 'ca.pem';
@@ -32,8 +34,8 @@ export const CA_KEY_FILE = 'ca-key.pem';
 export const defaultCaDir = () => path.join(os.homedir(), '.mgproxy');
 
 /**
- * The CA is held to the same limits as the leaves (SPEC §5: SAN, serverAuth EKU, at most 397 days,
- * SHA-256, RSA 2048). Its EKU also limits what a stolen CA key could sign to TLS servers.
+ * A root valid for 10 years (SPEC §5: the 398-day limit is the leaves'), SHA-256, RSA 2048, every
+ * name a UTF8String. Its EKU limits what a stolen CA key could sign to TLS servers.
  */
 function buildCa(): { certPem: string; keyPem: string } {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -43,12 +45,12 @@ function buildCa(): { certPem: string; keyPem: string } {
   cert.serialNumber = randomSerial();
   const notBefore = new Date(Date.now() - BACKDATE_MS);
   cert.validity.notBefore = notBefore;
-  cert.validity.notAfter = new Date(notBefore.getTime() + (APPLE_MAX_VALIDITY_DAYS - 1) * DAY_MS);
-  const subject = [
+  cert.validity.notAfter = new Date(notBefore.getTime() + CA_VALIDITY_DAYS * DAY_MS);
+  const subject = utf8Name([
     { name: 'commonName', value: `mgproxy CA (${os.hostname().slice(0, 40)})` },
     { name: 'organizationName', value: 'mgproxy' },
     { shortName: 'OU', value: 'mini-game network rules proxy; install only on test devices' },
-  ];
+  ]);
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([
@@ -145,7 +147,7 @@ function readCa(certFile: string, keyFile: string): Ca {
   const key = crypto.createPrivateKey(fs.readFileSync(keyFile));
   const x509 = new X509Certificate(certPem);
   if (!x509.checkPrivateKey(key)) throw new Error(`${CA_KEY_FILE} is not the key of ${CA_CERT_FILE}`);
-  let parsed: { cert: forge.pki.Certificate; keyId: string } | undefined;
+  let parsed: { cert: forge.pki.Certificate; keyId: string; subjectName: forge.asn1.Asn1 } | undefined;
   const parse = () => {
     if (parsed) return parsed;
     const forge = loadForge();
@@ -154,11 +156,16 @@ function readCa(certFile: string, keyFile: string): Ca {
     const keyId = ski?.subjectKeyIdentifier
       ? forge.util.hexToBytes(ski.subjectKeyIdentifier)
       : cert.generateSubjectKeyIdentifier().getBytes();
-    return (parsed = { cert, keyId });
+    const tbs = forge.asn1.fromDer(x509.raw.toString('binary')).value[0] as forge.asn1.Asn1;
+    const fields = tbs.value as forge.asn1.Asn1[];
+    // version [0] (absent in v1), serialNumber, signature, issuer, validity, subject
+    const subjectName = fields[(fields[0]!.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0) + 4]!;
+    return (parsed = { cert, keyId, subjectName });
   };
   return {
     certFile, keyFile, certPem, certDer: x509.raw, x509, key,
     get cert() { return parse().cert; },
     get keyId() { return parse().keyId; },
+    get subjectName() { return parse().subjectName; },
   };
 }

@@ -1,10 +1,12 @@
 /**
  * mgproxy's own CA and the leaves it mints pass the same audit (SPEC §5, last paragraph) and
- * Apple's trust requirements: SAN, serverAuth EKU, validity ≤ 397 days, SHA-256, RSA ≥ 2048.
+ * Apple's trust requirements: SAN, serverAuth EKU, validity ≤ 397 days, SHA-256, RSA ≥ 2048 for the
+ * leaves; the CA a 10-year root with critical basicConstraints CA:TRUE and keyCertSign.
  * The leaves are served exactly as the proxy presents them (CertStore's contexts), for a host
  * name and for an IP address.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
@@ -15,6 +17,7 @@ import { keyOf, signatureAlgorithmOf } from '../certs/audit/describe.js';
 import type { HostAudit } from '../certs/audit/types.js';
 import { type Ca, loadOrCreateCa } from '../certs/ca.js';
 import { CertStore } from '../certs/store.js';
+import { ensureDebianTool } from './helpers/debian.js';
 import { runCli, tempDir } from './helpers/proxy.js';
 
 const DAY_MS = 86_400_000;
@@ -95,7 +98,18 @@ describe("mgproxy's own certificates", () => {
       assertAppleLeafRules(leaf, name);
       assert.ok(leaf.checkIssued(ca.x509) && leaf.verify(ca.x509.publicKey), `${name}: signed by the CA`);
     }
-    assertAppleLeafRules(ca.x509, 'the CA');
     assert.ok(ca.x509.ca, 'the CA is a CA');
+    assert.equal(signatureAlgorithmOf(ca.x509).name, 'sha256WithRSAEncryption', 'the CA: SHA-256');
+    assert.deepEqual(keyOf(ca.x509), { type: 'RSA', bits: 2048 }, 'the CA: RSA 2048');
+  });
+
+  it('the CA is a root for 10 years (the 398-day rule is the leaves\'), basicConstraints CA:TRUE and keyUsage keyCertSign, both critical', (t) => {
+    const days = (Date.parse(ca.x509.validTo) - Date.parse(ca.x509.validFrom)) / DAY_MS;
+    assert.ok(days >= 3650 && days <= 3652, `valid ${days} days`);
+    const openssl = ensureDebianTool('openssl', 'openssl');
+    if ('skip' in openssl) return t.skip(openssl.skip);
+    const ext = execFileSync(openssl.path, ['x509', '-noout', '-ext', 'basicConstraints,keyUsage'], { input: ca.certPem, timeout: 30_000 }).toString();
+    assert.match(ext, /X509v3 Basic Constraints: critical\n\s+CA:TRUE/);
+    assert.match(ext, /X509v3 Key Usage: critical\n\s+.*Certificate Sign/);
   });
 });
