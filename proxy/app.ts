@@ -14,7 +14,7 @@ import { createAdminServer } from './admin/server.js';
 import { type ProxyContext, RuntimeState } from './context.js';
 import { EventHub } from './events.js';
 import { InFlight } from './inflight.js';
-import { createLogger, type LogLevel } from './log.js';
+import { createLogger, type LogFormat, type LogLevel } from './log.js';
 import { ClientAccess } from './client-access.js';
 import { Clients } from './clients.js';
 import { type Cidr, formatHost, isLoopbackIp } from './net-address.js';
@@ -43,6 +43,8 @@ export interface ProxyOptions {
   pretty: boolean;
   /** Where log lines go: 1 (stdout, the default) or 2 (stderr). */
   logFd?: 1 | 2;
+  /** `mgproxy run --log-format`: wins over `pretty`. */
+  logFormat?: LogFormat;
 }
 
 export interface RunningProxy {
@@ -123,7 +125,7 @@ export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger, clientN
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const { config, problems } = loadConfig(opts.configFile, { mode: opts.mode, platform: opts.platform });
   if (!config) throw new ConfigError(problems);
-  const { log, flush } = createLogger({ level: opts.logLevel, pretty: opts.pretty, fd: opts.logFd });
+  const { log, flush } = createLogger({ level: opts.logLevel, pretty: opts.pretty, fd: opts.logFd, format: opts.logFormat });
   for (const p of problems) log.warn({ id: p.id, path: p.path }, `config: ${p.message}`);
   const { ca, created } = loadOrCreateCa(opts.caDir);
   const ctx = buildContext(config, ca, log, opts.clientNames);

@@ -1,13 +1,19 @@
 /**
- * pino setup: JSON lines on stdout through an asynchronous destination (logging never blocks the
- * hot path), or human lines through pino-pretty with `--pretty` (the default on a TTY).
+ * pino setup: JSON lines through an asynchronous destination (logging never blocks the hot path),
+ * human lines through pino-pretty with `--pretty` (the default of `start` on a TTY), or the CI
+ * lines of `mgproxy run` (`--log-format human`, its default: proxy/reports/ci-lines.ts).
  */
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 import type PinoPretty from 'pino-pretty';
+import { humanLogLine, wantsColor } from './reports/ci-lines.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** `mgproxy run --log-format`: human lines for people reading a CI log, or pino's JSON lines. */
+export const LOG_FORMATS = ['human', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface LogHandle {
   log: Logger;
@@ -17,16 +23,23 @@ export interface LogHandle {
 
 /**
  * `fd`: 1 (stdout, `mgproxy start`) or 2 (stderr, `mgproxy run`, whose stdout belongs to the
- * command it runs).
+ * command it runs). `format` wins over `pretty` when given.
  */
-export function createLogger(options: { level: LogLevel; pretty: boolean; fd?: 1 | 2 }): LogHandle {
+export function createLogger(options: { level: LogLevel; pretty: boolean; fd?: 1 | 2; format?: LogFormat }): LogHandle {
   const fd = options.fd ?? 1;
+  const out = fd === 1 ? process.stdout : process.stderr;
   const base = { level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
-  if (options.pretty) {
+  if (options.format === 'human') {
+    // Written at once, in order with the lines `run` writes itself and with the annotations:
+    // at run's default level (warn) these are the violations, a handful per run.
+    const dest = pino.destination({ dest: fd, sync: true });
+    const color = wantsColor(out);
+    return { log: pino(base, { write: (line: string) => dest.write(humanLogLine(line, color)) }), flush: () => undefined };
+  }
+  if (options.pretty && options.format !== 'json') {
     // Required only for human output: JSON runs (CI, the tests) skip its ~20 ms of loading.
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
-    const tty = Boolean((fd === 1 ? process.stdout : process.stderr).isTTY);
-    const stream = pretty({ colorize: tty, translateTime: 'SYS:HH:MM:ss.l', sync: true, destination: fd });
+    const stream = pretty({ colorize: wantsColor(out), translateTime: 'SYS:HH:MM:ss.l', sync: true, destination: fd });
     return { log: pino(base, stream), flush: () => undefined };
   }
   // Lines gather up to 4 KiB and go out in one write (a write per line was a tenth of the proxy's

@@ -97,7 +97,7 @@ describe('mgproxy run: environment and streams', () => {
   });
 
   it('keeps the proxy\'s log lines off CMD\'s stdout, even at --log-level info', async () => {
-    const r = await mgproxyRun(w, ['--log-level', 'info', '--no-pretty'], ['curl', '-sS', 'https://api.example.test/echo']);
+    const r = await mgproxyRun(w, ['--log-level', 'info', '--log-format', 'json'], ['curl', '-sS', 'https://api.example.test/echo']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).method, 'GET', 'stdout is exactly the response body');
     assert.match(r.stderr, /"msg":"exchange"/);

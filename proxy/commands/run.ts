@@ -8,7 +8,10 @@
  *
  * CMD owns stdout: the proxy's log lines go to stderr, at `warn` unless `--log-level` says
  * otherwise (violations of warning and error severity as they happen, and errors), and so do
- * the ready line and the summary table.
+ * the ready line and the summary table. They are human lines for a CI log (`--log-format human`,
+ * proxy/reports/ci-lines.ts) or pino's JSON lines (`--log-format json`). On GitHub Actions the
+ * errors and warnings are annotations too, and GITHUB_STEP_SUMMARY gets the table
+ * (proxy/reports/github.ts).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,12 +21,15 @@ import tls from 'node:tls';
 import type { CommandModule } from 'yargs';
 import type { RunningProxy } from '../app.js';
 import { formatHost } from '../net-address.js';
+import { LOG_FORMATS, type LogFormat } from '../log.js';
+import { appendStepSummary, GithubAnnotations, stepSummaryMarkdown } from '../reports/github.js';
 import { formatSummary, FAIL_ON, type FailOn, ViolationTally } from '../reports/summary.js';
 import { type ProxyArgs, reportPathsOf, UsageError, withProxyOptions } from './options.js';
 import { keepServingOnBugs, openReportsOrExit, readyLine, startOrExit } from './start.js';
 
 interface RunArgs extends ProxyArgs {
   'fail-on': FailOn;
+  'log-format'?: LogFormat;
   cmd?: string[];
   '--'?: string[];
 }
@@ -110,7 +116,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .positional('cmd', { type: 'string', array: true, describe: 'the command to run (put it after --)' })
     .default('port', '0', 'any free port')
     .default('log-level', 'warn')
-    .option('pretty', { type: 'boolean', describe: 'human log lines instead of JSON', defaultDescription: 'on when stderr is a terminal' })
+    .option('log-format', { choices: LOG_FORMATS, describe: 'human: a line per violation for people reading the CI log; json: pino JSON lines', defaultDescription: 'human' })
+    .option('pretty', { type: 'boolean', describe: 'older spelling: --pretty is --log-format human, --no-pretty is --log-format json' })
     .option('fail-on', { choices: FAIL_ON, default: 'error' as FailOn, describe: 'exit 1 when a violation is at or above this severity (never: only CMD\'s status counts)' })
     .check((argv) => {
       if ([...(argv.cmd ?? []), ...((argv['--'] as string[] | undefined) ?? [])].length === 0) throw new UsageError('name the command to run after --, e.g. mgproxy run -- npm test');
@@ -123,14 +130,17 @@ export const runCommand: CommandModule<object, RunArgs> = {
     let early: NodeJS.Signals | undefined;
     const onEarly = (s: NodeJS.Signals) => { early ??= s; };
     for (const s of SIGNALS) process.on(s, onEarly);
-    const proxy = await startOrExit({ ...argv, pretty: argv.pretty ?? Boolean(process.stderr.isTTY) }, { logFd: 2 });
+    const logFormat: LogFormat = argv['log-format'] ?? (argv.pretty === false ? 'json' : 'human');
+    const proxy = await startOrExit({ ...argv, pretty: false }, { logFd: 2, logFormat });
     const reports = await openReportsOrExit(proxy, reportPathsOf(argv));
     const tally = new ViolationTally().attach(proxy.ctx.events);
+    const github = process.env.GITHUB_ACTIONS === 'true' ? new GithubAnnotations((line) => process.stderr.write(line)).attach(proxy.ctx.events) : undefined;
     keepServingOnBugs(proxy);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mgproxy-run-'));
     let status: number;
     try {
       const env = proxyEnvironment(process.env, proxy, writeCaBundle(tmp, proxy.ctx.ca.certPem));
+      proxy.flushLog(); // the start's warnings first, in either format
       process.stderr.write(`${readyLine(proxy)}; running ${[cmd, ...args].join(' ').slice(0, 200)}\n`);
       for (const s of SIGNALS) process.off(s, onEarly);
       status = await runChild(cmd!, args, env, early);
@@ -156,8 +166,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
       : reportError ? `a report could not be written: ${reportError}`
       : failOn === 'never' ? 'violations do not fail the run (--fail-on never)' : `no violation at or above --fail-on ${failOn}`;
     proxy.flushLog();
+    github?.finish();
+    const requests = proxy.ctx.events.requests;
     const wrote = written.length > 0 ? `mgproxy: wrote ${written.join(', ')}\n` : '';
-    process.stderr.write(`${formatSummary(tally, proxy.ctx.events.requests)}${wrote}mgproxy: exit ${code}: ${why}\n`);
+    process.stderr.write(`${formatSummary(tally, requests)}${wrote}mgproxy: exit ${code}: ${why}\n`);
+    // Whatever GITHUB_ACTIONS says (SPEC §7): other runners and local tools read the same file.
+    const summaryFile = process.env.GITHUB_STEP_SUMMARY;
+    if (summaryFile) appendStepSummary(summaryFile, stepSummaryMarkdown({ tally, requests, code, why, written }));
     process.exit(code);
   },
 };

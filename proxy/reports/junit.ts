@@ -7,6 +7,7 @@
  * GitHub test-report actions all read.
  */
 import type { Violation } from '../events.js';
+import { formatHost } from '../net-address.js';
 import type { RuleId } from '../rules/types.js';
 import type { ReportSource } from './json.js';
 
@@ -22,7 +23,7 @@ export function escapeXml(text: string, attr = false): string {
 /** `GET https://host/path` for a request-bound event, `host:port` for a per-host one. */
 export function violationTarget(v: Violation): string {
   if (v.url !== undefined) return `${v.method ?? ''} ${v.url}`.trim();
-  return v.port !== undefined ? `${v.host}:${v.port}` : v.host;
+  return v.port !== undefined ? `${formatHost(v.host)}:${v.port}` : v.host;
 }
 
 /** Warnings and infos listed per testcase; past this many, a count says how many more. */

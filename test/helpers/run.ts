@@ -13,6 +13,8 @@ import { startUpstream, type Upstream, type UpstreamOptions } from './upstreams.
 
 /** The example suite `mgproxy run` runs in the tests (and the README shows). */
 export const GAME_CLIENT = path.join(ROOT, 'test/fixtures/game-client/game-client.test.mjs');
+/** A client that makes the requests named on its command line through HTTPS_PROXY: `node REQUESTS URL['|Header: value']…`. */
+export const REQUESTS = path.join(ROOT, 'test/fixtures/requests/requests.mjs');
 
 export interface RunWorld {
   pki: TestPki;
@@ -51,12 +53,14 @@ export interface RunResult extends CliResult {
 
 /**
  * The environment of the test process, less what would change a child's behaviour:
- * NODE_TEST_CONTEXT (a nested `node --test` would report to us instead of running) and any
- * proxy settings of the machine.
+ * NODE_TEST_CONTEXT (a nested `node --test` would report to us instead of running), any
+ * proxy settings of the machine, and the CI and colour settings `run`'s output follows (a test
+ * run inside GitHub Actions must not annotate the run it is part of).
  */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of ['NODE_TEST_CONTEXT', 'HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy']) delete env[k];
+  for (const k of ['NODE_TEST_CONTEXT', 'HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy',
+    'GITHUB_ACTIONS', 'GITHUB_STEP_SUMMARY', 'NO_COLOR']) delete env[k];
   return { ...env, ...extra };
 }
 
