@@ -1,4 +1,5 @@
 import type { MgproxyConfig } from './schema.js';
+import { NETWORK_OFF } from '../proxy/network/conditions.js';
 
 /** TCSAS's default and maximum timeout (reference text: "The default and maximum timeout is 60 seconds"); every platform's in config/platforms.ts. */
 export const MAX_TIMEOUT_MS = 60_000;
@@ -22,4 +23,5 @@ export const DEFAULTS: Readonly<MgproxyConfig> = Object.freeze<MgproxyConfig>({
   passthrough: [],
   clients: {},
   upstream: { hosts: {}, extraCaFiles: [] },
+  network: NETWORK_OFF,
 });

@@ -11,6 +11,8 @@ import { DEFAULTS } from './defaults.js';
 import { entryTarget, lintConfig, maxTimeoutOf, parseDomainEntry, timeoutAboveMax } from './lint.js';
 import { type Cap, capFor, type PlatformName, type PlatformProfile, PLATFORMS, refererOf } from './platforms.js';
 import { isHostName, isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../proxy/net-address.js';
+import { normalizeNetwork } from '../proxy/network/conditions.js';
+import type { PresetName } from '../proxy/network/presets.js';
 
 /** Where an upstream connection really goes (`upstream.hosts`, like curl's `--resolve`). */
 export interface UpstreamAddress { host: string; port?: number }
@@ -109,6 +111,7 @@ function mergeDefaults(raw: Record<string, unknown>, problems: Problem[]): Mgpro
       hosts: pick('upstream.hosts', upstream.hosts, {} as Record<string, string>),
       extraCaFiles: pick('upstream.extraCaFiles', upstream.extraCaFiles, [] as string[]),
     },
+    network: normalizeNetwork(pick('network', raw.network, DEFAULTS.network)),
   };
 }
 
@@ -230,10 +233,10 @@ function compileListed(domains: MgproxyConfig['domains']) {
 }
 
 /**
- * Loads `file` (or the built-in defaults when undefined), with `mode` and `platform` from the CLI
+ * Loads `file` (or the built-in defaults when undefined), with `mode`, `platform` and `network` from the CLI
  * overriding the file. Returns every problem; `config` is set only when none of them is an error.
  */
-export function loadConfig(file: string | undefined, overrides: { mode?: Mode; platform?: PlatformName[] } = {}): LoadResult {
+export function loadConfig(file: string | undefined, overrides: { mode?: Mode; platform?: PlatformName[]; network?: PresetName } = {}): LoadResult {
   const problems: Problem[] = [];
   let raw: Record<string, unknown> = {};
   if (file !== undefined) {
@@ -246,6 +249,8 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
   const merged = mergeDefaults(raw, problems);
   if (overrides.mode) merged.mode = overrides.mode;
   if (overrides.platform) merged.platform = overrides.platform;
+  // SPEC §11: `--network X` sets `default`; the config's rules stay.
+  if (overrides.network) merged.network = { ...merged.network, default: overrides.network };
   const platforms = (Array.isArray(merged.platform) ? merged.platform : [merged.platform]).map((name) => PLATFORMS[name]);
   const writtenConcurrency = isObject(raw.concurrency) ? raw.concurrency : {};
   const written = {

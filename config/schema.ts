@@ -3,6 +3,7 @@
  * The README's config reference is written from the JSDoc here.
  */
 import { DEVICES, PLATFORM_NAMES, type Device, type PlatformName } from './platforms.js';
+import { type NetworkConfig, validateNetwork } from '../proxy/network/conditions.js';
 
 import { clientNameProblem } from '../proxy/clients.js';
 
@@ -66,6 +67,13 @@ export interface MgproxyConfig {
     /** Extra PEM files of roots trusted for upstream certificate checks (test servers); relative to this file. */
     extraCaFiles: string[];
   };
+  /**
+   * Weak networks and faults (SPEC §11): `default` a preset for everyone (`none`, `slow-3g`,
+   * `slow-4g`, `fast-4g`, `3g`, `edge`, `2g-lossy`, `very-bad`, `offline`) and `rules`, each matching
+   * a `client` IP, a `host` (name or `*.suffix`), both or neither, with one `preset`, `fault` or
+   * `custom` profile; the last matching rule wins. `--network PRESET` replaces `default`.
+   */
+  network: NetworkConfig;
 }
 
 /** One config problem: lint id, severity, where in the file, and what to do about it. */
@@ -160,6 +168,7 @@ const configShape = object({
     }
   },
   upstream: object({ hosts: stringMap, extraCaFiles: stringArray }),
+  network: (v, path, out) => { for (const p of validateNetwork(v, path)) out.push(schemaError(p.path, p.message)); },
 });
 
 /** Schema problems of a parsed config file: unknown keys, wrong types, bad enums, bad `version`. */

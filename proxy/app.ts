@@ -22,12 +22,16 @@ import { createOnboarding } from './onboarding.js';
 import { createRules } from './rules/index.js';
 import { ProxyServer } from './server.js';
 import { Upstream } from './upstream.js';
+import { NetworkState } from './network/state.js';
+import type { PresetName } from './network/presets.js';
 
 export interface ProxyOptions {
   configFile?: string;
   mode?: Mode;
   /** `--platform`: overrides the config's `platform`. */
   platform?: PlatformName[];
+  /** `--network`: replaces the config's `network.default`. */
+  network?: PresetName;
   host: string;
   port: number;
   /** Undefined: port + 1 (any free port when `port` is 0). */
@@ -117,13 +121,14 @@ export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger, clientN
     events: new EventHub(log),
     inFlight: new InFlight(),
     state: new RuntimeState(),
+    network: new NetworkState(config.network),
     upstream: new Upstream(config),
   };
   return { ...base, rules: createRules(base) };
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
-  const { config, problems } = loadConfig(opts.configFile, { mode: opts.mode, platform: opts.platform });
+  const { config, problems } = loadConfig(opts.configFile, { mode: opts.mode, platform: opts.platform, network: opts.network });
   if (!config) throw new ConfigError(problems);
   const { log, flush } = createLogger({ level: opts.logLevel, pretty: opts.pretty, fd: opts.logFd, format: opts.logFormat });
   for (const p of problems) log.warn({ id: p.id, path: p.path }, `config: ${p.message}`);

@@ -7,6 +7,7 @@ import type { CertStore } from '../certs/store.js';
 import type { Clients } from './clients.js';
 import type { EventHub } from './events.js';
 import type { InFlight } from './inflight.js';
+import type { NetworkState } from './network/state.js';
 import type { Rule } from './rules/types.js';
 import type { Upstream } from './upstream.js';
 
@@ -33,6 +34,8 @@ export interface ProxyContext {
   /** Clients seen and their names (SPEC §8). */
   readonly clients: Clients;
   readonly state: RuntimeState;
+  /** The network conditions in force (SPEC §11), switched by `POST /api/network`. */
+  readonly network: NetworkState;
   readonly upstream: Upstream;
   /** The ordered registry (rules/index.ts). */
   readonly rules: readonly Rule[];

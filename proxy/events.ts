@@ -29,6 +29,8 @@ export interface Violation {
   platform?: PlatformName;
   platforms?: readonly PlatformName[];
   time: string;
+  /** The network condition the exchange ran under (SPEC §11): a preset name, `custom`, or a fault type. */
+  network?: string;
 }
 
 export const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { info: 0, warning: 1, error: 2 };

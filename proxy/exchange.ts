@@ -11,6 +11,7 @@ import type { Violation } from './events.js';
 import { type ProxyAnswer, ruleAnswer, sendAnswer, writeRawProxyAnswer } from './respond.js';
 import type { Action, Finding } from './rules/types.js';
 import { formatHost } from './net-address.js';
+import type { Condition } from './network/conditions.js';
 
 export type Scheme = 'https' | 'http' | 'wss' | 'ws';
 /** How it ended: `completed` (whole response sent), `blocked` (answered by the proxy), `aborted` (a peer left), `cut` (a rule cut it), `error`. */
@@ -69,6 +70,8 @@ export class Exchange {
   proxyAnswer?: ProxyAnswer;
   ended = false;
   outcome?: Outcome;
+  /** The network condition in force at the head (SPEC §11); undefined when none applies. */
+  readonly network?: Condition;
 
   constructor(private readonly ctx: ProxyContext, init: ExchangeInit) {
     this.req = init.req;
@@ -83,6 +86,7 @@ export class Exchange {
     this.api = init.api;
     const defaultPort = init.scheme === 'https' || init.scheme === 'wss' ? 443 : 80;
     this.url = `${init.scheme}://${formatHost(init.host)}${init.port === defaultPort ? '' : `:${init.port}`}${init.path}`;
+    this.network = ctx.network.conditionFor(this.client, this.host);
     ctx.events.requests++;
     ctx.clients.countExchange(this.client, this.isWebSocket);
     ctx.inFlight.add(this);
@@ -118,6 +122,7 @@ export class Exchange {
       action, message: finding.message, platform: platforms[0]!, platforms, time: new Date().toISOString(),
     };
     this.ctx.clients.countViolation(this.client);
+    if (this.network) v.network = this.network.name;
     this.violations.push(v);
     return this.ctx.events.record(v);
   }
@@ -189,7 +194,7 @@ export class Exchange {
     this.ctx.log.info({
       id: this.id, client: this.client, ...(this.clientName === undefined ? {} : { clientName: this.clientName }), api: this.api, method: this.method, url: this.url,
       status: this.status ?? null, bytesIn: this.bytesIn, bytesOut: this.bytesOut,
-      durationMs: Math.round(this.durationMs * 10) / 10, outcome: this.outcome,
+      durationMs: Math.round(this.durationMs * 10) / 10, outcome: this.outcome, network: this.network?.name,
     }, 'exchange');
     this.ctx.events.emit('exchange', this);
   }

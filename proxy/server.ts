@@ -14,6 +14,7 @@ import { attachExchange, Forwarder } from './forward.js';
 import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from './net-address.js';
 import { writeRawAnswer } from './respond.js';
 import { runRequestRules } from './rules/pipeline.js';
+import { proceedUnder } from './network/gate.js';
 
 /** Where a request goes, taken from its tunnel or its absolute-form URL. */
 interface Target { scheme: Scheme; host: string; port: number; path: string; client: string }
@@ -63,7 +64,8 @@ function targetOf(req: IncomingMessage, upgrade: boolean): Target {
 function admit(ctx: ProxyContext, ex: Exchange, go: () => void): void {
   const decide = (blocked: ReturnType<typeof runRequestRules>) => {
     if (ex.ended) return;
-    if (blocked) ex.block(blocked as NonNullable<Awaited<typeof blocked>>);
+    if (ex.network) proceedUnder(ex, ex.network, blocked as Awaited<typeof blocked>, go);
+    else if (blocked) ex.block(blocked as NonNullable<Awaited<typeof blocked>>);
     else go();
   };
   const verdict = runRequestRules(ctx, ex);

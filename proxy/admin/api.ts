@@ -122,10 +122,33 @@ const postClients: Route = (ctx, req, res) => {
   });
 };
 
+/** SPEC §11: the `network` object in force. */
+const getNetwork: Route = (ctx, _req, res) => sendJson(res, 200, ctx.network.config);
+
+/** SPEC §11: replaces the `network` object; an invalid one gets 400 naming the first problem's path, and the old one stays. */
+const postNetwork: Route = (ctx, req, res) => {
+  readSmallBody(req, res, (body) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch (err) {
+      sendJson(res, 400, { error: `network: the body is not JSON (${(err as Error).message})` });
+      return;
+    }
+    const problems = ctx.network.set(value);
+    if (problems.length > 0) {
+      sendJson(res, 400, { error: `${problems[0]!.path}: ${problems[0]!.message}` });
+      return;
+    }
+    ctx.log.info({ network: ctx.network.config }, 'network conditions set');
+    sendJson(res, 200, ctx.network.config);
+  });
+};
+
 /** SPEC §8: the §6 report as it stands now; streamed, as it may hold 100,000 violations. */
 const getReport: Route = (ctx, _req, res) => {
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  Readable.from(jsonReportChunks(ctx.events, { clients: ctx.clients.list() })).pipe(res);
+  Readable.from(jsonReportChunks(ctx.events, { clients: ctx.clients.list(), network: ctx.network.summary() })).pipe(res);
 };
 
 const getCaPem: Route = (ctx, _req, res) => {
@@ -145,6 +168,8 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['GET /api/violations', getViolations],
   ['GET /api/events', getEvents],
   ['POST /api/background', postBackground],
+  ['GET /api/network', getNetwork],
+  ['POST /api/network', postNetwork],
   ['GET /api/report', getReport],
   ['GET /api/clients', getClients],
   ['POST /api/clients', postClients],

@@ -13,6 +13,7 @@ import type { Mode } from '../../config/schema.js';
 import { isPlatformName, PLATFORM_NAMES, type PlatformName } from '../../config/platforms.js';
 import { parseAllowClients } from '../client-access.js';
 import { parseClientName } from '../clients.js';
+import { isPresetName, PRESET_NAMES, type PresetName } from '../network/presets.js';
 import type { Cidr } from '../net-address.js';
 import type { ReportPaths } from '../reports/index.js';
 
@@ -93,6 +94,13 @@ export function withPlatformOption<T>(y: Argv<T>) {
   });
 }
 
+/** `--network PRESET` (SPEC §11): every client and host, in place of the config's `network.default`. */
+export const networkArg = (v: unknown): PresetName => {
+  single('network')(v);
+  if (!isPresetName(v)) throw new UsageError(`--network takes one of ${PRESET_NAMES.join(', ')}; got ${JSON.stringify(v)}`);
+  return v;
+};
+
 /** The options of SPEC §1 that every proxy-running command takes. */
 export function withProxyOptions<T>(y: Argv<T>) {
   return withPlatformOption(withCaDirOption(withConfigOption(y)))
@@ -117,6 +125,10 @@ export function withProxyOptions<T>(y: Argv<T>) {
         if (!cidrs) throw new UsageError(`--allow-clients takes CIDR blocks or addresses separated by commas (10.0.0.0/8,203.0.113.7); bad: ${bad.map((b) => JSON.stringify(b)).join(', ')}`);
         return cidrs;
       },
+    })
+    .option('network', {
+      type: 'string', describe: `network preset for every client and host: ${PRESET_NAMES.join(', ')} (the config's rules stay)`,
+      defaultDescription: 'the config\'s network.default, else none', coerce: networkArg,
     })
     .option('mode', { choices: ['enforce', 'report'] as const, describe: 'overrides the config: enforce (answer violations) or report (forward and record)' })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log level' })
@@ -147,6 +159,7 @@ export interface ProxyArgs {
   'allow-clients'?: Cidr[];
   mode?: Mode;
   platform?: PlatformName[];
+  network?: PresetName;
   'log-level': LogLevel;
   pretty?: boolean;
   report?: string;
@@ -161,6 +174,7 @@ export function proxyOptionsFrom(argv: ProxyArgs, configFile: string | undefined
     configFile,
     mode: argv.mode,
     platform: argv.platform,
+    network: argv.network,
     host: argv.host,
     port: argv.port,
     adminPort: argv['admin-port'],

@@ -19,6 +19,7 @@ import type { Api } from '../../config/schema.js';
 import type { Violation } from '../events.js';
 import type { Outcome } from '../exchange.js';
 import { answerHeaders, type ProxyAnswer } from '../respond.js';
+import { type Condition, describeCondition } from '../network/conditions.js';
 import { AtomicFile } from './write-atomic.js';
 
 /** SPEC §6: bodies up to 1 MiB each. */
@@ -47,6 +48,8 @@ export interface HarExchange {
   readonly violations: readonly Violation[];
   readonly outcome?: Outcome;
   readonly proxyAnswer?: ProxyAnswer;
+  /** SPEC §11: the network condition it ran under, as `_mgproxy.network`. */
+  readonly network?: Condition;
   requestBodyTap?: (chunk: Buffer) => void;
   responseBodyTap?: (chunk: Buffer) => void;
 }
@@ -316,6 +319,7 @@ export class HarRecorder {
     const mgproxy: Record<string, unknown> = { id: ex.id, api: ex.api, client: ex.client, ...(ex.clientName === undefined ? {} : { clientName: ex.clientName }), outcome: ex.outcome ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut };
     if (omitted.length > 0) { mgproxy.bodyOmitted = true; mgproxy.omitted = omitted; }
     mgproxy.violations = ex.violations;
+    if (ex.network) mgproxy.network = describeCondition(ex.network);
     const entry: Record<string, unknown> = {
       startedDateTime: new Date(ex.startedAt).toISOString(),
       time: round(total),

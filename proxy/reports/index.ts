@@ -46,7 +46,7 @@ export class Reports {
     this.written = true;
     const { ctx, paths } = this;
     const jobs: [string, () => Promise<void>][] = [];
-    if (paths.report !== undefined) jobs.push([paths.report, () => writeFileAtomic(paths.report!, jsonReportChunks(ctx.events, { clients: ctx.clients.list() }))]);
+    if (paths.report !== undefined) jobs.push([paths.report, () => writeFileAtomic(paths.report!, jsonReportChunks(ctx.events, { clients: ctx.clients.list(), network: ctx.network.summary() }))]);
     if (paths.junit !== undefined) {
       const opts = { ruleIds: ruleIdsChecked(ctx), startedAt: this.startedAt };
       jobs.push([paths.junit, () => writeFileAtomic(paths.junit!, junitReportChunks(ctx.events, opts))]);

@@ -6,6 +6,7 @@
  */
 import type { EventHub } from '../events.js';
 import type { ClientSummary } from '../clients.js';
+import type { NetworkSummary } from '../network/state.js';
 
 /** What the report reads: the EventHub, or anything shaped like it (the benchmark). */
 export type ReportSource = Pick<EventHub, 'requests' | 'violationCount' | 'byRule' | 'violations' | 'hostAudits' | 'droppedViolations'>;
@@ -16,11 +17,14 @@ export interface ReportSummary {
   byRule: EventHub['byRule'];
   /** Present only when the oldest violations left memory (over MAX_KEPT_VIOLATIONS): the list is then the newest ones, the counts stay exact. */
   droppedViolations?: number;
+  /** SPEC §11: the `network` object in force at the end, and how many exchanges ran under each condition. */
+  network?: NetworkSummary;
 }
 
-export function reportSummary(src: ReportSource): ReportSummary {
+export function reportSummary(src: ReportSource, network?: NetworkSummary): ReportSummary {
   const summary: ReportSummary = { requests: src.requests, violations: src.violationCount, byRule: { ...src.byRule } };
   if (src.droppedViolations > 0) summary.droppedViolations = src.droppedViolations;
+  if (network) summary.network = network;
   return summary;
 }
 
@@ -30,12 +34,14 @@ const BATCH = 500;
 /** Extra sections after `tls`: `clients` (SPEC §8, as `GET /api/clients` lists them). */
 export interface ReportExtras {
   clients?: readonly ClientSummary[];
+  /** SPEC §11: goes into `summary.network`. */
+  network?: NetworkSummary;
 }
 
 export function* jsonReportChunks(src: ReportSource, extras: ReportExtras = {}): Generator<string> {
   const indented = (value: unknown) => JSON.stringify(value, null, 2).replace(/\n/g, '\n  ');
   // A snapshot, taken with the counts: the list goes on growing while the chunks are sent.
-  const summary = reportSummary(src);
+  const summary = reportSummary(src, extras.network);
   const violations = src.violations().slice();
   yield `{\n  "summary": ${indented(summary)},\n  "violations": [`;
   for (let i = 0; i < violations.length; i += BATCH) {
