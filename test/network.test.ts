@@ -164,12 +164,13 @@ describe('network conditions on real traffic (request timeout 1500 ms)', () => {
     await setNetwork({ default: 'none', rules: [] });
     const time = async (tag: string) => {
       const times: number[] = [];
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 5; i++) {
         const t0 = performance.now();
         assert.equal((await w.fetch(`https://api.example.test/echo?${tag}=${i}`)).status, 200);
         times.push(performance.now() - t0);
       }
-      return times.sort((a, b) => a - b)[1]!;
+      // The fastest of five: load on a shared machine only ever adds time.
+      return Math.min(...times);
     };
     await time('warm');
     const base = await time('base');
