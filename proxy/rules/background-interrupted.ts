@@ -9,14 +9,16 @@ import type { Rule } from './types.js';
 
 export const BACKGROUND_GRACE_MS = 5000;
 
-export function backgroundInterrupted(ctx: Pick<ProxyContext, 'state' | 'inFlight'>): Rule {
+export function backgroundInterrupted(ctx: Pick<ProxyContext, 'state' | 'inFlight' | 'config'>): Rule {
+  // The errMsg reason is the first platform's (SPEC §12: Douyin mini program's `app in background`).
+  const reason = ctx.config.platforms[0]!.backgroundReason;
   let timer: NodeJS.Timeout | undefined;
   ctx.state.on('background', (on: boolean) => {
     clearTimeout(timer);
     if (!on) return;
     timer = setTimeout(() => {
       for (const ex of [...ctx.inFlight.all()]) {
-        ex.fail({ rule: 'background-interrupted', severity: 'error', message: `still in flight ${BACKGROUND_GRACE_MS / 1000} s after the game went to the background` });
+        ex.fail({ rule: 'background-interrupted', severity: 'error', reason, message: `still in flight ${BACKGROUND_GRACE_MS / 1000} s after the game went to the background` });
       }
     }, BACKGROUND_GRACE_MS);
     timer.unref();

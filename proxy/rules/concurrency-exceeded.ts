@@ -1,25 +1,48 @@
 /**
- * `concurrency-exceeded` (SPEC §4, §10 "Concurrency"): per client source IP, one cap shared by
- * request + uploadFile + downloadFile (10) and one for open sockets (5). Over the cap: 429 with
- * `overflow: "reject"`, or held until a slot frees with `"queue"` (recorded as `queued`). In
- * `report` mode the request goes on and is recorded. A slot is released in `onEnd`, however the
- * exchange ended, and handed straight to the next one waiting.
+ * `concurrency-exceeded` (SPEC §4, §10 "Concurrency", §12): per client source IP, each platform's
+ * caps (TCSAS: 10 shared by request + uploadFile + downloadFile, 5 open sockets; Douyin mini game:
+ * request 15, uploadFile 5, downloadFile 5; Baidu: 5 requests per host on Android), all checked on
+ * every exchange. Over the first platform's cap: 429 with `overflow: "reject"`, or held until a
+ * slot frees with `"queue"` (recorded as `queued`). Over a later platform's only, or in `report`
+ * mode: the request goes on and is recorded. Slots are released in `onEnd`, however the exchange
+ * ended, and a freed slot wakes the next one waiting for it.
  */
 import type { ProxyContext } from '../context.js';
+import type { Cap, PlatformProfile } from '../../config/platforms.js';
+import type { Api } from '../../config/schema.js';
 import type { Exchange } from '../exchange.js';
 import type { Finding, Rule } from './types.js';
 
+/** One cap of one platform, numbered so that it has a counter of its own. */
+interface Slot { id: number; cap: Cap; platform: PlatformProfile }
+
 export function concurrencyExceeded(ctx: Pick<ProxyContext, 'config'>): Rule {
-  const { http, socket, overflow } = ctx.config.concurrency;
+  const { overflow } = ctx.config.concurrency;
+  const { device, platforms } = ctx.config;
+  // Per API, per platform (config order), the caps that count it: compiled once.
+  let nextId = 0;
+  const byPlatform = platforms.map((p) => ctx.config.caps.get(p.name)!.map((cap) => ({ id: nextId++, cap, platform: p })));
+  const slotsOf = (api: Api): Slot[][] => byPlatform.map((slots) => slots.filter((s) => s.cap.apis.includes(api)));
+  const table = new Map<Api, Slot[][]>((['request', 'uploadFile', 'downloadFile', 'connectSocket'] as const).map((api) => [api, slotsOf(api)]));
+
   const used = new Map<string, number>();
   const queues = new Map<string, Exchange[]>();
-  const holding = new WeakMap<Exchange, string>();
-  const wakers = new WeakMap<Exchange, () => void>();
+  const holding = new WeakMap<Exchange, string[]>();
+  const waiting = new WeakMap<Exchange, { key: string; admit: () => void }>();
 
-  const keyOf = (ex: Exchange) => `${ex.isWebSocket ? 'socket' : 'http'} ${ex.client}`;
-  const acquire = (ex: Exchange, key: string) => {
-    used.set(key, (used.get(key) ?? 0) + 1);
-    holding.set(ex, key);
+  const keyOf = (s: Slot, ex: Exchange) => (s.cap.perHost ? `${s.id} ${ex.client} ${ex.host}` : `${s.id} ${ex.client}`);
+  /** The first full cap of `slots` for this exchange. */
+  const full = (slots: readonly Slot[], ex: Exchange) => {
+    for (const s of slots) {
+      const n = used.get(keyOf(s, ex)) ?? 0;
+      if (n >= s.cap.max) return { slot: s, n };
+    }
+    return undefined;
+  };
+  const acquire = (ex: Exchange) => {
+    const keys = table.get(ex.api)!.flat().map((s) => keyOf(s, ex));
+    for (const k of keys) used.set(k, (used.get(k) ?? 0) + 1);
+    holding.set(ex, keys);
   };
   const release = (key: string) => {
     const n = (used.get(key) ?? 1) - 1;
@@ -28,40 +51,65 @@ export function concurrencyExceeded(ctx: Pick<ProxyContext, 'config'>): Rule {
     const queue = queues.get(key);
     const next = queue?.shift();
     if (queue?.length === 0) queues.delete(key);
-    if (next) wakers.get(next)!();
+    if (next) waiting.get(next)!.admit();
+  };
+  const enqueue = (ex: Exchange, key: string, admit: () => void) => {
+    waiting.set(ex, { key, admit });
+    const queue = queues.get(key) ?? [];
+    queue.push(ex);
+    queues.set(key, queue);
+  };
+
+  const what = (s: Slot, ex: Exchange, n: number) => {
+    const apis = s.cap.apis.join('/');
+    const where = s.cap.perHost ? ` to ${ex.host}` : '';
+    const per = s.cap.perHost ? ' per host' : '';
+    // Baidu's caps differ by OS: say which one was assumed (SPEC §12 `device`).
+    const os = s.platform.name === 'baidu' ? ` on ${device === 'ios' ? 'iOS' : 'Android'}` : '';
+    const who = platforms.length > 1 || s.platform.name !== 'tcsas' ? `${s.platform.title}${os}: ` : '';
+    return ex.isWebSocket && apis === 'connectSocket'
+      ? `${who}${ex.client} already has ${n} sockets open (max ${s.cap.max})`
+      : `${who}${ex.client} already has ${n} ${apis} in flight${where} (max ${s.cap.max}${per})`;
   };
 
   return {
     ids: ['concurrency-exceeded'],
     onRequest: (ex) => {
-      const key = keyOf(ex);
-      const cap = ex.isWebSocket ? socket : http;
-      const inUse = used.get(key) ?? 0;
-      if (inUse < cap) { acquire(ex, key); return undefined; }
+      const perPlatform = table.get(ex.api)!;
+      const breaches = perPlatform.map((slots) => full(slots, ex)).filter((b) => b !== undefined);
+      if (breaches.length === 0) { acquire(ex); return undefined; }
       const finding: Finding = {
         rule: 'concurrency-exceeded', severity: 'error',
-        message: ex.isWebSocket
-          ? `${ex.client} already has ${inUse} sockets open (max ${cap})`
-          : `${ex.client} already has ${inUse} request/uploadFile/downloadFile in flight (max ${cap})`,
+        platforms: breaches.map((b) => b.slot.platform.name),
+        message: breaches.map((b) => what(b.slot, ex, b.n)).join('; '),
       };
-      if (ctx.config.mode === 'report') { acquire(ex, key); return finding; }
+      const decisive = breaches[0]!.slot.platform === platforms[0];
+      if (ctx.config.mode === 'report' || !decisive) { acquire(ex); return finding; }
       if (overflow === 'reject') return finding;
       ex.record(finding, 'queued');
       return new Promise<undefined>((resolve) => {
-        wakers.set(ex, () => { acquire(ex, key); resolve(undefined); });
-        const queue = queues.get(key) ?? [];
-        queue.push(ex);
-        queues.set(key, queue);
+        // Woken when a slot it waits for frees; it may then wait for another of the first platform's caps.
+        const admit = () => {
+          waiting.delete(ex);
+          const still = full(perPlatform[0]!, ex);
+          if (still) { enqueue(ex, keyOf(still.slot, ex), admit); return; }
+          acquire(ex);
+          resolve(undefined);
+        };
+        enqueue(ex, keyOf(breaches[0]!.slot, ex), admit);
       });
     },
     onEnd: (ex) => {
-      const key = holding.get(ex);
-      if (key !== undefined) { holding.delete(ex); release(key); return; }
+      const keys = holding.get(ex);
+      if (keys !== undefined) { holding.delete(ex); for (const k of keys) release(k); return; }
       // Left while queued: out of the line.
-      const queue = queues.get(keyOf(ex));
+      const w = waiting.get(ex);
+      if (!w) return;
+      waiting.delete(ex);
+      const queue = queues.get(w.key);
       const at = queue?.indexOf(ex) ?? -1;
       if (queue && at >= 0) queue.splice(at, 1);
-      if (queue?.length === 0) queues.delete(keyOf(ex));
+      if (queue?.length === 0) queues.delete(w.key);
     },
   };
 }

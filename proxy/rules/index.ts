@@ -27,7 +27,7 @@ export function createRules(ctx: Omit<ProxyContext, 'rules'>): Rule[] {
     // The runtime refuses the call itself first, then the URL.
     backgroundCall(ctx),
     // A host the platform refuses outright before the lists; the port once the host is listed.
-    ...(verify ? [insecureScheme(), ipNotAllowed(ctx), hostRefused(ctx), domainNotAllowed(ctx), portNotAllowed(ctx)] : []),
+    ...(verify ? [insecureScheme(ctx), ipNotAllowed(ctx), hostRefused(ctx), domainNotAllowed(ctx), portNotAllowed(ctx)] : []),
     ...(ctx.config.referer !== 'off' ? [refererMismatch(ctx)] : []),
     // The timer starts before a queued request waits for its slot: the runtime's clock runs from the call.
     timeout(ctx),

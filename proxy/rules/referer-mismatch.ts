@@ -1,6 +1,7 @@
 /**
- * `referer-mismatch` (SPEC §4, §10 "Referer"): the runtime's Referer "cannot be set" and is fixed
- * as `https://appservice.wx.com/{appid}/{version}/page-frame.html`. `rewrite` sends the upstream the
+ * `referer-mismatch` (SPEC §4, §10 "Referer", §12): the runtime's Referer "cannot be set" and is
+ * fixed per platform (TCSAS `https://appservice.wx.com/{appid}/{version}/page-frame.html`, WeChat
+ * `https://servicewechat.com/…`, Douyin's query form…): the first platform's is the one. `rewrite` sends the upstream the
  * fixed value whatever the client sent (as the device would, WebSocket upgrades included); `check`
  * forwards the client's and only reports; `off` is not registered. A missing Referer is no violation.
  */
@@ -14,6 +15,8 @@ export function refererMismatch(ctx: Pick<ProxyContext, 'config'>): Rule {
   const rewrite = ctx.config.referer === 'rewrite';
   // TapTap's Referer is not documented: neither rewritten nor checked (SPEC §12).
   if (fixed === null) return { ids: ['referer-mismatch'] };
+  // Judged against the first platform's Referer alone (SPEC §12): the one the upstream gets.
+  const judge = [ctx.config.platformNames[0]!];
   return {
     ids: ['referer-mismatch'],
     onRequest: (ex) => {
@@ -22,7 +25,7 @@ export function refererMismatch(ctx: Pick<ProxyContext, 'config'>): Rule {
       if (sent === undefined || sent === fixed) return undefined;
       const shown = sent.length > SHOWN ? `${sent.slice(0, SHOWN)}…` : sent;
       return {
-        rule: 'referer-mismatch', severity: 'warning', action: rewrite ? 'rewritten' : undefined,
+        rule: 'referer-mismatch', severity: 'warning', action: rewrite ? 'rewritten' : undefined, platforms: judge,
         message: `Referer ${JSON.stringify(shown)} is not ${fixed}${rewrite ? '; the upstream got the fixed one' : ''}`,
       };
     },

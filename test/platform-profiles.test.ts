@@ -1,0 +1,180 @@
+/**
+ * Each platform profile on real sockets (SPEC §12): the Referer the upstream receives, the port
+ * rule, the refused hosts, the background errMsg, the caps (Douyin mini game 15 + 5 + 5, WeChat 10,
+ * Baidu 5 per host), Douyin mini program's plain http in test builds, and several platforms at once.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { curl, type Reply } from './helpers/clients.js';
+import { assertBlocked, assertEventFields, violationsOf } from './helpers/assertions.js';
+import { admin, baseConfig, startWorld, type World } from './helpers/fixture.js';
+import type { PlatformName } from '../config/platforms.js';
+
+const APPID = 'wx0123456789abcdef';
+const REFUSED: Record<string, PlatformName> = { 'api.weixin.qq.com': 'wechat', 'api.q.qq.com': 'qq', 'openapi.baidu.com': 'baidu' };
+
+const SLOW = 'https://api.example.test/slow?ms=2000';
+
+/** Per profile: what the upstream gets as Referer, what :8443 gets, the background errMsg, and the cap to fill (its message). */
+const PROFILES: { name: PlatformName; referer: string | null; port: 'pass' | 'refused'; background: string; http: boolean; cap: { n: number; url: string; message: string } }[] = [
+  { name: 'tcsas', referer: `https://appservice.wx.com/${APPID}/0/page-frame.html`, port: 'pass', background: 'interrupted', http: false, cap: { n: 10, url: SLOW, message: '127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' } },
+  { name: 'wechat', referer: `https://servicewechat.com/${APPID}/0/page-frame.html`, port: 'refused', background: 'interrupted', http: false, cap: { n: 10, url: SLOW, message: 'WeChat: 127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' } },
+  { name: 'qq', referer: `https://appservice.qq.com/${APPID}/0/page-frame.html`, port: 'refused', background: 'interrupted', http: false, cap: { n: 10, url: SLOW, message: 'QQ: 127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' } },
+  { name: 'douyin-game', referer: `https://tmaservice.developer.toutiao.com?appid=${APPID}&version=0`, port: 'pass', background: 'interrupted', http: false, cap: { n: 15, url: SLOW, message: 'Douyin mini game: 127.0.0.1 already has 15 request in flight (max 15)' } },
+  { name: 'douyin-app', referer: `https://tmaservice.developer.toutiao.com/?appid=${APPID}&version=0`, port: 'refused', background: 'app in background', http: true, cap: { n: 10, url: SLOW, message: 'Douyin mini program: 127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' } },
+  { name: 'baidu', referer: `https://smartapps.cn/${APPID}/0/page-frame.html`, port: 'refused', background: 'interrupted', http: false, cap: { n: 5, url: SLOW, message: 'Baidu on Android: 127.0.0.1 already has 5 request in flight to api.example.test (max 5 per host)' } },
+  { name: 'taptap', referer: null, port: 'pass', background: 'interrupted', http: false, cap: { n: 10, url: SLOW, message: 'TapTap mini game: 127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' } },
+];
+
+/** The test world, plus a plain-HTTP upstream for http://api.example.test (port 80 mapped to it). */
+const worldOf = (extra: Record<string, unknown>, request: string[] = [], plainPort?: number) => startWorld({
+  config: (a, r) => {
+    const base = baseConfig(a, r, extra);
+    if (plainPort !== undefined) (base.upstream.hosts as Record<string, string>)['api.example.test:80'] = `127.0.0.1:${plainPort}`;
+    return { ...base, domains: { ...base.domains, request: [...base.domains.request, ...request] } };
+  },
+});
+
+async function waitUntil(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** `urls` in flight at once (each on its own tunnel), resolved once the upstream holds them all. */
+async function hold(w: World, urls: string[]): Promise<Promise<Reply | Error>[]> {
+  const seen = w.upstream.seen.length;
+  const replies = urls.map((u) => w.fetch(u).catch((e: Error) => e));
+  await waitUntil(`${urls.length} requests at the upstream`, () => w.upstream.seen.length - seen >= urls.length);
+  return replies;
+}
+const times = (n: number, url: string) => Array.from({ length: n }, () => url);
+
+async function plainUpstream(): Promise<{ port: number; close(): void }> {
+  const plain = http.createServer((_req, res) => res.end('plain ok'));
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+  return { port: (plain.address() as { port: number }).port, close: () => plain.close() };
+}
+
+describe('each platform profile', { concurrency: 2 }, () => {
+  let plain: Awaited<ReturnType<typeof plainUpstream>>;
+  before(async () => { plain = await plainUpstream(); });
+  after(() => plain.close());
+
+  for (const p of PROFILES) {
+    it(`${p.name}: Referer, port rule, refused hosts, plain http, background errMsg, cap`, async () => {
+      const w = await worldOf({ platform: p.name }, Object.keys(REFUSED).map((h) => `https://${h}`), plain.port);
+      try {
+        await w.fetch('https://api.example.test/echo', { headers: { referer: 'https://evil.example/page' } });
+        assert.equal(w.upstream.seen.at(-1)!.headers.referer, p.referer ?? 'https://evil.example/page', 'the Referer the upstream got');
+        if (p.referer === null) {
+          await w.proxy.waitFor((l) => l.msg === 'exchange' && l.url === 'https://api.example.test/echo');
+          assert.equal(w.proxy.violations().filter((l) => l.rule === 'referer-mismatch').length, 0, 'not checked');
+        } else {
+          const [line] = await violationsOf(w.proxy, 'referer-mismatch');
+          assertEventFields(line!, { action: 'rewritten', platform: p.name });
+        }
+
+        const ported = await w.fetch('https://api.example.test:8443/bytes/2');
+        if (p.port === 'pass') assert.equal(ported.status, 200);
+        else assertBlocked(ported, 403, 'port-not-allowed', 'request:fail url not in domain list');
+
+        for (const [host, by] of Object.entries(REFUSED)) {
+          const r = await w.fetch(`https://${host}/bytes/2`);
+          if (by === p.name) assertBlocked(r, 403, 'host-refused', 'request:fail url not in domain list');
+          else assert.equal(r.status, 200, host);
+        }
+
+        // version "0" is a test build: only Douyin's mini program lets plain http through.
+        const text = (await curl(['-x', w.proxy.url, '-D', '-', 'http://api.example.test/x'])).stdout.toString();
+        if (p.http) assert.match(text, /^HTTP\/1\.1 200[\s\S]*plain ok$/);
+        else assert.match(text, /^HTTP\/1\.1 403[\s\S]*x-mgproxy-rule: insecure-scheme/);
+
+        await admin(w.proxy, 'POST', '/api/background', { background: true });
+        assertBlocked(await w.fetch('https://api.example.test/bytes/1'), 403, 'background-call', `request:fail ${p.background}`);
+        await admin(w.proxy, 'POST', '/api/background', { background: false });
+
+        const held = await hold(w, times(p.cap.n, p.cap.url));
+        assertBlocked(await w.fetch('https://api.example.test/bytes/1'), 429, 'concurrency-exceeded', 'request:fail exceed max task count');
+        const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
+        assertEventFields(line!, { action: 'blocked', platform: p.name, message: p.cap.message });
+        for (const r of await Promise.all(held)) assert.equal((r as Reply).status, 200);
+      } finally {
+        await w.close();
+      }
+    });
+  }
+});
+
+describe('caps per platform', () => {
+  it('douyin-game: uploadFile and downloadFile have caps of their own (5) beside request\'s 15', async () => {
+    const w = await worldOf({ platform: 'douyin-game' });
+    try {
+      const held = await hold(w, [...times(15, SLOW), ...times(5, 'https://cdn.example.test/slow?ms=2000')]);
+      assertBlocked(await w.fetch('https://cdn.example.test/bytes/1'), 429, 'concurrency-exceeded', 'downloadFile:fail exceed max task count');
+      const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
+      assert.equal(line!.message, 'Douyin mini game: 127.0.0.1 already has 5 downloadFile in flight (max 5)');
+      await Promise.all(held);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('baidu: the cap is per host, 6 on iOS', async () => {
+    const w = await worldOf({ platform: 'baidu', device: 'ios' }, ['https://evil.example.test']);
+    try {
+      const held = await hold(w, times(6, SLOW));
+      assertBlocked(await w.fetch('https://api.example.test/bytes/1'), 429, 'concurrency-exceeded', 'request:fail exceed max task count');
+      const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
+      assert.equal(line!.message, 'Baidu on iOS: 127.0.0.1 already has 6 request in flight to api.example.test (max 6 per host)');
+      assert.equal((await w.fetch('https://evil.example.test/bytes/1')).status, 200, 'another host passes');
+      await Promise.all(held);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('["douyin-game", "wechat"]: the 11th request passes (Douyin allows 15) and is reported for WeChat', async () => {
+    const w = await worldOf({ platform: ['douyin-game', 'wechat'] });
+    try {
+      const held = await hold(w, times(10, SLOW));
+      assert.equal((await w.fetch('https://api.example.test/bytes/11')).status, 200);
+      const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
+      assertEventFields(line!, { action: 'reported', platform: 'wechat', message: 'WeChat: 127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' });
+      assert.deepEqual(line!.platforms, ['wechat']);
+      await Promise.all(held);
+    } finally {
+      await w.close();
+    }
+  });
+});
+
+describe('douyin-app: plain http only in test builds', () => {
+  it('a release build (version "3") refuses http://; with ["douyin-app", "wechat"] a test build forwards it, reported for WeChat', async () => {
+    const plain = await plainUpstream();
+    try {
+      const release = await worldOf({ platform: 'douyin-app', version: '3' }, [], plain.port);
+      try {
+        const text = (await curl(['-x', release.proxy.url, '-D', '-', 'http://api.example.test/x'])).stdout.toString();
+        assert.match(text, /^HTTP\/1\.1 403[\s\S]*x-mgproxy-rule: insecure-scheme/);
+      } finally {
+        await release.close();
+      }
+      const both = await worldOf({ platform: ['douyin-app', 'wechat'] }, [], plain.port);
+      try {
+        const text = (await curl(['-x', both.proxy.url, '-D', '-', 'http://api.example.test/x'])).stdout.toString();
+        assert.match(text, /^HTTP\/1\.1 200[\s\S]*plain ok$/);
+        const [line] = await violationsOf(both.proxy, 'insecure-scheme');
+        assertEventFields(line!, { action: 'reported', platform: 'wechat' });
+        assert.deepEqual(line!.platforms, ['wechat']);
+      } finally {
+        await both.close();
+      }
+    } finally {
+      plain.close();
+    }
+  });
+});
