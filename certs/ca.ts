@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type forge from 'node-forge';
+import { certificateDerProblems } from './der.js';
 import { loadForge } from './forge.js';
 import { BACKDATE_MS, CA_VALIDITY_DAYS, DAY_MS, randomSerial, signWithNativeKey, utf8Name } from './x509.js';
 
@@ -25,7 +26,16 @@ export interface Ca {
   readonly keyId: string;
   /** The CA's subject Name as it is encoded in ca.pem, for the leaves' issuer. */
   readonly subjectName: forge.asn1.Asn1;
+  /**
+   * Set when this load replaced the CA the folder held (expired, or one a strict parser refuses):
+   * the one line telling the user to install the new CA, shown on the onboarding page and the
+   * dashboard until the proxy restarts.
+   */
+  notice?: string;
 }
+
+/** `start` warns when the CA has less than this left. */
+export const CA_RENEW_WARNING_DAYS = 30;
 
 export const CA_CERT_FILE = 'ca.pem';
 export const CA_KEY_FILE = 'ca-key.pem';
@@ -132,15 +142,44 @@ export function loadOrCreateCa(dir: string): { ca: Ca; created: boolean } {
   } catch (err) {
     throw new CaError(`cannot load the CA from ${dir}: ${(err as Error).message}`);
   }
-  if (new Date(ca.x509.validTo).getTime() <= Date.now()) {
-    // Expired: keep the old pair beside it (the user may want it), and make a new one.
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    fs.renameSync(certFile, `${certFile}.expired-${stamp}`);
-    fs.renameSync(keyFile, `${keyFile}.expired-${stamp}`);
-    return { ca: loadOrCreateCa(dir).ca, created: true };
+  // Expired, or made by older code with names Chromium (Android WebView, Cronet) refuses: no device
+  // can use it, so it is replaced, the old pair kept beside it (the user may want it).
+  const expired = new Date(ca.x509.validTo).getTime() <= Date.now();
+  const problems = expired ? [] : certificateDerProblems(ca.x509.raw);
+  if (expired || problems.length > 0) {
+    const suffix = retire(dir, expired ? 'expired' : 'invalid');
+    const fresh = loadOrCreateCa(dir).ca;
+    const why = expired
+      ? `the CA in ${dir} expired on ${new Date(ca.x509.validTo).toISOString().slice(0, 10)}`
+      : `the CA in ${dir} has a certificate that Chromium, Android WebView and Cronet refuse (${problems[0]})`;
+    fresh.notice = `${why}: replaced it with a new CA (the old one is kept as ${CA_CERT_FILE}${suffix}); install ${fresh.certFile} on your test devices`;
+    return { ca: fresh, created: true };
   }
   return { ca, created };
 }
+
+/** Renames ca.pem and ca-key.pem to `*.<why>-<date>`; returns the suffix. */
+function retire(dir: string, why: 'expired' | 'invalid' | 'renewed'): string {
+  const suffix = `.${why}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const certFile = path.join(dir, CA_CERT_FILE);
+  const keyFile = path.join(dir, CA_KEY_FILE);
+  for (const file of [certFile, keyFile]) if (fs.existsSync(file)) fs.renameSync(file, `${file}${suffix}`);
+  return suffix;
+}
+
+/** `mgproxy ca --renew`: a new pair, the old one kept as `*.renewed-<date>`. */
+export function renewCa(dir: string): { ca: Ca; retired?: string } {
+  const had = fs.existsSync(path.join(dir, CA_CERT_FILE)) || fs.existsSync(path.join(dir, CA_KEY_FILE));
+  let retired: string | undefined;
+  if (had) {
+    const suffix = retire(dir, 'renewed');
+    retired = path.join(dir, `${CA_CERT_FILE}${suffix}`);
+  }
+  return { ca: loadOrCreateCa(dir).ca, retired };
+}
+
+/** Days until the CA expires (fractional). */
+export const caDaysLeft = (ca: Ca, now = Date.now()): number => (new Date(ca.x509.validTo).getTime() - now) / DAY_MS;
 
 function readCa(certFile: string, keyFile: string): Ca {
   const certPem = fs.readFileSync(certFile, 'utf8');

@@ -2,7 +2,7 @@
  * A strict DER reader for certificates, as strict as Chromium's (and so Android WebView's and
  * Cronet's) parser where it matters to us: minimal lengths and integers, no indefinite lengths, no
  * constructed strings, BOOLEANs 0x00/0xFF, minimal BIT STRINGs, string values within their type's
- * alphabet (a `;` in a PrintableString is what made Chromium refuse the CA of mgproxy ≤ 0.x), and
+ * alphabet (a `;` in a PrintableString is what made Chromium refuse the CA of earlier builds), and
  * DEFAULT values omitted. `certificateDerProblems` lists what such a parser would reject, so that
  * a CA made by older code is found and replaced at load.
  */

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { loadConfig, type RuntimeConfig } from '../config/load.js';
 import type { Mode, Problem } from '../config/schema.js';
 import type { PlatformName } from '../config/platforms.js';
-import { type Ca, loadOrCreateCa } from '../certs/ca.js';
+import { type Ca, CA_RENEW_WARNING_DAYS, caDaysLeft, loadOrCreateCa } from '../certs/ca.js';
 import { CertStore } from '../certs/store.js';
 import { createAdminServer } from './admin/server.js';
 import { type ProxyContext, RuntimeState } from './context.js';
@@ -133,6 +133,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const { log, flush } = createLogger({ level: opts.logLevel, pretty: opts.pretty, fd: opts.logFd, format: opts.logFormat });
   for (const p of problems) log.warn({ id: p.id, path: p.path }, `config: ${p.message}`);
   const { ca, created } = loadOrCreateCa(opts.caDir);
+  if (ca.notice) log.warn({ ca: ca.certFile }, ca.notice);
+  const daysLeft = caDaysLeft(ca);
+  if (daysLeft < CA_RENEW_WARNING_DAYS) {
+    log.warn({ ca: ca.certFile, validTo: new Date(ca.x509.validTo).toISOString() }, `the CA expires in ${Math.max(0, Math.floor(daysLeft))} days: run \`mgproxy ca --renew --ca-dir ${opts.caDir}\` and install the new ${ca.certFile} on your test devices`);
+  }
   const ctx = buildContext(config, ca, log, opts.clientNames);
   const proxy = new ProxyServer(ctx, { serveLocal: createOnboarding(ctx), clients: new ClientAccess(opts.allowClients) });
   const admin = createAdminServer(ctx);

@@ -16,6 +16,8 @@ export interface OnboardingPageData {
   caSha256: string;
   caValidTo: string;
   qrSvg: string;
+  /** The CA was replaced at this start (SPEC §5): the line telling the user to install the new one. */
+  caNotice?: string;
   /** Which platform's steps to open first (from the User-Agent). */
   platform: 'ios' | 'android' | 'other';
 }
@@ -60,7 +62,8 @@ export function renderOnboardingPage(d: OnboardingPageData): string {
 <style>${ONBOARDING_STYLE}</style></head>
 <body>
 <h1>mgproxy: set up this device</h1>
-<p>${d.viaProxy
+${d.caNotice ? `<p class="warn" id="ca-notice">${escapeHtml(d.caNotice)}</p>
+` : ''}<p>${d.viaProxy
     ? 'This page came through the proxy: this device already uses it. Install and trust the CA below, and its HTTPS traffic is checked too.'
     : 'This device reached the proxy directly. Set its Wi-Fi proxy to the address below, then install and trust the CA.'}</p>
 <div class="addr">

@@ -72,7 +72,7 @@ export function createOnboarding(ctx: ProxyContext): (req: IncomingMessage, res:
       body: renderOnboardingPage({
         host: r.host, port: r.port, viaProxy: r.viaProxy, androidFile, caName,
         caSha256: ca.x509.fingerprint256, caValidTo: new Date(ca.x509.validTo).toISOString().slice(0, 10),
-        qrSvg: qrSvg(phoneSetup(r.host, r.port).onboarding), platform: platformOf(req),
+        qrSvg: qrSvg(phoneSetup(r.host, r.port).onboarding), platform: platformOf(req), caNotice: ca.notice,
       }),
     }),
     // iOS installs a profile from application/x-x509-ca-cert; Android's installer takes DER too.

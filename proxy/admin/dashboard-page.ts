@@ -45,6 +45,7 @@ meter{width:5rem;vertical-align:middle}
 .qr svg{display:block;width:11rem;height:auto;margin:.3rem 0}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{color:var(--muted)}dd{margin:0;word-break:break-all}
 #error{color:var(--err);margin:.5rem 1rem 0}#error:empty{display:none}
+#ca-notice{border-left:4px solid var(--err);margin:.5rem 1rem 0;padding:.3rem .7rem}
 #list .rule{white-space:nowrap}
 @media (max-width:640px){
   main{padding:.5rem}
@@ -254,7 +255,10 @@ refreshStats();
 draw();
 `;
 
-export function renderDashboardPage(): string {
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** `caNotice`: the CA was replaced at this start (SPEC §5); shown until the proxy restarts. */
+export function renderDashboardPage(caNotice?: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -272,7 +276,8 @@ export function renderDashboardPage(): string {
 <span id="bg-state" class="muted">off</span>
 <a href="/ca.pem" id="ca-link" download>CA certificate (ca.pem)</a>
 </header>
-<p id="error" role="alert"></p>
+${caNotice ? `<p id="ca-notice" role="alert">${escapeHtml(caNotice)}</p>
+` : ''}<p id="error" role="alert"></p>
 <main>
 <div>
 <section aria-labelledby="h-violations">

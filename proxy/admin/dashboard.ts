@@ -20,7 +20,6 @@ const hash = (text: string) => `'sha256-${crypto.createHash('sha256').update(tex
 const PAGE = Buffer.from(renderDashboardPage());
 const HEADERS = {
   'content-type': 'text/html; charset=utf-8',
-  'content-length': String(PAGE.length),
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
   'content-security-policy': [
@@ -31,9 +30,14 @@ const HEADERS = {
 
 // Both handlers have api.ts's Route signature, kept structural so the two modules do not import each other.
 
-export function getDashboard(_ctx: ProxyContext, _req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(200, HEADERS);
-  res.end(PAGE);
+let noticePage: { notice: string; page: Buffer } | undefined;
+
+export function getDashboard(ctx: ProxyContext, _req: IncomingMessage, res: ServerResponse): void {
+  const { notice } = ctx.ca;
+  if (notice && noticePage?.notice !== notice) noticePage = { notice, page: Buffer.from(renderDashboardPage(notice)) };
+  const page = notice ? noticePage!.page : PAGE;
+  res.writeHead(200, { ...HEADERS, 'content-length': String(page.length) });
+  res.end(page);
 }
 
 /**
