@@ -143,6 +143,10 @@ No report was asked for (\`--report\`, \`--junit\`, \`--har\`).
     assert.equal(lines(r.stderr).length, 1, r.stderr);
     assert.match(r.stderr, /^mgproxy: .*log-format.*xml/);
     assert.equal(fs.existsSync(w.file('ran-log-format')), false);
+    const twice = await mgproxyRun(w, ['--log-format', 'json', '--log-format', 'human'], ['touch', 'ran-log-format']);
+    assert.equal(twice.code, 2);
+    assert.equal(twice.stderr, 'mgproxy: --log-format is given more than once\n');
+    assert.equal(fs.existsSync(w.file('ran-log-format')), false);
   });
 });
 

@@ -120,6 +120,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .option('pretty', { type: 'boolean', describe: 'older spelling: --pretty is --log-format human, --no-pretty is --log-format json' })
     .option('fail-on', { choices: FAIL_ON, default: 'error' as FailOn, describe: 'exit 1 when a violation is at or above this severity (never: only CMD\'s status counts)' })
     .check((argv) => {
+      for (const name of ['log-format', 'fail-on'] as const) if (Array.isArray(argv[name])) throw new UsageError(`--${name} is given more than once`);
       if ([...(argv.cmd ?? []), ...((argv['--'] as string[] | undefined) ?? [])].length === 0) throw new UsageError('name the command to run after --, e.g. mgproxy run -- npm test');
       return true;
     })
