@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { DOMAIN_LISTS, type DomainList, type MgproxyConfig, type Problem } from './schema.js';
 import { capFor, type Cap, type PlatformProfile } from './platforms.js';
-import { isHostName, isLocalhostName, splitHostPort } from '../proxy/net-address.js';
+import { isHostName, isLocalhostName, splitHostPort } from './net-address.js';
 
 /** A domain entry taken apart: `https://Api.Example.com` → scheme `https`, host `api.example.com`. */
 export interface DomainEntry {

@@ -10,7 +10,7 @@ import { APIS, DOMAIN_LISTS, type Api, type DomainList, type MgproxyConfig, type
 import { DEFAULTS } from './defaults.js';
 import { entryTarget, lintConfig, maxTimeoutOf, parseDomainEntry, timeoutAboveMax } from './lint.js';
 import { type Cap, capFor, type PlatformName, type PlatformProfile, PLATFORMS, refererOf } from './platforms.js';
-import { isHostName, isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../proxy/net-address.js';
+import { isHostName, isValidHost, normalizeHost, normalizeIp, splitHostPort } from './net-address.js';
 import { normalizeNetwork } from '../proxy/network/conditions.js';
 import type { PresetName } from '../proxy/network/presets.js';
 

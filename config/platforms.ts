@@ -4,7 +4,7 @@
  * mirror, cited per value below); a cell the table leaves open ("?", "—", not stated) keeps the
  * TCSAS value and is named in `unknown`, so that the README and `check-config` can say so.
  */
-import type { Api } from './schema.js';
+import type { Api } from './vocabulary.js';
 
 export const PLATFORM_NAMES = ['tcsas', 'wechat', 'qq', 'douyin-game', 'douyin-app', 'baidu', 'taptap'] as const;
 export type PlatformName = (typeof PLATFORM_NAMES)[number];

@@ -5,11 +5,11 @@
 import { DEVICES, PLATFORM_NAMES, type Device, type PlatformName } from './platforms.js';
 import { type NetworkConfig, validateNetwork } from '../proxy/network/conditions.js';
 
-import { clientNameProblem } from '../proxy/clients.js';
+import { clientNameProblem } from './client-name.js';
+import type { Api, Severity } from './vocabulary.js';
 
-/** The four network APIs of the mini-game runtime. */
-export type Api = 'request' | 'uploadFile' | 'downloadFile' | 'connectSocket';
-export const APIS: readonly Api[] = ['request', 'uploadFile', 'downloadFile', 'connectSocket'];
+// The config is written in the shared vocabulary; re-exported for the modules that read the config.
+export { APIS, type Api, type Severity } from './vocabulary.js';
 
 /** Keys of `domains`: the backend's names, where the socket list is called `socket`. */
 export type DomainList = 'request' | 'uploadFile' | 'downloadFile' | 'socket';
@@ -21,7 +21,6 @@ export const LIST_OF_API: Readonly<Record<Api, DomainList>> = {
 export type Mode = 'enforce' | 'report';
 export type RefererMode = 'rewrite' | 'check' | 'off';
 export type Overflow = 'reject' | 'queue';
-export type Severity = 'info' | 'warning' | 'error';
 
 export interface MgproxyConfig {
   /**

@@ -17,7 +17,7 @@ import { InFlight } from './inflight.js';
 import { createLogger, type LogFormat, type LogLevel } from './log.js';
 import { ClientAccess } from './client-access.js';
 import { Clients } from './clients.js';
-import { type Cidr, formatHost, isLoopbackIp } from './net-address.js';
+import { type Cidr, formatHost, isLoopbackIp } from '../config/net-address.js';
 import { createOnboarding } from './onboarding.js';
 import { createRules } from './rules/index.js';
 import { ProxyServer } from './server.js';

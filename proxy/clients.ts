@@ -3,8 +3,8 @@
  * IP=NAME`, config `clients`, `POST /api/clients`). A lab shares one proxy between several phones;
  * the name is what the dashboard, the events (`clientName`), the reports and the HAR show.
  */
-import net from 'node:net';
-import { normalizeIp } from './net-address.js';
+import { clientNameProblem } from '../config/client-name.js';
+import { normalizeIp } from '../config/net-address.js';
 
 export interface ClientSummary {
   client: string;
@@ -14,20 +14,8 @@ export interface ClientSummary {
   sockets: number;
 }
 
-/** Names are short labels: a phone model, a tester, a device id. */
-export const MAX_CLIENT_NAME_LENGTH = 64;
 /** Past this many distinct addresses, new ones are still served but no longer counted here. */
 export const MAX_TRACKED_CLIENTS = 10_000;
-
-/** Why `ip` cannot be given `name`, or undefined when it can. */
-export function clientNameProblem(ip: string, name: string): string | undefined {
-  if (net.isIP(ip) === 0) return `${JSON.stringify(ip)} is not an IP address`;
-  if (name.trim() === '') return `the name of ${ip} is empty`;
-  if (name.length > MAX_CLIENT_NAME_LENGTH) return `the name of ${ip} is longer than ${MAX_CLIENT_NAME_LENGTH} characters`;
-  // Control characters would break log lines, terminal output and the JUnit XML.
-  if (/\p{Cc}/u.test(name)) return `the name of ${ip} holds control characters`;
-  return undefined;
-}
 
 /** `192.168.1.23=iphone-13` → `["192.168.1.23", "iphone-13"]`, or a one-line reason. */
 export function parseClientName(text: string): { ip: string; name: string } | { error: string } {

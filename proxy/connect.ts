@@ -9,7 +9,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { ProxyContext } from './context.js';
-import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from './net-address.js';
+import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../config/net-address.js';
 import { writeRawAnswer } from './respond.js';
 import { tunnelRaw } from './tunnel.js';
 

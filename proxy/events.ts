@@ -6,8 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Api, Severity } from '../config/schema.js';
-import type { Action, RuleId } from './rules/types.js';
+import type { Action, Api, RuleId, Severity } from '../config/vocabulary.js';
 import type { HostAudit } from '../certs/audit/types.js';
 import type { PlatformName } from '../config/platforms.js';
 

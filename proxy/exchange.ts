@@ -5,12 +5,12 @@
  */
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Api } from '../config/schema.js';
+import type { Action, Api } from '../config/vocabulary.js';
 import type { ProxyContext } from './context.js';
 import type { Violation } from './events.js';
 import { type ProxyAnswer, ruleAnswer, sendAnswer, writeRawProxyAnswer } from './respond.js';
-import type { Action, Finding } from './rules/types.js';
-import { formatHost } from './net-address.js';
+import type { Finding } from './rules/types.js';
+import { formatHost } from '../config/net-address.js';
 import type { Condition } from './network/conditions.js';
 
 export type Scheme = 'https' | 'http' | 'wss' | 'ws';

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { androidSystemFileName } from '../certs/android.js';
 import type { ProxyContext } from './context.js';
 import { tunnelOf } from './connect.js';
-import { isValidHost, normalizeIp, splitHostPort } from './net-address.js';
+import { isValidHost, normalizeIp, splitHostPort } from '../config/net-address.js';
 import { ONBOARDING_STYLE, type OnboardingPageData, renderOnboardingPage } from './onboarding-page.js';
 import { ONBOARDING_HOST, phoneSetup } from './phones.js';
 import { qrSvg } from './qr.js';

@@ -6,8 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Api } from '../config/schema.js';
-import type { RuleId } from './rules/types.js';
+import type { Api, RuleId } from '../config/vocabulary.js';
 
 /** SPEC §10 "errMsg reason per rule". */
 export function reasonOf(rule: RuleId): string {

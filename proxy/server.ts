@@ -11,7 +11,7 @@ import { classifyApi } from './classify.js';
 import { handleConnect, tunnelOf } from './connect.js';
 import { Exchange, type Scheme } from './exchange.js';
 import { attachExchange, Forwarder } from './forward.js';
-import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from './net-address.js';
+import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../config/net-address.js';
 import { writeRawAnswer } from './respond.js';
 import { runRequestRules } from './rules/pipeline.js';
 import { proceedUnder } from './network/gate.js';

@@ -12,7 +12,7 @@ import os from 'node:os';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { RuntimeConfig } from '../config/load.js';
-import { isLoopbackIp, normalizeIp } from './net-address.js';
+import { isLoopbackIp, normalizeIp } from '../config/net-address.js';
 import { connectPinned } from './pinned-tls.js';
 
 /** Set on the request options so the agent can hand the ClientRequest to its exchange. */

@@ -1,6 +1,5 @@
 /** The result of auditing one upstream host:port (SPEC §10 "`mgproxy audit --json`"), also the JSON report's `tls` entries. */
-import type { Severity } from '../../config/schema.js';
-import type { TlsRuleId } from '../../proxy/rules/types.js';
+import type { Severity, TlsRuleId } from '../../config/vocabulary.js';
 
 export interface ChainEntry {
   subject: string;

@@ -8,8 +8,8 @@ import type { ProxyContext } from '../context.js';
 import type { Violation } from '../events.js';
 import { getConfig, getDashboard } from './dashboard.js';
 import { jsonReportChunks } from '../reports/json.js';
-import { clientNameProblem } from '../clients.js';
-import { normalizeIp } from '../net-address.js';
+import { clientNameProblem } from '../../config/client-name.js';
+import { normalizeIp } from '../../config/net-address.js';
 
 export type Route = (ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, url: URL) => void;
 

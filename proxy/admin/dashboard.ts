@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { androidSystemFileName } from '../../certs/android.js';
 import type { ProxyContext } from '../context.js';
-import { formatHost } from '../net-address.js';
+import { formatHost } from '../../config/net-address.js';
 import { caCommonName } from '../onboarding.js';
 import { isWildcardHost, phoneSetup, phoneSetups } from '../phones.js';
 import { qrSvg } from '../qr.js';

@@ -11,7 +11,7 @@ import { AUDIT_TIMEOUT_MS, probe, type ProbeTarget } from '../../certs/audit/pro
 import { TrustStore } from '../../certs/audit/trust.js';
 import { findConfigFile, formatProblem, loadConfig, type RuntimeConfig } from '../../config/load.js';
 import { DOMAIN_LISTS } from '../../config/schema.js';
-import { isValidHost, splitHostPort } from '../net-address.js';
+import { isValidHost, splitHostPort } from '../../config/net-address.js';
 import { Upstream } from '../upstream.js';
 import { withConfigOption } from './options.js';
 

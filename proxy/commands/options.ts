@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { defaultCaDir } from '../../certs/ca.js';
-import { isValidHost, parsePort } from '../net-address.js';
+import { isValidHost, parsePort } from '../../config/net-address.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { ProxyOptions } from '../app.js';
 import type { Mode } from '../../config/schema.js';
@@ -14,7 +14,7 @@ import { isPlatformName, PLATFORM_NAMES, type PlatformName } from '../../config/
 import { parseAllowClients } from '../client-access.js';
 import { parseClientName } from '../clients.js';
 import { isPresetName, PRESET_NAMES, type PresetName } from '../network/presets.js';
-import type { Cidr } from '../net-address.js';
+import type { Cidr } from '../../config/net-address.js';
 import type { ReportPaths } from '../reports/index.js';
 
 /** A usage error: printed as one line, exit code 2. */

@@ -20,7 +20,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import type { CommandModule } from 'yargs';
 import type { RunningProxy } from '../app.js';
-import { formatHost } from '../net-address.js';
+import { formatHost } from '../../config/net-address.js';
 import { LOG_FORMATS, type LogFormat } from '../log.js';
 import { appendStepSummary, GithubAnnotations, stepSummaryMarkdown } from '../reports/github.js';
 import { formatSummary, FAIL_ON, type FailOn, ViolationTally } from '../reports/summary.js';

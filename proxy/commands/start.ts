@@ -7,7 +7,7 @@ import { findConfigFile } from '../../config/load.js';
 import { CaError } from '../../certs/ca.js';
 import { ConfigError, ListenError, type ProxyOptions, type RunningProxy, startProxy } from '../app.js';
 import { formatProblem } from '../../config/load.js';
-import { isLoopbackIp } from '../net-address.js';
+import { isLoopbackIp } from '../../config/net-address.js';
 import { formatPhoneBlock, phoneSetups } from '../phones.js';
 import { type ReportPaths, Reports } from '../reports/index.js';
 import { type ProxyArgs, proxyOptionsFrom, reportPathsOf, withProxyOptions } from './options.js';

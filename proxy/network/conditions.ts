@@ -4,7 +4,7 @@
  * as the config is, and compiled once into the lookup the exchanges ask.
  */
 import { isIP } from 'node:net';
-import { isHostName, normalizeHost, normalizeIp } from '../net-address.js';
+import { isHostName, normalizeHost, normalizeIp } from '../../config/net-address.js';
 import { isPresetName, PRESET_NAMES, PRESETS, type PresetName, type Profile } from './presets.js';
 
 export const FAULT_TYPES = ['hang', 'reset', 'error-status', 'socket-drop', 'dns-fail', 'outage'] as const;

@@ -7,7 +7,7 @@
  * GitHub test-report actions all read.
  */
 import type { Violation } from '../events.js';
-import { formatHost } from '../net-address.js';
+import { formatHost } from '../../config/net-address.js';
 import type { RuleId } from '../rules/types.js';
 import type { ReportSource } from './json.js';
 

@@ -7,7 +7,7 @@ import net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import { DOMAIN_LISTS, LIST_OF_API, type DomainList } from '../../config/schema.js';
 import type { Exchange } from '../exchange.js';
-import { isLocalhostName } from '../net-address.js';
+import { isLocalhostName } from '../../config/net-address.js';
 import type { Rule } from './types.js';
 
 /** The lists a request may be allowed by, its own API's first. */

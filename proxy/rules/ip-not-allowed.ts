@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import type { ProxyContext } from '../context.js';
-import { isLocalhostName, isLoopbackIp, isPrivateIp } from '../net-address.js';
+import { isLocalhostName, isLoopbackIp, isPrivateIp } from '../../config/net-address.js';
 import type { Rule } from './types.js';
 
 /** Why `host` cannot be reached by a game, or undefined when it can. */

@@ -11,7 +11,8 @@ import { AuditCache } from '../../certs/audit/cache.js';
 import { TrustStore } from '../../certs/audit/trust.js';
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../exchange.js';
-import { type Finding, type Rule, TLS_RULE_IDS } from './types.js';
+import { TLS_RULE_IDS } from '../../config/vocabulary.js';
+import type { Finding, Rule } from './types.js';
 
 /** When Node's roots are parsed if no audit needed them sooner. */
 const ROOTS_WARM_DELAY_MS = 300;

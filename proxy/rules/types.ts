@@ -2,27 +2,12 @@
  * The rule interface (STYLE: mitmproxy's addons, http-proxy's passes): small, uniform, able to
  * short-circuit. A rule returns findings as data; the pipeline decides what they do.
  */
-import type { Api, Severity } from '../../config/schema.js';
+import type { Action, Api, RuleId, Severity } from '../../config/vocabulary.js';
 import type { Exchange } from '../exchange.js';
 import type { PlatformName } from '../../config/platforms.js';
 
-/** Every id a violation can carry (SPEC §4, §5). */
-export const REQUEST_RULE_IDS = [
-  'insecure-scheme', 'domain-not-allowed', 'ip-not-allowed', 'referer-mismatch', 'concurrency-exceeded',
-  'timeout', 'background-interrupted', 'background-call', 'response-not-utf8', 'response-multiple-bom',
-  'http-error-status', 'port-not-allowed', 'host-refused',
-] as const;
-export const TLS_RULE_IDS = [
-  'tls-untrusted', 'tls-self-signed', 'tls-chain-incomplete', 'tls-expired', 'tls-not-yet-valid',
-  'tls-hostname-mismatch', 'tls-no-tls12', 'tls-unreachable', 'ats-weak-protocol', 'ats-no-forward-secrecy',
-  'ats-weak-signature', 'ats-weak-key',
-] as const;
-export type RequestRuleId = (typeof REQUEST_RULE_IDS)[number];
-export type TlsRuleId = (typeof TLS_RULE_IDS)[number];
-export type RuleId = RequestRuleId | TlsRuleId;
-
-/** SPEC §6: what happened to the exchange because of the violation. */
-export type Action = 'blocked' | 'reported' | 'rewritten' | 'queued' | 'cut';
+// The rules speak the shared vocabulary (config/vocabulary.ts); re-exported for the rule modules' users.
+export { REQUEST_RULE_IDS, TLS_RULE_IDS, type Action, type RequestRuleId, type RuleId, type TlsRuleId } from '../../config/vocabulary.js';
 
 /** What a rule found. `action` is set only by rules whose outcome is not the pipeline's to decide (`queued`, `rewritten`). */
 export interface Finding {
