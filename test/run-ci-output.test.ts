@@ -85,6 +85,18 @@ describe('mgproxy run: output for a CI log', () => {
     for (const l of lines(r.stderr)) assert.doesNotMatch(l, /"msg":/, r.stderr);
   });
 
+  it('renders a warning of the start as a human line', async () => {
+    const odd = await startRunWorld({ config: { networkTimeout: { request: 90_000 } } });
+    try {
+      const r = await mgproxyRun(odd, [], ['true']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(lines(r.stderr)[0], 'mgproxy: warning config: 90000 ms is above the maximum of TCSAS; 60000 ms is used (id=config-timeout-above-max path=networkTimeout.request)');
+      assert.doesNotMatch(r.stderr, /"msg":/);
+    } finally {
+      await odd.close();
+    }
+  });
+
   it('annotates errors and warnings on GitHub Actions: escaped, the first 3 of a rule, then its count', async () => {
     const r = await mgproxyRun(w, [], CMD, { env: { GITHUB_ACTIONS: 'true' } });
     assertClientRan(r);
