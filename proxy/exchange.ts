@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Action, Api } from '../config/vocabulary.js';
 import type { ProxyContext } from './context.js';
 import type { Violation } from './events.js';
-import { type ProxyAnswer, ruleAnswer, sendAnswer, writeRawProxyAnswer } from './respond.js';
+import { isPreflight, preflightAnswer, type ProxyAnswer, ruleAnswer, sendAnswer, withCors, writeRawProxyAnswer } from './respond.js';
 import type { Finding } from './rules/types.js';
 import { formatHost } from '../config/net-address.js';
 import type { Condition } from './network/conditions.js';
@@ -112,6 +112,11 @@ export class Exchange {
     return this.res ? !this.res.headersSent : !this.upgraded && this.status === undefined;
   }
 
+  /** A CORS preflight (SPEC §6): the page's real request carries the events, this one records none. */
+  get preflight(): boolean {
+    return isPreflight(this.req);
+  }
+
   /** Records a finding as a violation event of this exchange. */
   record(finding: Finding, action: Action): Violation {
     const clientName = this.clientName;
@@ -121,14 +126,16 @@ export class Exchange {
       host: this.host, port: this.port, client: this.client, ...(clientName === undefined ? {} : { clientName }),
       action, message: finding.message, platform: platforms[0]!, platforms, time: new Date().toISOString(),
     };
-    this.ctx.clients.countViolation(this.client);
     if (this.network) v.network = this.network.name;
+    if (this.preflight) return v;
+    this.ctx.clients.countViolation(this.client);
     this.violations.push(v);
     return this.ctx.events.record(v);
   }
 
   /** Answers with the proxy's own response instead of the upstream's; the upstream never sees the request. */
   block(finding: Finding): void {
+    if (this.preflight) { this.answer(preflightAnswer(this.req), 'blocked'); return; }
     if (!finding.recorded) this.record(finding, 'blocked');
     this.answer(ruleAnswer(this.api, finding.rule, finding.message, finding.reason), 'blocked');
   }
@@ -153,8 +160,9 @@ export class Exchange {
   }
 
   /** Sends a proxy answer (headers not sent yet) and ends the exchange with `outcome`. */
-  answer(answer: ProxyAnswer, outcome: Outcome): void {
+  answer(plain: ProxyAnswer, outcome: Outcome): void {
     if (this.ended) return;
+    const answer = withCors(plain, this.req.headers.origin);
     this.status = answer.status;
     this.proxyAnswer = answer;
     this.outcome = outcome;

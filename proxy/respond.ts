@@ -3,7 +3,7 @@
  * whose `errMsg` is what the runtime would give the game's fail callback. Also the plain answers to
  * malformed input, written straight to a socket.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Api, RuleId } from '../config/vocabulary.js';
@@ -67,10 +67,47 @@ export function upstreamErrorAnswer(api: Api, cause: string, reason: string, mes
   };
 }
 
+/**
+ * SPEC §6 "So that a game running in a browser…": a proxy answer to a request with `Origin` lets
+ * that page read it (status, errMsg, x-mgproxy-*); without these a page's fetch sees only an opaque
+ * network error.
+ */
+export function withCors(answer: ProxyAnswer, origin: string | undefined): ProxyAnswer {
+  if (origin === undefined) return answer;
+  return {
+    ...answer,
+    headers: {
+      ...answer.headers,
+      'access-control-allow-origin': origin,
+      'access-control-allow-credentials': 'true',
+      'access-control-expose-headers': 'x-mgproxy-rule, x-mgproxy-error, x-mgproxy-fault',
+      vary: 'origin',
+    },
+  };
+}
+
+/** A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method). */
+export const isPreflight = (req: IncomingMessage): boolean =>
+  req.method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
+
+/**
+ * The answer to a preflight the rules would block: 204 allowing what the page asked for, so that
+ * its real request goes out and gets the proxy's readable answer (SPEC §6).
+ */
+export function preflightAnswer(req: IncomingMessage): ProxyAnswer {
+  const asked = req.headers['access-control-request-headers'];
+  const answer = withCors({ status: 204, headers: { 'access-control-allow-methods': String(req.headers['access-control-request-method']) }, body: '' }, req.headers.origin);
+  if (asked) answer.headers['access-control-allow-headers'] = asked;
+  answer.headers.vary = 'origin, access-control-request-method, access-control-request-headers';
+  return answer;
+}
+
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Every header of a proxy answer as sent (also what the HAR report shows for it). */
 export function answerHeaders(answer: ProxyAnswer): Record<string, string> {
+  // RFC 9110 §8.6, §15.3.5: a 204 has no content, so no Content-Length and no type.
+  if (answer.status === 204) return { ...answer.headers, 'cache-control': 'no-store' };
   return {
     ...answer.headers,
     'content-type': JSON_TYPE,
