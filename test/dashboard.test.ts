@@ -20,7 +20,7 @@ import { makeNetns, type Netns, PRIVATE_ADDRESS, SECOND_PRIVATE_ADDRESS } from '
 import { type ProxyProcess, startProxy, tempDir } from './helpers/proxy.js';
 import { decodeImage, zbarimgMissing } from './helpers/qr-decode.js';
 
-// Functions given to page.evaluate run in the browser; this project compiles without the DOM library.
+// Functions given to page.evaluate run in the browser; typed loosely here, as page code.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const document: any, window: any;
 

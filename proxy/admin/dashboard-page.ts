@@ -6,9 +6,10 @@
  *
  * The list is bounded: the page keeps the newest MAX_KEPT events and draws one page of them,
  * redrawn at most every 100 ms however fast events come, so 10,000 violations stay cheap. Event
- * text goes into the DOM with textContent only. The script avoids backticks and `${`: it lives in
- * a TypeScript template string.
+ * text goes into the DOM with textContent only. The script is `dashboard-client.ts`, compiled by
+ * tsc with the DOM types and inlined here (a module script, so its top-level names stay its own).
  */
+import fs from 'node:fs';
 
 export const DASHBOARD_STYLE = String.raw`
 :root{color-scheme:light dark;--fg:#1b1f24;--bg:#fff;--muted:#57606a;--box:#f6f8fa;--line:#d0d7de;--accent:#0b5cad;--err:#cf222e;--warn:#9a6700;--info:#0969da}
@@ -56,204 +57,11 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{colo
 }
 `;
 
-export const DASHBOARD_SCRIPT = String.raw`
-'use strict';
-var MAX_KEPT = 5000, PAGE = 100, FIRST_LOAD = 2000;
-var events = [], offset = 0, caps = { http: 10, socket: 5 }, background = false, drawTimer = 0;
-var $ = function (id) { return document.getElementById(id); };
-function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
-function showError(text) { if ($('error').textContent !== (text || '')) $('error').textContent = text || ''; }
-function getJson(path) { return fetch(path, { cache: 'no-store' }).then(function (r) { if (!r.ok) throw new Error(path + ': HTTP ' + r.status); return r.json(); }); }
-
-function filters() { return { rule: $('f-rule').value, severity: $('f-severity').value, host: $('f-host').value.trim().toLowerCase() }; }
-function matches(v, f) {
-  return (!f.rule || v.rule === f.rule) && (!f.severity || v.severity === f.severity) && (!f.host || String(v.host || '').toLowerCase().indexOf(f.host) >= 0);
-}
-function scheduleDraw() { if (!drawTimer) drawTimer = setTimeout(function () { drawTimer = 0; draw(); }, 100); }
-
-var knownRules = {};
-function noteRule(rule) {
-  if (knownRules[rule]) return;
-  knownRules[rule] = true;
-  var sel = $('f-rule'), names = Object.keys(knownRules).sort(), keep = sel.value;
-  sel.replaceChildren(el('option', 'every rule'));
-  sel.firstChild.value = '';
-  names.forEach(function (n) { var o = el('option', n); o.value = n; sel.appendChild(o); });
-  sel.value = keep;
-}
-
-function add(v, live) {
-  events.push(v);
-  if (events.length > MAX_KEPT + 500) events.splice(0, events.length - MAX_KEPT);
-  noteRule(v.rule);
-  // Reading older pages: keep the same rows in view while new ones arrive.
-  if (live && offset > 0 && matches(v, filters())) offset++;
-  if (live) refreshStatsSoon();
-  scheduleDraw();
-}
-
-function time(iso) { var d = new Date(iso); return isNaN(d) ? String(iso) : d.toTimeString().slice(0, 8) + '.' + String(d.getMilliseconds()).padStart(3, '0'); }
-
-function draw() {
-  var f = filters(), picked = [];
-  for (var i = events.length - 1; i >= 0; i--) if (matches(events[i], f)) picked.push(events[i]);
-  if (offset >= picked.length) offset = Math.max(0, Math.floor((picked.length - 1) / PAGE) * PAGE);
-  var rows = document.createDocumentFragment();
-  picked.slice(offset, offset + PAGE).forEach(function (v) {
-    var tr = el('tr');
-    tr.appendChild(el('td', time(v.time), 'muted'));
-    tr.appendChild(el('td', v.severity, 'sev-' + v.severity));
-    tr.appendChild(el('td', v.rule, 'rule'));
-    tr.appendChild(el('td', v.api ? v.api + ' ' + (v.method || '') : 'tls'));
-    tr.appendChild(el('td', v.url || (v.host + (v.port ? ':' + v.port : '')), 'url'));
-    tr.appendChild(el('td', v.client || '', 'muted'));
-    tr.appendChild(el('td', v.action));
-    tr.appendChild(el('td', v.message, 'msg'));
-    rows.appendChild(tr);
-  });
-  $('rows').replaceChildren(rows);
-  $('empty').hidden = picked.length > 0;
-  var from = picked.length ? offset + 1 : 0, to = Math.min(offset + PAGE, picked.length);
-  $('page').textContent = from + '–' + to + ' of ' + picked.length.toLocaleString() + ' shown (newest first; the page keeps the newest ' + MAX_KEPT.toLocaleString() + ')';
-  $('newer').disabled = offset === 0;
-  $('newest').disabled = offset === 0;
-  $('older').disabled = offset + PAGE >= picked.length;
-}
-
-function loadList() {
-  return getJson('/api/violations?limit=' + FIRST_LOAD).then(function (body) {
-    var pending = events.slice(loadMark);
-    var seen = {};
-    body.violations.forEach(function (v) { seen[JSON.stringify(v)] = true; });
-    events = [];
-    body.violations.forEach(function (v) { add(v, false); });
-    pending.forEach(function (v) { if (!seen[JSON.stringify(v)]) add(v, false); });
-  });
-}
-
-var loadMark = 0;
-function connect() {
-  var es = new EventSource('/api/events');
-  es.addEventListener('violation', function (e) { add(JSON.parse(e.data), true); });
-  es.onopen = function () {
-    $('live').textContent = 'live'; $('live').className = 'badge on';
-    // (Re)connected: fetch what is kept, then merge what streamed in meanwhile.
-    loadMark = events.length;
-    loadList().catch(function (err) { showError(err.message); });
-  };
-  es.onerror = function () { $('live').textContent = 'reconnecting…'; $('live').className = 'badge off'; };
-}
-
-function drawStats(s, withBackground) {
-  $('t-requests').textContent = s.requests.toLocaleString();
-  $('t-violations').textContent = s.violations.toLocaleString();
-  var counts = document.createDocumentFragment(), rules = Object.keys(s.byRule).sort(function (a, b) { return s.byRule[b] - s.byRule[a]; });
-  rules.forEach(function (rule) {
-    noteRule(rule);
-    var tr = el('tr'), td = el('td'), b = el('button', rule, 'rule');
-    b.type = 'button'; b.title = 'show only ' + rule;
-    b.addEventListener('click', function () { $('f-rule').value = rule; offset = 0; draw(); });
-    td.appendChild(b); tr.appendChild(td); tr.appendChild(el('td', s.byRule[rule].toLocaleString(), 'num'));
-    counts.appendChild(tr);
-  });
-  $('count-rows').replaceChildren(counts);
-  $('no-counts').hidden = rules.length > 0;
-  var load = document.createDocumentFragment(), clients = Object.keys(s.inFlight).sort();
-  clients.forEach(function (c) {
-    var tr = el('tr'); tr.appendChild(el('td', c));
-    ['http', 'socket'].forEach(function (k) {
-      var td = el('td'), m = el('meter'), n = s.inFlight[c][k];
-      m.min = 0; m.max = caps[k]; m.value = n; m.high = caps[k] - 0.5; m.optimum = 0;
-      td.appendChild(m); td.appendChild(document.createTextNode(' ' + n + '/' + caps[k]));
-      tr.appendChild(td);
-    });
-    load.appendChild(tr);
-  });
-  $('load-rows').replaceChildren(load);
-  $('no-load').hidden = clients.length > 0;
-  if (withBackground) setBackground(s.background);
-}
-
-function setBackground(on) {
-  background = on;
-  $('background').setAttribute('aria-pressed', String(on));
-  $('bg-state').textContent = on ? 'on: new requests get 403 background-call' : 'off';
-}
-
-// Counts, load and background state: every second, and soon after a violation streams in
-// (never later than already planned, so a flood cannot keep postponing it). One fetch at a time.
-var bgSeq = 0, bgPending = false;
-var statsBusy = false, statsAgain = false, statsTimer = 0, statsDue = 0;
-function scheduleStats(ms) {
-  var due = Date.now() + ms;
-  if (statsTimer && statsDue <= due) return;
-  clearTimeout(statsTimer);
-  statsDue = due;
-  statsTimer = setTimeout(function () { statsTimer = 0; refreshStats(); }, ms);
-}
-function refreshStats() {
-  if (statsBusy) { statsAgain = true; return; }
-  statsBusy = true;
-  // A poll that started before a Background click finished must not undo what the click did.
-  var seq = bgSeq;
-  getJson('/api/stats').then(function (s) { drawStats(s, seq === bgSeq && !bgPending); showError(''); }, function (err) { showError(err.message); })
-    .finally(function () {
-      statsBusy = false;
-      if (statsAgain) { statsAgain = false; scheduleStats(150); }
-      scheduleStats(1000);
-    });
-}
-function refreshStatsSoon() { if (statsBusy) statsAgain = true; else scheduleStats(150); }
-
-function drawConfig(c) {
-  caps = { http: c.concurrency.http, socket: c.concurrency.socket };
-  $('caps').textContent = '(caps: ' + caps.http + ' requests, ' + caps.socket + ' sockets)';
-  $('mode').textContent = c.mode;
-  var dl = $('config'), pairs = [['appid', c.appid], ['version', c.version], ['mode', c.mode], ['config', c.file || 'built-in defaults']];
-  ['request', 'uploadFile', 'downloadFile', 'socket'].forEach(function (k) { pairs.push([k, c.domains[k].length ? c.domains[k].join(', ') : '(none)']); });
-  pairs.push(['proxy', c.proxy ? c.proxy.url : '?']);
-  dl.replaceChildren();
-  pairs.forEach(function (p) { dl.appendChild(el('dt', p[0])); dl.appendChild(el('dd', p[1])); });
-  var box = $('phones');
-  box.replaceChildren();
-  if (!c.phones.length) {
-    box.appendChild(el('p', 'The proxy listens on ' + (c.proxy ? c.proxy.host : '?') + ': phones cannot reach it. Start it with --host 0.0.0.0 for phones on this Wi-Fi.', 'muted'));
-  }
-  c.phones.forEach(function (p) {
-    var fig = el('div', undefined, 'qr');
-    fig.innerHTML = p.qrSvg; // drawn by the proxy (proxy/qr.ts): only rect and path elements
-    box.appendChild(fig);
-    var d = el('dl');
-    [['Wi-Fi proxy', p.proxy], ['PAC', p.pac], ['page', p.onboarding]].forEach(function (x) { d.appendChild(el('dt', x[0])); d.appendChild(el('dd', x[1])); });
-    box.appendChild(d);
-  });
-  if (c.onboarding) {
-    var a = el('a', 'this computer\'s onboarding page'); a.href = c.onboarding; a.id = 'onboarding-link';
-    var line = el('p'); line.appendChild(a); box.appendChild(line);
-  }
-}
-
-$('background').addEventListener('click', function () {
-  var btn = $('background'), want = !background;
-  btn.disabled = true;
-  bgPending = true;
-  bgSeq++;
-  fetch('/api/background', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ background: want }) })
-    .then(function (r) { if (!r.ok) throw new Error('POST /api/background: HTTP ' + r.status); return r.json(); })
-    .then(function (b) { setBackground(b.background); showError(''); }, function (err) { showError(err.message); })
-    .finally(function () { btn.disabled = false; bgPending = false; bgSeq++; });
-});
-['f-rule', 'f-severity'].forEach(function (id) { $(id).addEventListener('change', function () { offset = 0; draw(); }); });
-$('f-host').addEventListener('input', function () { offset = 0; scheduleDraw(); });
-$('newest').addEventListener('click', function () { offset = 0; draw(); });
-$('newer').addEventListener('click', function () { offset = Math.max(0, offset - PAGE); draw(); });
-$('older').addEventListener('click', function () { offset += PAGE; draw(); });
-
-getJson('/api/config').then(drawConfig, function (err) { showError(err.message); });
-connect();
-refreshStats();
-draw();
-`;
+/** The compiled `dashboard-client.ts` as the page inlines it: its source-map comment would point nowhere. */
+export const DASHBOARD_SCRIPT = fs.readFileSync(new URL('./dashboard-client.js', import.meta.url), 'utf8')
+  .replace(/\n\/\/# sourceMappingURL=\S*\s*$/, '\n');
+// Inlined: the text must not close its own element.
+if (/<\/script/i.test(DASHBOARD_SCRIPT)) throw new Error('dashboard-client.ts must not contain "</script"');
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -314,7 +122,7 @@ ${caNotice ? `<p id="ca-notice" role="alert">${escapeHtml(caNotice)}</p>
 </section>
 </div>
 </main>
-<script>${DASHBOARD_SCRIPT}</script>
+<script type="module">${DASHBOARD_SCRIPT}</script>
 </body></html>
 `;
 }

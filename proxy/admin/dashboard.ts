@@ -44,10 +44,10 @@ export function getDashboard(ctx: ProxyContext, _req: IncomingMessage, res: Serv
  * The config summary (appid, version, mode, domains per API, caps), where the proxy listens, the
  * phone addresses with their onboarding QR codes (drawn here: the page loads nothing), the CA.
  */
-export function getConfig(ctx: ProxyContext, _req: IncomingMessage, res: ServerResponse): void {
+export function configSummary(ctx: ProxyContext) {
   const { config, ca } = ctx;
   const at = ctx.state.listening;
-  const body = JSON.stringify({
+  return {
     appid: config.appid, version: config.version, mode: config.mode, file: config.file ?? null,
     domains: config.domains, concurrency: config.concurrency, timeouts: config.timeouts, referer: config.referer,
     skipVerification: config.skipVerification, allowLanIps: config.allowLanIps, passthrough: config.passthrough,
@@ -56,7 +56,11 @@ export function getConfig(ctx: ProxyContext, _req: IncomingMessage, res: ServerR
     onboarding: at ? phoneSetup(isWildcardHost(at.host) ? '127.0.0.1' : at.host, at.port).onboarding : null,
     phones: at ? phoneSetups(at.host, at.port).map((p) => ({ ...p, qrSvg: qrSvg(p.onboarding) })) : [],
     ca: { name: caCommonName(ca.x509), sha256: ca.x509.fingerprint256, validTo: ca.x509.validTo, androidFile: androidSystemFileName(ca.certDer) },
-  });
+  };
+}
+
+export function getConfig(ctx: ProxyContext, _req: IncomingMessage, res: ServerResponse): void {
+  const body = JSON.stringify(configSummary(ctx));
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(body);
 }
