@@ -17,6 +17,7 @@ import { InFlight } from './inflight.js';
 import { createLogger, type LogFormat, type LogLevel } from './log.js';
 import { ClientAccess } from './client-access.js';
 import { Clients } from './clients.js';
+import { SocketMessages } from './socket-messages.js';
 import { type Cidr, formatHost, isLoopbackIp } from '../config/net-address.js';
 import { createOnboarding } from './onboarding.js';
 import { createRules } from './rules/index.js';
@@ -117,6 +118,7 @@ export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger, clientN
   const base = {
     config, log, ca,
     clients: new Clients([...Object.entries(config.clients), ...clientNames]),
+    socketMessages: new SocketMessages(),
     certs: new CertStore(ca),
     events: new EventHub(log),
     inFlight: new InFlight(),

@@ -8,6 +8,7 @@ import type { Clients } from './clients.js';
 import type { EventHub } from './events.js';
 import type { InFlight } from './inflight.js';
 import type { NetworkState } from './network/state.js';
+import type { SocketMessages } from './socket-messages.js';
 import type { Rule } from './rules/types.js';
 import type { Upstream } from './upstream.js';
 
@@ -33,6 +34,8 @@ export interface ProxyContext {
   readonly inFlight: InFlight;
   /** Clients seen and their names (SPEC §8). */
   readonly clients: Clients;
+  /** WebSocket messages observed per socket, bounded (SPEC §8). */
+  readonly socketMessages: SocketMessages;
   readonly state: RuntimeState;
   /** The network conditions in force (SPEC §11), switched by `POST /api/network`. */
   readonly network: NetworkState;

@@ -145,8 +145,11 @@ export class Forwarder {
         ex.responseHeaders = upstreamRes.headers;
         ex.responseStartMs = ex.elapsedMs();
         ex.upstreamSocket = upstreamSocket;
-        upstreamSocket.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
-        socket.on('data', (chunk: Buffer) => { ex.bytesIn += chunk.length; });
+        // Messages observed (never changed) when the dashboard or a HAR wants them (SPEC §8).
+        const tap = this.ctx.socketMessages.tap(ex, upstreamRes.headers['sec-websocket-extensions']);
+        upstreamSocket.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; tap?.fromServer(chunk); });
+        socket.on('data', (chunk: Buffer) => { ex.bytesIn += chunk.length; tap?.fromClient(chunk); });
+        if (tap) socket.once('close', () => tap.end());
         // A peer that vanishes without a FIN: the other side is closed too.
         upstreamSocket.on('close', () => socket.destroy());
         socket.on('close', () => upstreamSocket.destroy());

@@ -10,6 +10,7 @@ import { getConfig, getDashboard } from './dashboard.js';
 import { jsonReportChunks } from '../reports/json.js';
 import { clientNameProblem } from '../../config/client-name.js';
 import { normalizeIp } from '../../config/net-address.js';
+import { reportExtras } from '../reports/index.js';
 
 export type Route = (ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
@@ -69,9 +70,12 @@ const getEvents: Route = (ctx, req, res) => {
   const onViolation = (v: Violation) => res.write(`event: violation\ndata: ${JSON.stringify(v)}\n\n`);
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
   ctx.events.on('violation', onViolation);
+  // A dashboard is watching: sockets opened from now on have their messages observed (SPEC §8).
+  const unwatch = ctx.socketMessages.watch();
   req.socket.on('close', () => {
     clearInterval(keepalive);
     ctx.events.off('violation', onViolation);
+    unwatch();
   });
 };
 
@@ -148,7 +152,7 @@ const postNetwork: Route = (ctx, req, res) => {
 /** SPEC §8: the §6 report as it stands now; streamed, as it may hold 100,000 violations. */
 const getReport: Route = (ctx, _req, res) => {
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  Readable.from(jsonReportChunks(ctx.events, { clients: ctx.clients.list(), network: ctx.network.summary() })).pipe(res);
+  Readable.from(jsonReportChunks(ctx.events, reportExtras(ctx))).pipe(res);
 };
 
 const getCaPem: Route = (ctx, _req, res) => {

@@ -18,6 +18,7 @@ import zlib from 'node:zlib';
 import type { Api } from '../../config/schema.js';
 import type { Violation } from '../events.js';
 import type { Outcome } from '../exchange.js';
+import type { WsMessage } from '../ws-observer.js';
 import { answerHeaders, type ProxyAnswer } from '../respond.js';
 import { type Condition, describeCondition } from '../network/conditions.js';
 import { AtomicFile } from './write-atomic.js';
@@ -176,8 +177,16 @@ const omittedComment = (what: string, reason: OmitReason, size: number) => (reas
   ? `${what} of ${size} bytes is over the 1 MiB limit: omitted by mgproxy`
   : `${what} omitted by mgproxy: too many bodies were being recorded at once`);
 
+/** Where a socket's observed messages come from (proxy/socket-messages.ts's SocketMessages). */
+export interface HarSocketMessages {
+  settled(socket: number): Promise<void>;
+  messagesOf(socket: number): readonly WsMessage[];
+}
+
 export interface HarRecorderOptions {
   creator?: { name: string; version: string };
+  /** WebSocket messages for `_webSocketMessages` (SPEC §8). */
+  socketMessages?: HarSocketMessages;
   /** Bytes of bodies held at once across exchanges in flight (default CAPTURE_BUDGET_BYTES). */
   captureBudget?: number;
 }
@@ -188,11 +197,15 @@ export class HarRecorder {
   private readonly budget: { used: number; max: number };
   private entries = 0;
   private closed = false;
+  private readonly socketMessages?: HarSocketMessages;
+  /** Socket entries waiting for their last messages to be parsed. */
+  private readonly pending = new Set<Promise<void>>();
   private detach: () => void = () => undefined;
 
   /** Opens the temp file beside `target` at once (a path that cannot be written fails here). Readable by its owner only: it holds cookies and tokens. */
   constructor(readonly target: string, opts: HarRecorderOptions = {}) {
     this.budget = { used: 0, max: opts.captureBudget ?? CAPTURE_BUDGET_BYTES };
+    this.socketMessages = opts.socketMessages;
     this.file = AtomicFile.open(target, 0o600);
     const creator = opts.creator ?? { name: 'mgproxy', version: packageVersion() };
     this.file.write(`{\n  "log": {\n    "version": "1.2",\n    "creator": ${JSON.stringify(creator)},\n    "entries": [`);
@@ -223,8 +236,18 @@ export class HarRecorder {
     ex.responseBodyTap = c.res.tap;
   }
 
-  /** Appends the finished exchange's entry to the file and lets its bodies go. */
+  /** Appends the finished exchange's entry to the file and lets its bodies go (a socket's once its last messages are parsed). */
   add(ex: HarExchange): void {
+    if (this.closed) return;
+    if (ex.api === 'connectSocket' && ex.status === 101 && this.socketMessages) {
+      const p = this.socketMessages.settled(ex.id).then(() => { this.pending.delete(p); this.write(ex); });
+      this.pending.add(p);
+      return;
+    }
+    this.write(ex);
+  }
+
+  private write(ex: HarExchange): void {
     if (this.closed) return;
     const c = this.captures.get(ex);
     this.captures.delete(ex);
@@ -239,6 +262,7 @@ export class HarRecorder {
   /** Closes the entries and renames the file into place. */
   async finish(): Promise<void> {
     if (this.closed) return;
+    await Promise.all(this.pending);
     this.close();
     this.file.write(`${this.entries === 0 ? '' : '\n    '}]\n  }\n}\n`);
     await this.file.commit();
@@ -327,7 +351,12 @@ export class HarRecorder {
       timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: round(wait), receive: round(total - wait) },
       connection: String(ex.id),
     };
-    if (ex.api === 'connectSocket') entry._resourceType = 'websocket';
+    if (ex.api === 'connectSocket') {
+      entry._resourceType = 'websocket';
+      // Chrome DevTools' shape (SPEC §8): Chrome and Charles import it; a close frame's data is its reason.
+      const messages = this.socketMessages?.messagesOf(ex.id);
+      if (messages) entry._webSocketMessages = messages.map((m) => ({ type: m.type, time: m.time, opcode: m.opcode, data: m.data }));
+    }
     entry._mgproxy = mgproxy;
     return entry;
   }

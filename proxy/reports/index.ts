@@ -6,7 +6,7 @@
 import type { ProxyContext } from '../context.js';
 import type { RuleId } from '../rules/types.js';
 import { HarRecorder } from './har.js';
-import { jsonReportChunks } from './json.js';
+import { jsonReportChunks, type ReportExtras } from './json.js';
 import { junitReportChunks } from './junit.js';
 import { writeFileAtomic } from './write-atomic.js';
 
@@ -24,16 +24,25 @@ export function ruleIdsChecked(ctx: Pick<ProxyContext, 'rules'>): RuleId[] {
   return [...new Set(ctx.rules.flatMap((r) => r.ids))];
 }
 
+/** The report's sections beyond SPEC §6's: clients by name, the network conditions (SPEC §11), sockets with their message counts. */
+export function reportExtras(ctx: Pick<ProxyContext, 'clients' | 'socketMessages' | 'network'>): ReportExtras {
+  return { clients: ctx.clients.list(), network: ctx.network.summary(), sockets: ctx.socketMessages.tallies() };
+}
+
 export class Reports {
   readonly startedAt = new Date();
   private readonly har?: HarRecorder;
   private written = false;
+  private stopWatching = () => undefined as void;
 
   /** Opens the HAR file (beside its target) at once: a path that cannot be written throws here, at start. */
   constructor(private readonly ctx: ProxyContext, private readonly paths: ReportPaths) {
+    // The report counts each socket's messages (frame headers only, unless something observes them).
+    if (paths.report !== undefined) ctx.socketMessages.countFrames = true;
     if (paths.har !== undefined) {
-      this.har = new HarRecorder(paths.har);
+      this.har = new HarRecorder(paths.har, { socketMessages: ctx.socketMessages });
       this.har.attach(ctx.events);
+      this.stopWatching = ctx.socketMessages.watch();
     }
   }
 
@@ -45,13 +54,15 @@ export class Reports {
     if (this.written) return [];
     this.written = true;
     const { ctx, paths } = this;
+    // The proxy has stopped; the last socket messages may still be inflating.
+    await ctx.socketMessages.settleAll();
     const jobs: [string, () => Promise<void>][] = [];
-    if (paths.report !== undefined) jobs.push([paths.report, () => writeFileAtomic(paths.report!, jsonReportChunks(ctx.events, { clients: ctx.clients.list(), network: ctx.network.summary() }))]);
+    if (paths.report !== undefined) jobs.push([paths.report, () => writeFileAtomic(paths.report!, jsonReportChunks(ctx.events, reportExtras(ctx)))]);
     if (paths.junit !== undefined) {
       const opts = { ruleIds: ruleIdsChecked(ctx), startedAt: this.startedAt };
       jobs.push([paths.junit, () => writeFileAtomic(paths.junit!, junitReportChunks(ctx.events, opts))]);
     }
-    if (this.har) jobs.push([paths.har!, () => this.har!.finish()]);
+    if (this.har) jobs.push([paths.har!, async () => { await this.har!.finish(); this.stopWatching(); }]);
     const failed: string[] = [];
     const done: string[] = [];
     for (const [file, job] of jobs) {
@@ -71,5 +82,6 @@ export class Reports {
   /** Drops what was started (the HAR temp file) without writing anything. */
   abort(): void {
     this.har?.abort();
+    this.stopWatching();
   }
 }

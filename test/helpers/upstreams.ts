@@ -84,6 +84,10 @@ export interface UpstreamOptions {
   tls?: tls.TlsOptions;
   /** Extra routes, tried first; return true when handled. */
   handle?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Negotiate permessage-deflate (compressing every message) when the client offers it. */
+  wsDeflate?: boolean;
+  /** Each WebSocket message the upstream receives, before it echoes it. */
+  onWsMessage?: (data: Buffer, isBinary: boolean) => void;
 }
 
 function route(req: IncomingMessage, res: ServerResponse): void {
@@ -176,6 +180,7 @@ export async function startUpstream(opts: UpstreamOptions): Promise<Upstream> {
   });
   const wss = new WebSocketServer({
     server,
+    perMessageDeflate: opts.wsDeflate ? { threshold: 0 } : false,
     verifyClient: (info, done) => {
       const url = new URL(info.req.url ?? '/', 'https://upstream');
       if (url.pathname === '/ws-slow') setTimeout(() => done(true), Number(url.searchParams.get('ms') ?? 1000));
@@ -186,6 +191,7 @@ export async function startUpstream(opts: UpstreamOptions): Promise<Upstream> {
     up.seen.push({ method: 'UPGRADE', url: req.url ?? '', headers: req.headers });
     ws.on('message', (data, isBinary) => {
       up.wsMessages++;
+      opts.onWsMessage?.(data as Buffer, isBinary);
       const text = isBinary ? '' : data.toString();
       const m = /^close:(\d+):?(.*)$/.exec(text);
       if (m) ws.close(Number(m[1]), m[2]);
