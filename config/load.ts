@@ -11,8 +11,7 @@ import { DEFAULTS } from './defaults.js';
 import { entryTarget, lintConfig, maxTimeoutOf, parseDomainEntry, timeoutAboveMax } from './lint.js';
 import { type Cap, capFor, type PlatformName, type PlatformProfile, PLATFORMS, refererOf } from './platforms.js';
 import { isHostName, isValidHost, normalizeHost, normalizeIp, splitHostPort } from './net-address.js';
-import { normalizeNetwork } from '../proxy/network/conditions.js';
-import type { PresetName } from '../proxy/network/presets.js';
+import { normalizeNetwork, type PresetName } from './network.js';
 
 /** Where an upstream connection really goes (`upstream.hosts`, like curl's `--resolve`). */
 export interface UpstreamAddress { host: string; port?: number }

@@ -3,7 +3,7 @@
  * The README's config reference is written from the JSDoc here.
  */
 import { DEVICES, PLATFORM_NAMES, type Device, type PlatformName } from './platforms.js';
-import { type NetworkConfig, validateNetwork } from '../proxy/network/conditions.js';
+import { type NetworkConfig, validateNetwork } from './network.js';
 
 import { clientNameProblem } from './client-name.js';
 import type { Api, Severity } from './vocabulary.js';

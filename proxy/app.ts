@@ -24,7 +24,7 @@ import { createRules } from './rules/index.js';
 import { ProxyServer } from './server.js';
 import { Upstream } from './upstream.js';
 import { NetworkState } from './network/state.js';
-import type { PresetName } from './network/presets.js';
+import type { PresetName } from '../config/network.js';
 
 export interface ProxyOptions {
   configFile?: string;

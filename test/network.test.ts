@@ -7,8 +7,8 @@ import { curl } from './helpers/clients.js';
 import { assertBlocked } from './helpers/assertions.js';
 import { admin, baseConfig, startWorld, type World } from './helpers/fixture.js';
 import { type LogLine, runCli, tempDir } from './helpers/proxy.js';
-import { NetworkConditions, validateNetwork } from '../proxy/network/conditions.js';
-import { PRESETS } from '../proxy/network/presets.js';
+import { NetworkConditions } from '../proxy/network/conditions.js';
+import { PRESETS, validateNetwork } from '../config/network.js';
 
 const exchangeLine = (w: World, url: string, after = 0) =>
   w.proxy.waitFor((l: LogLine) => l.msg === 'exchange' && l.url === url && Number(l.id) > after);

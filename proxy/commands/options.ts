@@ -13,7 +13,7 @@ import type { Mode } from '../../config/schema.js';
 import { isPlatformName, PLATFORM_NAMES, type PlatformName } from '../../config/platforms.js';
 import { parseAllowClients } from '../client-access.js';
 import { parseClientName } from '../clients.js';
-import { isPresetName, PRESET_NAMES, type PresetName } from '../network/presets.js';
+import { isPresetName, PRESET_NAMES, type PresetName } from '../../config/network.js';
 import type { Cidr } from '../../config/net-address.js';
 import type { ReportPaths } from '../reports/index.js';
 

@@ -7,8 +7,8 @@
 import type { Exchange } from '../exchange.js';
 import { type ProxyAnswer, upstreamErrorAnswer } from '../respond.js';
 import type { Finding } from '../rules/types.js';
-import type { Condition, Fault } from './conditions.js';
-import type { Profile } from './presets.js';
+import type { Fault, Profile } from '../../config/network.js';
+import type { Condition } from './conditions.js';
 
 /** One draw of latency ± jitter, never below 0. */
 export function drawLatency(p: Readonly<Profile>): number {

@@ -8,7 +8,7 @@
  */
 import { Duplex } from 'node:stream';
 import { drawLatency } from './gate.js';
-import type { Profile } from './presets.js';
+import type { Profile } from '../../config/network.js';
 
 /** The most a shaper holds before its writer waits. */
 export const HIGH_WATER = 64 * 1024;

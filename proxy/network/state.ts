@@ -4,7 +4,8 @@
  * listen for 'change' (a socket-drop rule applies to sockets already open).
  */
 import { EventEmitter } from 'node:events';
-import { type Condition, NETWORK_OFF, type NetworkConfig, NetworkConditions, type NetworkProblem, normalizeNetwork, validateNetwork } from './conditions.js';
+import { NETWORK_OFF, type NetworkConfig, type NetworkProblem, normalizeNetwork, validateNetwork } from '../../config/network.js';
+import { type Condition, NetworkConditions } from './conditions.js';
 
 /** The report's `summary.network`. */
 export interface NetworkSummary { inForce: Readonly<NetworkConfig>; exchanges: Record<string, number> }
