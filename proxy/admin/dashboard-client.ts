@@ -15,6 +15,7 @@
 import type { Violation } from '../events.js';
 import type { stats } from './api.js';
 import type { configSummary } from './dashboard.js';
+import type { NetworkConfig, NetworkRule } from '../../config/network.js';
 
 type Stats = ReturnType<typeof stats>;
 type DashboardConfig = ReturnType<typeof configSummary>;
@@ -164,6 +165,7 @@ const loadView: View = {
         td.appendChild(m); td.appendChild(document.createTextNode(` ${n}/${caps[k]}`));
         tr.appendChild(td);
       }
+      tr.appendChild(el('td', networkFor(c), 'rule'));
       load.appendChild(tr);
     }
     $('load-rows').replaceChildren(load);
@@ -230,7 +232,77 @@ const phonesView: View = {
   },
 };
 
-const VIEWS: readonly View[] = [violationsView, countsView, loadView, backgroundView, configView, phonesView];
+// ---- Network conditions (SPEC §11): a preset or fault for all clients or one, every host or one.
+
+/** A fault picked here gets these parameters; the API and the config take any others. */
+const FAULT_DEFAULTS: Record<string, Record<string, number>> = {
+  'error-status': { status: 503, percent: 100 }, reset: { afterBytes: 0 }, 'socket-drop': { afterMs: 0 }, outage: { everyMs: 10000, forMs: 5000 },
+};
+let network: NetworkConfig = { default: 'none', rules: [] };
+let netBusy = false;
+const ruleName = (r: NetworkRule) => r.preset ?? r.fault?.type ?? (r.custom ? 'custom' : '?');
+const ruleWhere = (r: NetworkRule) => `${r.client ? `client ${r.client}` : 'all clients'}${r.host ? `, host ${r.host}` : ''}`;
+/** What applies to a client's requests in general, as the proxy resolves it (the last match wins); host rules are counted apart. */
+function networkFor(client: string): string {
+  let name: string = network.default, hostRules = 0;
+  for (const r of network.rules) {
+    if (r.client !== undefined && r.client !== client) continue;
+    if (r.host !== undefined) hostRules++;
+    else name = ruleName(r);
+  }
+  return hostRules ? `${name} + ${hostRules} host rule${hostRules > 1 ? 's' : ''}` : name;
+}
+function drawNetwork(): void {
+  $('n-default').textContent = `default: ${network.default}${network.rules.length ? '; rules, the last match wins:' : '; no rules'}`;
+  const rows = document.createDocumentFragment();
+  network.rules.forEach((r, i) => {
+    const tr = el('tr'), td = el('td'), b = el('button', 'Remove');
+    tr.appendChild(el('td', ruleWhere(r)));
+    tr.appendChild(el('td', ruleName(r), 'rule'));
+    b.type = 'button'; b.title = 'remove this rule';
+    b.addEventListener('click', () => postNetwork({ default: network.default, rules: network.rules.filter((_x, j) => j !== i) }));
+    td.appendChild(b); tr.appendChild(td);
+    rows.appendChild(tr);
+  });
+  $('n-rules').replaceChildren(rows);
+}
+function postNetwork(next: NetworkConfig): void {
+  netBusy = true;
+  $<HTMLButtonElement>('n-apply').disabled = true;
+  fetch('/api/network', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(next) })
+    .then(async (r) => {
+      const body = (await r.json()) as NetworkConfig & { error?: string };
+      if (!r.ok) throw new Error(`POST /api/network: ${body.error ?? `HTTP ${r.status}`}`);
+      return body;
+    })
+    .then((n) => { network = n; drawNetwork(); showError(); }, (err) => showError(errorText(err)))
+    .finally(() => { netBusy = false; $<HTMLButtonElement>('n-apply').disabled = false; });
+}
+const networkView: View = {
+  stats: () => {
+    if (netBusy) return;
+    getJson<NetworkConfig>('/api/network').then((n) => { if (!netBusy) { network = n; drawNetwork(); } }, (err) => showError(errorText(err)));
+    getJson<{ clients: { client: string }[] }>('/api/clients').then((c) => {
+      const sel = $<HTMLSelectElement>('n-client'), have = new Set(Array.from(sel.options, (o) => o.value));
+      for (const { client } of c.clients) if (!have.has(client)) { const o = el('option', client); o.value = client; sel.appendChild(o); }
+    }, () => undefined);
+  },
+};
+$('n-apply').addEventListener('click', () => {
+  const client = $<HTMLSelectElement>('n-client').value, host = $<HTMLInputElement>('n-host').value.trim();
+  const [kind, name] = $<HTMLSelectElement>('n-condition').value.split(':') as [string, string];
+  const rule: NetworkRule = {};
+  if (client) rule.client = client;
+  if (host) rule.host = host;
+  // A new choice for the same clients and hosts replaces the old one.
+  const rules = network.rules.filter((r) => r.client !== rule.client || r.host !== rule.host);
+  if (kind === 'preset' && !client && !host) { postNetwork({ default: name as NetworkConfig['default'], rules }); return; }
+  if (kind === 'preset') rule.preset = name as NetworkConfig['default'];
+  else rule.fault = { type: name, ...FAULT_DEFAULTS[name] } as NetworkRule['fault'];
+  postNetwork({ default: network.default, rules: [...rules, rule] });
+});
+
+const VIEWS: readonly View[] = [violationsView, countsView, loadView, backgroundView, networkView, configView, phonesView];
 
 // ---- Feeding the views.
 

@@ -10,6 +10,7 @@
  * tsc with the DOM types and inlined here (a module script, so its top-level names stay its own).
  */
 import fs from 'node:fs';
+import { NETWORK_SECTION } from './dashboard-network.js';
 
 export const DASHBOARD_STYLE = String.raw`
 :root{color-scheme:light dark;--fg:#1b1f24;--bg:#fff;--muted:#57606a;--box:#f6f8fa;--line:#d0d7de;--accent:#0b5cad;--err:#cf222e;--warn:#9a6700;--info:#0969da}
@@ -109,9 +110,9 @@ ${caNotice ? `<p id="ca-notice" role="alert">${escapeHtml(caNotice)}</p>
 </section>
 <section aria-labelledby="h-load">
 <h2 id="h-load">In flight per client <span id="caps" class="muted"></span></h2>
-<table><thead><tr><th>client</th><th>requests</th><th>sockets</th></tr></thead><tbody id="load-rows"></tbody></table>
+<table><thead><tr><th>client</th><th>requests</th><th>sockets</th><th>network</th></tr></thead><tbody id="load-rows"></tbody></table>
 <p id="no-load" class="muted">Nothing in flight.</p>
-</section>
+</section>${NETWORK_SECTION}
 <section aria-labelledby="h-phones">
 <h2 id="h-phones">Phones</h2>
 <div id="phones"></div>
