@@ -5,7 +5,7 @@
  * the same agents and, once the upstream answers 101, bytes are piped unchanged both ways.
  */
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { type Duplex, Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import type httpProxy from 'http-proxy';
@@ -14,6 +14,7 @@ import type { Exchange } from './exchange.js';
 import { upstreamErrorAnswer } from './respond.js';
 import { bodyObservers, runResponseHeadRules } from './rules/pipeline.js';
 import { kOnUpstreamRequest, LoopError, MAX_RESPONSE_HEADER_BYTES } from './upstream.js';
+import { responseSink, shapeOpenSocket, shapesSocket, uploadSource, watchSocketDrop } from './network/paths.js';
 
 const kExchange = Symbol('mgproxy.exchange');
 
@@ -65,6 +66,8 @@ function describeError(err: NodeJS.ErrnoException): { cause: string; reason: str
 
 export class Forwarder {
   private server?: httpProxy;
+  /** Upgraded sockets whose exchange has a network condition (SPEC §11), until http-proxy opens them. */
+  private readonly shapedSockets = new WeakMap<Duplex, Exchange>();
 
   constructor(private readonly ctx: ProxyContext) {}
 
@@ -76,6 +79,11 @@ export class Forwarder {
     server.on('proxyRes', (proxyRes, req) => {
       const ex = exchangeOf(req);
       if (ex) this.onResponse(ex, proxyRes);
+    });
+    // http-proxy has just piped the upgraded sockets to each other: a shaped one goes through its shapers instead.
+    server.on('open', (upstreamSocket: Duplex) => {
+      const ex = this.shapedSockets.get(upstreamSocket);
+      if (ex) shapeOpenSocket(ex, ex.socket!, upstreamSocket);
     });
     // Every call passes its own callback; this only keeps a stray event from being an uncaught 'error'.
     server.on('error', (err) => this.ctx.log.error({ error: { message: err.message } }, 'forwarding error without a callback'));
@@ -119,6 +127,9 @@ export class Forwarder {
       ex.bytesIn += chunk.length;
       ex.requestBodyTap?.(chunk);
     });
+    // A shaped upload (upKbps): http-proxy reads the body from `buffer` instead of the request.
+    const upload = ex.network ? uploadSource(ex, req) : req;
+    if (upload !== req) options.buffer = upload;
     this.proxy.web(req, res, options, (err) => this.onError(ex, err as NodeJS.ErrnoException));
   }
 
@@ -150,9 +161,11 @@ export class Forwarder {
         upstreamSocket.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; tap?.fromServer(chunk); });
         socket.on('data', (chunk: Buffer) => { ex.bytesIn += chunk.length; tap?.fromClient(chunk); });
         if (tap) socket.once('close', () => tap.end());
-        // A peer that vanishes without a FIN: the other side is closed too.
-        upstreamSocket.on('close', () => socket.destroy());
+        // A peer that vanishes without a FIN: the other side is closed too (a shaped socket once its shaper has flushed).
+        upstreamSocket.on('close', () => { if (!this.shapedSockets.has(upstreamSocket)) socket.destroy(); });
         socket.on('close', () => upstreamSocket.destroy());
+        if (shapesSocket(ex)) this.shapedSockets.set(upstreamSocket, ex);
+        watchSocketDrop(ex, this.ctx.network, socket, upstreamSocket);
       });
     };
     this.proxy.ws(ex.req, socket, head, options, (err) => this.onError(ex, err as NodeJS.ErrnoException));
@@ -176,6 +189,9 @@ export class Forwarder {
       ex.block(stop);
       return;
     }
+    // A shaped or reset response (SPEC §11): http-proxy's pipe to the client goes through the sink.
+    const sink = ex.network && ex.res ? responseSink(ex, ex.res) : undefined;
+    if (sink && sink !== ex.res) proxyRes.pipe = (() => Readable.prototype.pipe.call(proxyRes, sink)) as typeof proxyRes.pipe;
     const observers = bodyObservers(this.ctx, ex);
     const tap = ex.responseBodyTap;
     proxyRes.on('data', (chunk: Buffer) => {

@@ -1,6 +1,6 @@
 /**
  * One direction of a shaped link (SPEC §11): a Duplex that lets bytes out no faster than `kbps`
- * (a token bucket with no idle credit, so a quiet link never bursts), after `latencyMs` ± jitter
+ * (a token bucket 50 ms deep, so a quiet link bursts no more than that), after `latencyMs` ± jitter
  * per chunk when asked (WebSocket frames), and with a TCP retransmission delay for a share of the
  * chunks. Order is always kept. It holds at most HIGH_WATER bytes: past that its writer waits, so
  * backpressure runs end to end and a body is never buffered whole. Created only for an exchange
@@ -15,6 +15,8 @@ export const HIGH_WATER = 64 * 1024;
 /** The largest slice let out at once: one TLS record. Slower links get slices of about 50 ms. */
 const MAX_SLICE = 16 * 1024;
 const MIN_SLICE = 512;
+/** The bucket's depth: after a stall of the sender (a busy machine), this much time is made up at once. */
+const BURST_MS = 50;
 /** RFC 6298 §2.4 rounds a retransmission timeout up to 1 s; Linux uses 200 ms (TCP_RTO_MIN), as do we. */
 export const MIN_RTO_MS = 200;
 
@@ -59,7 +61,7 @@ export class Shaper extends Duplex {
     const latency = this.opts.perChunkLatency ? drawLatency(profile) : 0;
     for (let off = 0; off < chunk.length; off += this.slice) {
       const data = chunk.subarray(off, off + this.slice);
-      const start = Math.max(now, this.nextFree);
+      const start = Math.max(now - (kbps === undefined ? 0 : BURST_MS), this.nextFree);
       this.nextFree = start + (kbps === undefined ? 0 : (data.length * 8) / kbps) + (lost && off === 0 ? this.rto : 0);
       const at = Math.max(this.nextFree + latency, this.lastRelease);
       this.lastRelease = at;

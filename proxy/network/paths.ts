@@ -1,0 +1,175 @@
+/**
+ * Where the shapers and the data-path faults join an exchange's streams (SPEC §11): the response
+ * body on its way to the client (downKbps, loss, `reset`), the upload on its way upstream (upKbps),
+ * and a WebSocket's bytes both ways (rates, latency per chunk, loss, `socket-drop`). Each function
+ * hands back the stream it was given when the exchange has no condition that needs it, so an
+ * unconditioned exchange gets no extra stream, timer or allocation.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import { Writable as WritableStream } from 'node:stream';
+import type { Exchange } from '../exchange.js';
+import type { NetworkState } from './state.js';
+import type { Fault, Profile } from '../../config/network.js';
+import type { Condition } from './conditions.js';
+import { outageDown } from './gate.js';
+import { Shaper } from './shaper.js';
+
+const NO_PROFILE: Readonly<Profile> = Object.freeze({});
+
+/** When an `outage` is down, the time it is up again; 0 while it is up. */
+function outageHold(f: Extract<Fault, { type: 'outage' }>, since: number) {
+  return (now: number) => {
+    if (!outageDown(f, since, now)) return 0;
+    const phase = (now - since) % f.everyMs;
+    return now + (f.everyMs - phase);
+  };
+}
+
+/** Whether `c` changes the bytes of one direction at all (a rate, loss, an outage, or latency per chunk). */
+export function shapes(c: Condition | undefined, direction: 'down' | 'up', perChunkLatency: boolean): boolean {
+  if (!c) return false;
+  if (c.fault?.type === 'outage') return true;
+  const p = c.profile;
+  if (!p) return false;
+  return (direction === 'down' ? p.downKbps : p.upKbps) !== undefined || Boolean(p.lossPercent) || (perChunkLatency && Boolean(p.latencyMs || p.jitterMs));
+}
+
+/** A shaper for one direction of `c`, or undefined when `c` shapes nothing there. */
+export function shaperFor(c: Condition | undefined, direction: 'down' | 'up', perChunkLatency: boolean): Shaper | undefined {
+  if (!c || !shapes(c, direction, perChunkLatency)) return undefined;
+  const outage = c.fault?.type === 'outage' ? c.fault : undefined;
+  const profile = c.profile ?? NO_PROFILE;
+  const kbps = direction === 'down' ? profile.downKbps : profile.upKbps;
+  const shaper = new Shaper({ kbps, profile, perChunkLatency, heldUntil: outage ? outageHold(outage, c.since) : undefined });
+  // A write after its reader left (the client closed) is dropped with it (STYLE habit 6).
+  shaper.on('error', () => undefined);
+  return shaper;
+}
+
+/**
+ * Cuts the client's connection once `afterBytes` body bytes have gone out (`reset`, 0: right
+ * after the head): the client sees a short body and a closed connection, as on a reset link.
+ */
+class CutAfter extends WritableStream {
+  private sent = 0;
+
+  constructor(private readonly ex: Exchange, private readonly res: ServerResponse, private readonly afterBytes: number) {
+    super();
+    // Writes that come after the cut (the upstream's next chunk) are dropped, not an error of anyone's.
+    this.on('error', () => undefined);
+    if (afterBytes === 0) queueMicrotask(() => this.cut());
+  }
+
+  private cut(): void {
+    if (this.ex.ended) return;
+    // The head goes out first, as the fault says: then the connection drops.
+    this.res.flushHeaders();
+    const socket = this.res.socket;
+    this.ex.abortUpstream();
+    this.ex.finish('cut');
+    socket?.end();
+    setTimeout(() => socket?.destroy(), 50).unref();
+    this.destroy();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    const room = this.afterBytes - this.sent;
+    if (chunk.length < room) {
+      this.sent += chunk.length;
+      if (this.res.write(chunk)) cb();
+      else this.res.once('drain', () => cb());
+      return;
+    }
+    if (room > 0) this.res.write(chunk.subarray(0, room));
+    this.sent = this.afterBytes;
+    this.cut();
+    cb();
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.res.end();
+    cb();
+  }
+}
+
+/**
+ * What the response body is written to: `res` itself, or a shaper (downKbps, loss, outage)
+ * that writes to `res`, or a cutter (`reset`). Writing, `'drain'` and `end()` work on it as on `res`.
+ */
+export function responseSink(ex: Exchange, res: ServerResponse): Writable {
+  const c = ex.network;
+  if (!c) return res;
+  if (c.fault?.type === 'reset') return new CutAfter(ex, res, c.fault.afterBytes ?? 0);
+  const shaper = shaperFor(c, 'down', false);
+  if (!shaper) return res;
+  shaper.pipe(res);
+  res.on('close', () => shaper.destroy());
+  return shaper;
+}
+
+/** The upload as the upstream reads it: the client's stream itself, or that stream read no faster than upKbps. */
+export function uploadSource(ex: Exchange, body: Readable): Readable {
+  const shaper = shaperFor(ex.network, 'up', false);
+  if (!shaper) return body;
+  body.pipe(shaper);
+  shaper.on('close', () => body.unpipe(shaper));
+  return shaper;
+}
+
+/**
+ * One direction of an open WebSocket, as the relay reads it: `from` itself, or a shaper fed by
+ * `from` that adds the latency to each chunk in order. `from` closing ends the shaper once what it
+ * holds has gone out, so a last frame before a close is not lost.
+ */
+export function socketSource(ex: Exchange, from: Duplex, direction: 'down' | 'up'): Duplex {
+  const shaper = shaperFor(ex.network, direction, true);
+  if (!shaper) return from;
+  from.pipe(shaper);
+  from.on('close', () => { if (!shaper.writableEnded) shaper.end(); });
+  // The relay pauses what it reads when its target is full; the shaper then stops reading `from`.
+  return shaper;
+}
+
+/** A WebSocket of this exchange goes through shapers (`shapeOpenSocket`). */
+export const shapesSocket = (ex: Exchange) => shapes(ex.network, 'down', true) || shapes(ex.network, 'up', true);
+
+/** Pipes an open WebSocket through its shapers, both ways, in place of the direct pipes. */
+export function shapeOpenSocket(ex: Exchange, client: Duplex, upstream: Duplex): void {
+  upstream.unpipe(client);
+  client.unpipe(upstream);
+  const down = socketSource(ex, upstream, 'down');
+  const up = socketSource(ex, client, 'up');
+  down.pipe(client);
+  up.pipe(upstream);
+  // The upstream left: what it sent before reaches the client, then the client is closed too.
+  if (down !== upstream) down.once('end', () => setTimeout(() => client.destroy(), 2000).unref());
+}
+
+/**
+ * `socket-drop` (SPEC §11): the client's socket is destroyed without a close frame (the client sees
+ * 1006) `afterMs` after it opened or after the rule took effect, whichever is later. A rule set
+ * while the socket is open applies to it too.
+ */
+export function watchSocketDrop(ex: Exchange, network: NetworkState, client: Duplex, upstream: Duplex): void {
+  const openedAt = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (c: Condition | undefined) => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (c?.fault?.type !== 'socket-drop') return;
+    const at = Math.max(openedAt, c.since) + (c.fault.afterMs ?? 0);
+    timer = setTimeout(() => {
+      ex.abortUpstream();
+      upstream.destroy();
+      client.destroy();
+    }, Math.max(0, at - performance.now()));
+  };
+  arm(ex.network);
+  const onChange = () => arm(network.current(ex.client, ex.host));
+  network.on('change', onChange);
+  client.once('close', () => {
+    clearTimeout(timer);
+    network.off('change', onChange);
+  });
+}
