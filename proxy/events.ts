@@ -44,6 +44,8 @@ export class EventHub extends EventEmitter {
   requests = 0;
   violationCount = 0;
   readonly byRule: Partial<Record<RuleId, number>> = {};
+  /** SPEC §12: per platform, how many violations break its rules, by rule (exact, like byRule). */
+  readonly byPlatform: Partial<Record<PlatformName, { violations: number; errors: number; byRule: Partial<Record<RuleId, number>> }>> = {};
   private kept: Violation[] = [];
   private dropped = 0;
   private readonly audits: HostAudit[] = [];
@@ -56,6 +58,12 @@ export class EventHub extends EventEmitter {
   record(v: Violation): Violation {
     this.violationCount++;
     this.byRule[v.rule] = (this.byRule[v.rule] ?? 0) + 1;
+    for (const p of v.platforms ?? []) {
+      const counts = (this.byPlatform[p] ??= { violations: 0, errors: 0, byRule: {} });
+      counts.violations++;
+      if (v.severity === 'error') counts.errors++;
+      counts.byRule[v.rule] = (counts.byRule[v.rule] ?? 0) + 1;
+    }
     this.kept.push(v);
     if (this.kept.length > MAX_KEPT_VIOLATIONS * 1.1) {
       // Trimmed in batches so that a flood costs one copy per 10,000 events, not one per event.

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { ProxyContext } from '../context.js';
 import type { Violation } from '../events.js';
 import { getConfig, getDashboard } from './dashboard.js';
-import { jsonReportChunks } from '../reports/json.js';
+import { jsonReportChunks, platformSummaries } from '../reports/json.js';
 import { clientNameProblem } from '../../config/client-name.js';
 import { normalizeIp } from '../../config/net-address.js';
 import { reportExtras } from '../reports/index.js';
@@ -45,6 +45,8 @@ export function stats(ctx: ProxyContext) {
     requests: ctx.events.requests,
     violations: ctx.events.violationCount,
     byRule: ctx.events.byRule,
+    // SPEC §12: per platform checked (config order), the violations that break its rules.
+    byPlatform: platformSummaries(ctx.events, ctx.config.platforms),
     inFlight: ctx.inFlight.snapshot(),
     background: ctx.state.background,
   };

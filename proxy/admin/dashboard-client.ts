@@ -146,6 +146,22 @@ const countsView: View = {
   },
 };
 
+// ---- Violations per platform (SPEC §12): a row per platform checked, the first decides.
+
+const platformsView: View = {
+  stats: (s) => {
+    const rows = document.createDocumentFragment();
+    s.byPlatform.forEach((p, i) => {
+      const tr = el('tr');
+      tr.appendChild(el('td', i === 0 ? `${p.title} (decides)` : p.title));
+      tr.appendChild(el('td', p.violations.toLocaleString(), 'num'));
+      tr.appendChild(el('td', p.errors.toLocaleString(), 'num'));
+      rows.appendChild(tr);
+    });
+    $('platform-rows').replaceChildren(rows);
+  },
+};
+
 // ---- In flight per client, against the caps.
 
 let caps = { http: 10, socket: 5 };
@@ -302,7 +318,7 @@ $('n-apply').addEventListener('click', () => {
   postNetwork({ default: network.default, rules: [...rules, rule] });
 });
 
-const VIEWS: readonly View[] = [violationsView, countsView, loadView, backgroundView, networkView, configView, phonesView];
+const VIEWS: readonly View[] = [violationsView, countsView, platformsView, loadView, backgroundView, networkView, configView, phonesView];
 
 // ---- Feeding the views.
 

@@ -108,6 +108,10 @@ ${caNotice ? `<p id="ca-notice" role="alert">${escapeHtml(caNotice)}</p>
 <table><tbody id="count-rows"></tbody></table>
 <p id="no-counts" class="muted">None yet.</p>
 </section>
+<section aria-labelledby="h-platforms" id="platforms">
+<h2 id="h-platforms">By platform</h2>
+<table><thead><tr><th>platform</th><th>violations</th><th>errors</th></tr></thead><tbody id="platform-rows"></tbody></table>
+</section>
 <section aria-labelledby="h-load">
 <h2 id="h-load">In flight per client <span id="caps" class="muted"></span></h2>
 <table><thead><tr><th>client</th><th>requests</th><th>sockets</th><th>network</th></tr></thead><tbody id="load-rows"></tbody></table>

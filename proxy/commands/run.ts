@@ -134,7 +134,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const logFormat: LogFormat = argv['log-format'] ?? (argv.pretty === false ? 'json' : 'human');
     const proxy = await startOrExit({ ...argv, pretty: false }, { logFd: 2, logFormat });
     const reports = await openReportsOrExit(proxy, reportPathsOf(argv));
-    const tally = new ViolationTally().attach(proxy.ctx.events);
+    const tally = new ViolationTally(proxy.ctx.config.platformNames).attach(proxy.ctx.events);
     const github = process.env.GITHUB_ACTIONS === 'true' ? new GithubAnnotations((line) => process.stderr.write(line)).attach(proxy.ctx.events) : undefined;
     keepServingOnBugs(proxy);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mgproxy-run-'));

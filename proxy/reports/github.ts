@@ -91,8 +91,10 @@ export function stepSummaryMarkdown(s: StepSummary): string {
     '',
   ];
   if (s.tally.total > 0) {
-    lines.push('| rule | severity | count | first |', '| --- | --- | ---: | --- |');
-    for (const l of s.tally.lines()) lines.push(`| \`${l.rule}\` | ${l.severity} | ${l.count} | ${cell(l.first)} |`);
+    // With several platforms, a column per platform (SPEC §12), as in the table `run` prints.
+    const platforms = s.tally.platformColumns;
+    lines.push(`| rule | severity | count | ${platforms.map((p) => `${p} | `).join('')}first |`, `| --- | --- | ---: | ${platforms.map(() => '---: | ').join('')}--- |`);
+    for (const l of s.tally.lines()) lines.push(`| \`${l.rule}\` | ${l.severity} | ${l.count} | ${platforms.map((p) => `${l.byPlatform.get(p) ?? '-'} | `).join('')}${cell(l.first)} |`);
     lines.push('');
   }
   lines.push(s.written.length > 0 ? `Reports: ${s.written.map((f) => `\`${f.replace(/`/g, "'")}\``).join(', ')}` : 'No report was asked for (`--report`, `--junit`, `--har`).', '');

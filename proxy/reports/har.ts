@@ -189,6 +189,8 @@ export interface HarRecorderOptions {
   socketMessages?: HarSocketMessages;
   /** Bytes of bodies held at once across exchanges in flight (default CAPTURE_BUDGET_BYTES). */
   captureBudget?: number;
+  /** SPEC §12: the platforms checked, in the config's order (`_mgproxy.platform` and `.platforms`). */
+  platforms?: readonly string[];
 }
 
 export class HarRecorder {
@@ -200,12 +202,14 @@ export class HarRecorder {
   private readonly socketMessages?: HarSocketMessages;
   /** Socket entries waiting for their last messages to be parsed. */
   private readonly pending = new Set<Promise<void>>();
+  private readonly platforms: readonly string[];
   private detach: () => void = () => undefined;
 
   /** Opens the temp file beside `target` at once (a path that cannot be written fails here). Readable by its owner only: it holds cookies and tokens. */
   constructor(readonly target: string, opts: HarRecorderOptions = {}) {
     this.budget = { used: 0, max: opts.captureBudget ?? CAPTURE_BUDGET_BYTES };
     this.socketMessages = opts.socketMessages;
+    this.platforms = opts.platforms ?? [];
     this.file = AtomicFile.open(target, 0o600);
     const creator = opts.creator ?? { name: 'mgproxy', version: packageVersion() };
     this.file.write(`{\n  "log": {\n    "version": "1.2",\n    "creator": ${JSON.stringify(creator)},\n    "entries": [`);
@@ -343,6 +347,12 @@ export class HarRecorder {
     const mgproxy: Record<string, unknown> = { id: ex.id, api: ex.api, client: ex.client, ...(ex.clientName === undefined ? {} : { clientName: ex.clientName }), outcome: ex.outcome ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut };
     if (omitted.length > 0) { mgproxy.bodyOmitted = true; mgproxy.omitted = omitted; }
     mgproxy.violations = ex.violations;
+    // The platform whose rules decided the answer (the first), and every one whose rules the entry breaks.
+    if (this.platforms.length > 0) {
+      const broken = new Set(ex.violations.flatMap((v) => v.platforms ?? this.platforms));
+      mgproxy.platform = this.platforms[0];
+      mgproxy.platforms = this.platforms.filter((p) => broken.has(p));
+    }
     if (ex.network) mgproxy.network = describeCondition(ex.network);
     const entry: Record<string, unknown> = {
       startedDateTime: new Date(ex.startedAt).toISOString(),

@@ -25,8 +25,8 @@ export function ruleIdsChecked(ctx: Pick<ProxyContext, 'rules'>): RuleId[] {
 }
 
 /** The report's sections beyond SPEC §6's: clients by name, the network conditions (SPEC §11), sockets with their message counts. */
-export function reportExtras(ctx: Pick<ProxyContext, 'clients' | 'socketMessages' | 'network'>): ReportExtras {
-  return { clients: ctx.clients.list(), network: ctx.network.summary(), sockets: ctx.socketMessages.tallies() };
+export function reportExtras(ctx: Pick<ProxyContext, 'clients' | 'socketMessages' | 'network' | 'config'>): ReportExtras {
+  return { clients: ctx.clients.list(), network: ctx.network.summary(), sockets: ctx.socketMessages.tallies(), platforms: ctx.config.platforms };
 }
 
 export class Reports {
@@ -40,7 +40,7 @@ export class Reports {
     // The report counts each socket's messages (frame headers only, unless something observes them).
     if (paths.report !== undefined) ctx.socketMessages.countFrames = true;
     if (paths.har !== undefined) {
-      this.har = new HarRecorder(paths.har, { socketMessages: ctx.socketMessages });
+      this.har = new HarRecorder(paths.har, { socketMessages: ctx.socketMessages, platforms: ctx.config.platformNames });
       this.har.attach(ctx.events);
       this.stopWatching = ctx.socketMessages.watch();
     }
@@ -59,7 +59,7 @@ export class Reports {
     const jobs: [string, () => Promise<void>][] = [];
     if (paths.report !== undefined) jobs.push([paths.report, () => writeFileAtomic(paths.report!, jsonReportChunks(ctx.events, reportExtras(ctx)))]);
     if (paths.junit !== undefined) {
-      const opts = { ruleIds: ruleIdsChecked(ctx), startedAt: this.startedAt };
+      const opts = { ruleIds: ruleIdsChecked(ctx), startedAt: this.startedAt, platforms: ctx.config.platformNames };
       jobs.push([paths.junit, () => writeFileAtomic(paths.junit!, junitReportChunks(ctx.events, opts))]);
     }
     if (this.har) jobs.push([paths.har!, async () => { await this.har!.finish(); this.stopWatching(); }]);

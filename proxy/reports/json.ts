@@ -1,6 +1,6 @@
 /**
  * The JSON report (SPEC §6): `{"summary": {"requests", "violations", "byRule"}, "violations":
- * [event…], "tls": [host audit…], "clients": [client…], "sockets": [socket…]}`. Built as a sequence of chunks, one violation a line, so a
+ * [event…], "tls": [host audit…], "clients": [client…], "sockets": [socket…], "platforms": [per platform…]}`. Built as a sequence of chunks, one violation a line, so a
  * run with 100,000 violations is streamed to the file or the admin response instead of being
  * held as one large string.
  */
@@ -8,9 +8,20 @@ import type { EventHub } from '../events.js';
 import type { ClientSummary } from '../clients.js';
 import type { NetworkSummary } from '../network/state.js';
 import type { SocketTally } from '../socket-messages.js';
+import type { PlatformName, PlatformProfile } from '../../config/platforms.js';
 
 /** What the report reads: the EventHub, or anything shaped like it (the benchmark). */
-export type ReportSource = Pick<EventHub, 'requests' | 'violationCount' | 'byRule' | 'violations' | 'hostAudits' | 'droppedViolations'>;
+export type ReportSource = Pick<EventHub, 'requests' | 'violationCount' | 'byRule' | 'violations' | 'hostAudits' | 'droppedViolations'> & Partial<Pick<EventHub, 'byPlatform'>>;
+
+/** SPEC §12: one per platform checked, in the config's order: the violations that break its rules. */
+export interface PlatformSummary { platform: PlatformName; title: string; violations: number; errors: number; byRule: EventHub['byRule'] }
+
+export function platformSummaries(src: ReportSource, platforms: readonly PlatformProfile[]): PlatformSummary[] {
+  return platforms.map((p) => {
+    const c = src.byPlatform?.[p.name];
+    return { platform: p.name, title: p.title, violations: c?.violations ?? 0, errors: c?.errors ?? 0, byRule: { ...c?.byRule } };
+  });
+}
 
 export interface ReportSummary {
   requests: number;
@@ -38,6 +49,8 @@ export interface ReportExtras {
   /** SPEC §11: goes into `summary.network`. */
   network?: NetworkSummary;
   sockets?: readonly SocketTally[];
+  /** SPEC §12: the platforms checked, for the `platforms` section. */
+  platforms?: readonly PlatformProfile[];
 }
 
 const listSection = (name: string, items: readonly unknown[] | undefined) => (items
@@ -54,6 +67,7 @@ export function* jsonReportChunks(src: ReportSource, extras: ReportExtras = {}):
     const lines = violations.slice(i, i + BATCH).map((v) => JSON.stringify(v));
     yield `${i === 0 ? '' : ','}\n    ${lines.join(',\n    ')}`;
   }
-  const tail = listSection('clients', extras.clients) + listSection('sockets', extras.sockets);
+  const tail = listSection('clients', extras.clients) + listSection('sockets', extras.sockets)
+    + listSection('platforms', extras.platforms && platformSummaries(src, extras.platforms));
   yield `${violations.length > 0 ? '\n  ' : ''}],\n  "tls": ${indented(src.hostAudits())}${tail}\n}\n`;
 }

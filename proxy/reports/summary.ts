@@ -13,11 +13,15 @@ import { violationTarget } from './junit.js';
 export const FAIL_ON = ['error', 'warning', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
-interface RuleLine { rule: RuleId; severity: Severity; count: number; first: string }
+/** `byPlatform`: how many of the rule's violations break each platform's rules (SPEC §12). */
+interface RuleLine { rule: RuleId; severity: Severity; count: number; first: string; byPlatform: Map<string, number> }
 
 export class ViolationTally {
   readonly bySeverity: Record<Severity, number> = { info: 0, warning: 0, error: 0 };
   private readonly rules = new Map<RuleId, RuleLine>();
+
+  /** `platforms`: the run's, in the config's order; with more than one, the table gets a column each. */
+  constructor(readonly platforms: readonly string[] = []) {}
 
   /** Counts every violation `events` records from now on. */
   attach(events: EventEmitter): this {
@@ -27,13 +31,19 @@ export class ViolationTally {
 
   add(v: Violation): void {
     this.bySeverity[v.severity]++;
-    const line = this.rules.get(v.rule);
+    let line = this.rules.get(v.rule);
     if (!line) {
-      this.rules.set(v.rule, { rule: v.rule, severity: v.severity, count: 1, first: `${violationTarget(v)}: ${v.message}` });
-      return;
+      line = { rule: v.rule, severity: v.severity, count: 0, first: `${violationTarget(v)}: ${v.message}`, byPlatform: new Map() };
+      this.rules.set(v.rule, line);
     }
     line.count++;
     if (SEVERITY_ORDER[v.severity] > SEVERITY_ORDER[line.severity]) line.severity = v.severity;
+    for (const p of v.platforms ?? this.platforms) line.byPlatform.set(p, (line.byPlatform.get(p) ?? 0) + 1);
+  }
+
+  /** The platform columns of the table: only when the run checks more than one. */
+  get platformColumns(): readonly string[] {
+    return this.platforms.length > 1 ? this.platforms : [];
   }
 
   get total(): number {
@@ -57,13 +67,21 @@ const MAX_FIRST = 90;
 const clip = (s: string) => (s.length > MAX_FIRST ? `${s.slice(0, MAX_FIRST - 1)}…` : s);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** The table, one rule a line, with the first violation of each as an example. */
+/**
+ * The table, one rule a line, with the first violation of each as an example; with several
+ * platforms, a column per platform counts the violations that break its rules ("-" for none).
+ */
 export function formatSummary(tally: ViolationTally, requests: number): string {
   const head = `mgproxy: ${plural(requests, 'request')}, `;
   if (tally.total === 0) return `${head}no violations\n`;
   const { error, warning, info } = tally.bySeverity;
-  const rows = [['rule', 'severity', 'count', 'first'], ...tally.lines().map((l) => [l.rule, l.severity, String(l.count), clip(l.first)])];
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const table = rows.map((r) => `  ${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]!.padStart(widths[2]!)}  ${r[3]}`.trimEnd());
+  const platforms = tally.platformColumns;
+  const rows = [
+    ['rule', 'severity', 'count', ...platforms, 'first'],
+    ...tally.lines().map((l) => [l.rule, l.severity, String(l.count), ...platforms.map((p) => String(l.byPlatform.get(p) ?? '-')), clip(l.first)]),
+  ];
+  const last = rows[0]!.length - 1;
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const table = rows.map((r) => `  ${r.map((c, i) => (i === last ? c : i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`.trimEnd());
   return `${head}${plural(tally.total, 'violation')} (${error} error, ${warning} warning, ${info} info)\n${table.join('\n')}\n`;
 }
