@@ -31,8 +31,11 @@ export function findChromium(): { path: string } | { skip: string } {
   return ensureDebianTool('chromium', 'chromium');
 }
 
-/** `prefix`: a command Chromium runs under, such as `['ip', 'netns', 'exec', NAME]` (playwright talks to it over a pipe). */
-export async function launchBrowser(executablePath: string, opts: { prefix?: string[] } = {}): Promise<Browser> {
+/**
+ * `prefix`: a command Chromium runs under, such as `['ip', 'netns', 'exec', NAME]` (playwright talks to it over a pipe);
+ * `args`: more Chromium flags (`--proxy-server=…`); `env`: its environment (a HOME whose NSS db trusts a CA).
+ */
+export async function launchBrowser(executablePath: string, opts: { prefix?: string[]; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Browser> {
   const profile = tempDir('mgproxy-chromium-');
   const downloads = path.join(profile, 'downloads');
   fs.mkdirSync(downloads);
@@ -43,7 +46,7 @@ export async function launchBrowser(executablePath: string, opts: { prefix?: str
     executablePath = wrapper;
   }
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath, headless: true, args: ARGS, acceptDownloads: true, downloadsPath: downloads, timeout: 60_000,
+    executablePath, headless: true, args: [...ARGS, ...(opts.args ?? [])], env: opts.env, acceptDownloads: true, downloadsPath: downloads, timeout: 60_000,
     viewport: { width: 1366, height: 900 }, locale: 'en-US',
   });
   const requests: string[] = [];
