@@ -82,6 +82,8 @@ export async function startUpstreamProcess(certFile: string): Promise<UpstreamPr
 export interface ProxyProcess {
   pid: number;
   port: number;
+  /** `http://127.0.0.1:APORT`, from the ready line. */
+  adminUrl: string;
   logFile: string;
   stop(): Promise<void>;
 }
@@ -95,7 +97,7 @@ export interface ProxyStart {
   port?: number;
 }
 
-const READY = /mgproxy listening on http:\/\/[^:]+:(\d+)/;
+const READY = /mgproxy listening on http:\/\/[^:]+:(\d+) \(admin (http:\/\/[^)]+)\)/;
 
 /** The command that runs the proxy, pinned when asked. */
 export function proxyCommand(opts: ProxyStart, port: number): string[] {
@@ -120,7 +122,7 @@ export async function startProxyProcess(opts: ProxyStart): Promise<ProxyProcess>
   const deadline = Date.now() + 10_000;
   for (;;) {
     const m = READY.exec(fs.readFileSync(logFile, 'utf8'));
-    if (m) return { pid: child.pid!, port: Number(m[1]), logFile, stop: () => stopChild(child, exited) };
+    if (m) return { pid: child.pid!, port: Number(m[1]), adminUrl: m[2]!, logFile, stop: () => stopChild(child, exited) };
     if (child.exitCode !== null) throw new Error(`mgproxy exited with ${child.exitCode}:\n${fs.readFileSync(logFile, 'utf8')}`);
     if (Date.now() > deadline) throw new Error('mgproxy was not ready within 10 s');
     await new Promise((r) => setTimeout(r, 10));

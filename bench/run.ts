@@ -5,7 +5,7 @@
  *   --quick        one tiny round of each workload (the smoke test's run)
  *   --rounds N     rounds of the rate workloads (default 3)
  *   --json FILE    writes every raw number
- *   --only A,B     only these workloads: small,newhost,bulk,wss,idle,mint,startup
+ *   --only A,B     only these workloads: small,newhost,bulk,wss,idle,mint,startup,network
  *   --cpu-prof DIR runs the shared proxy under `node --cpu-prof` and summarises its profile
  *   --no-pin       do not pin with taskset
  */
@@ -20,8 +20,9 @@ import { type Figure, formatTable, meets, spread } from './stats.js';
 import { timeNodeFloor, timeProxyStart } from './startup.js';
 import type { Route } from './tunnel.js';
 import { download, firstByteTimes, handshakeEach, openMany, upload, within, wsEcho } from './workloads.js';
+import { benchNetwork } from './network.js';
 
-const WORKLOADS = ['small', 'newhost', 'bulk', 'wss', 'idle', 'mint', 'startup'] as const;
+const WORKLOADS = ['small', 'newhost', 'bulk', 'wss', 'idle', 'mint', 'startup', 'network'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values: args } = parseArgs({
@@ -91,6 +92,12 @@ try {
           say(`  ${what} ${side}: ${mbps.toFixed(0)} MB/s`);
         }
       }
+    }
+    if (only.has('network')) {
+      await benchNetwork({
+        route: viaProxy, adminUrl: proxy.adminUrl, hosts: HOSTS, headers: HEADERS, bytes: args.quick ? 256 * 1024 : 2 * 1024 * 1024,
+        warmupMs: s.warmupMs, durationMs: s.durationMs, say,
+      }, put);
     }
     if (only.has('wss')) {
       for (const [side, route] of sides) {
@@ -169,6 +176,15 @@ fig('wss-echo', 'WSS echo, 64 B, 10 sockets', 'round trips', '/s', { of: 'ratio'
 fig('idle-wss-KiB-each', `${s.idleSockets} idle WSS connections`, 'proxy RSS each', 'KiB', { of: 'value', kind: 'max', limit: 40 });
 fig('mint-rss-growth-MiB', `${s.mintHosts} distinct hosts minted`, 'proxy RSS over idle', 'MiB', { of: 'value', kind: 'max', limit: 64 });
 fig('mint-per-second', `${s.mintHosts} distinct hosts minted`, 'handshakes with new hosts', '/s');
+const exact = { of: 'ratio', kind: 'between', limit: 0.9, upper: 1.1 } as const;
+fig('network-down-8000', 'network: download, custom 8000 kbps', 'rate (direct = configured)', 'kbps', exact);
+fig('network-up-4000', 'network: upload, custom 4000 kbps', 'rate (direct = configured)', 'kbps', exact);
+fig('network-down-3g', 'network: download, 3g 780 kbps', 'rate (direct = configured)', 'kbps', exact);
+fig('network-up-3g', 'network: upload, 3g 330 kbps', 'rate (direct = configured)', 'kbps', exact);
+fig('network-latency-http', 'network: latency 100 ms, small GET', 'added (direct = configured)', 'ms', { of: 'ratio', kind: 'between', limit: 0.8, upper: 1.2 });
+fig('network-latency-ws', 'network: latency 100 ms, WebSocket echo', 'added each way (direct = configured)', 'ms', { of: 'ratio', kind: 'between', limit: 0.8, upper: 1.2 });
+fig('network-off-rps', 'network off-cost: small GETs c=10', 'throughput (direct = nothing set, mgproxy = rules for other clients)', 'req/s', { of: 'ratio', kind: 'min', limit: 0.9 });
+fig('network-off-MBps', 'network off-cost: download', 'throughput (direct = nothing set, mgproxy = rules for other clients)', 'MB/s', { of: 'ratio', kind: 'min', limit: 0.9 });
 fig('startup-ms', 'process start → first CONNECT answered', 'time', 'ms', { of: 'value', kind: 'max', limit: 150 });
 
 const os = await import('node:os');

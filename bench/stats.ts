@@ -17,9 +17,10 @@ export function spread(rounds: number[]): Spread {
 /** What the issue asks of a figure: of its ratio to direct, or of its own value. */
 export interface Target {
   of: 'ratio' | 'value';
-  /** `min`: at least `limit`; `max`: at most `limit`. */
-  kind: 'min' | 'max';
+  /** `min`: at least `limit`; `max`: at most `limit`; `between`: from `limit` to `upper`. */
+  kind: 'min' | 'max' | 'between';
   limit: number;
+  upper?: number;
 }
 
 export interface Figure {
@@ -41,6 +42,7 @@ export function meets(f: Figure): boolean | undefined {
   if (!f.target) return undefined;
   const x = f.target.of === 'ratio' ? ratioOf(f) : f.proxy.median;
   if (x === undefined || !Number.isFinite(x)) return false;
+  if (f.target.kind === 'between') return x >= f.target.limit && x <= f.target.upper!;
   return f.target.kind === 'min' ? x >= f.target.limit : x <= f.target.limit;
 }
 
@@ -59,6 +61,7 @@ function cell(s: Spread | undefined): string {
 
 function targetText(t: Target | undefined, unit: string): string {
   if (!t) return '';
+  if (t.kind === 'between') return t.of === 'ratio' ? `${t.limit}–${t.upper}×` : `${num(t.limit)}–${num(t.upper!)} ${unit}`;
   const sign = t.kind === 'min' ? '≥' : '≤';
   return t.of === 'ratio' ? `${sign} ${t.limit}×` : `${sign} ${num(t.limit)} ${unit}`;
 }
