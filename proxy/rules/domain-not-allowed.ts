@@ -1,7 +1,9 @@
 /**
  * `domain-not-allowed` (SPEC §3 step 3, §4): the host must be in the configured list of an API
- * the request can be. A GET can be request or downloadFile, a multipart body uploadFile or
- * request, a WebSocket only connectSocket. IP literals and localhost are `ip-not-allowed`'s.
+ * the request can be. A GET can be request or downloadFile; a multipart body is uploadFile and only
+ * the uploadFile list admits it (SPEC §10 "the API decides the list": the runtime's wx.uploadFile
+ * checks that list, and a forgotten upload domain is the mistake teams ship most); a WebSocket is
+ * only connectSocket. IP literals and localhost are `ip-not-allowed`'s.
  */
 import net from 'node:net';
 import type { ProxyContext } from '../context.js';
@@ -14,7 +16,7 @@ import type { Rule } from './types.js';
 export function candidateLists(ex: Exchange): readonly DomainList[] {
   switch (ex.api) {
     case 'connectSocket': return ['socket'];
-    case 'uploadFile': return ['uploadFile', 'request'];
+    case 'uploadFile': return ['uploadFile'];
     case 'downloadFile': return ['downloadFile', 'request'];
     default: return ex.method === 'GET' ? ['request', 'downloadFile'] : ['request'];
   }

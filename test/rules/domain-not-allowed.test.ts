@@ -35,9 +35,17 @@ describe('domain-not-allowed (enforce)', () => {
     assertBlocked(r, 403, 'domain-not-allowed', 'request:fail url not in domain list');
   });
 
-  it('allows a multipart upload to an uploadFile domain, and to a request domain (wx.request can send multipart)', async () => {
+  it('allows a multipart upload to an uploadFile domain', async () => {
     assert.equal((await w.fetch('https://upload.example.test/echo', { method: 'POST', headers: MULTIPART, body: FORM })).status, 200);
-    assert.equal((await w.fetch('https://api.example.test/echo', { method: 'POST', headers: MULTIPART, body: FORM })).status, 200);
+  });
+
+  it('blocks a multipart upload to a host only in domains.request: the uploadFile list decides (SPEC §10)', async () => {
+    const seen = w.upstream.seen.length;
+    const r = await w.fetch('https://api.example.test/echo?multipart', { method: 'POST', headers: MULTIPART, body: FORM });
+    assertBlocked(r, 403, 'domain-not-allowed', 'uploadFile:fail url not in domain list');
+    assert.equal(w.upstream.seen.length, seen, 'the upstream never saw it');
+    const [line] = await violationsOf(w.proxy, 'domain-not-allowed', { url: 'https://api.example.test/echo?multipart' });
+    assertEventFields(line!, { api: 'uploadFile', method: 'POST', action: 'blocked', message: 'api.example.test is not in domains.uploadFile' });
   });
 
   it('blocks a multipart upload elsewhere with the uploadFile prefix', async () => {
