@@ -134,17 +134,18 @@ export class Exchange {
   }
 
   /** Answers with the proxy's own response instead of the upstream's; the upstream never sees the request. */
-  block(finding: Finding): void {
+  block(finding: Finding, action: Action = 'blocked'): void {
     if (this.preflight) { this.answer(preflightAnswer(this.req), 'blocked'); return; }
-    if (!finding.recorded) this.record(finding, 'blocked');
+    if (!finding.recorded) this.record(finding, action);
     this.answer(ruleAnswer(this.api, finding.rule, finding.message, finding.reason), 'blocked');
   }
 
   /**
    * A rule failed an exchange already under way (timeout, background): answered by the proxy if
-   * nothing was sent yet, else cut. In `report` mode only recorded.
+   * nothing was sent yet, else cut. In `report` mode only recorded. `answeredAs` is the action of
+   * the proxy's answer: `blocked`, except for a rule that always interrupts (background: `cut`, SPEC §10).
    */
-  fail(finding: Finding): void {
+  fail(finding: Finding, answeredAs: Action = 'blocked'): void {
     if (this.ended) return;
     if (this.ctx.config.mode === 'report' || finding.severity !== 'error') {
       this.record(finding, finding.action ?? 'reported');
@@ -152,7 +153,7 @@ export class Exchange {
     }
     if (this.canAnswer) {
       this.abortUpstream();
-      this.block(finding);
+      this.block(finding, answeredAs);
     } else {
       this.record(finding, 'cut');
       this.cut('cut');

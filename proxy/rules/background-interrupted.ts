@@ -2,7 +2,9 @@
  * `background-interrupted` (SPEC §4, §10 "Background"): "If a mini game enters the background and
  * a network request does not complete within 5 seconds, an error callback fail interrupted will be
  * triggered." Fires 5 s after background mode is switched on, for every exchange still in flight
- * (open sockets included), whenever it started; switching back before then cancels it.
+ * (open sockets included), whenever it started; switching back before then cancels it. Its action
+ * is `cut` (SPEC §10), also when the proxy answers 503 because nothing had been sent yet: the
+ * runtime interrupts the call, it does not refuse it.
  */
 import type { ProxyContext } from '../context.js';
 import type { Rule } from './types.js';
@@ -18,7 +20,7 @@ export function backgroundInterrupted(ctx: Pick<ProxyContext, 'state' | 'inFligh
     if (!on) return;
     timer = setTimeout(() => {
       for (const ex of [...ctx.inFlight.all()]) {
-        ex.fail({ rule: 'background-interrupted', severity: 'error', reason, message: `still in flight ${BACKGROUND_GRACE_MS / 1000} s after the game went to the background` });
+        ex.fail({ rule: 'background-interrupted', severity: 'error', reason, message: `still in flight ${BACKGROUND_GRACE_MS / 1000} s after the game went to the background` }, 'cut');
       }
     }, BACKGROUND_GRACE_MS);
     timer.unref();
