@@ -15,6 +15,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['human', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
+/** The `msg` of the line an uncaught exception leaves (commands/start.ts); a test that shows one fails (test/helpers/proxy.ts). */
+export const INTERNAL_ERROR = 'internal error (please report it)';
+
 export interface LogHandle {
   log: Logger;
   /** Writes out what is buffered; call before exit. */

@@ -7,6 +7,7 @@ import { findConfigFile } from '../../config/load.js';
 import { CaError } from '../../certs/ca.js';
 import { ConfigError, ListenError, type ProxyOptions, type RunningProxy, startProxy } from '../app.js';
 import { formatProblem } from '../../config/load.js';
+import { INTERNAL_ERROR } from '../log.js';
 import { isLoopbackIp } from '../../config/net-address.js';
 import { formatPhoneBlock, phoneSetups } from '../phones.js';
 import { type ReportPaths, Reports } from '../reports/index.js';
@@ -48,7 +49,7 @@ export const readyLine = (proxy: RunningProxy) => `mgproxy listening on ${proxy.
  * with its stack instead of ending every user's session.
  */
 export function keepServingOnBugs(proxy: RunningProxy): void {
-  process.on('uncaughtException', (err) => proxy.ctx.log.error({ error: { message: err.message, stack: err.stack } }, 'internal error (please report it)'));
+  process.on('uncaughtException', (err) => proxy.ctx.log.error({ error: { message: err.message, stack: err.stack } }, INTERNAL_ERROR));
 }
 
 /**

@@ -12,9 +12,33 @@ export function assertBlocked(reply: Reply, status: number, rule: string, errMsg
   assert.ok(body.message.length > 0);
 }
 
-/** The violation log lines of `rule` (optionally for one URL), waiting up to `ms` for at least `count`. */
-export async function violationsOf(proxy: ProxyProcess, rule: string, opts: { url?: string; count?: number; ms?: number } = {}): Promise<LogLine[]> {
+/**
+ * Waits for the `exchanges`-th `"msg":"exchange"` line of `url` (bounded by `ms`). An exchange's
+ * violations are all logged before its own exchange line, so once it is there, an absence or a
+ * count can be asserted: no fixed window (log lines may be written up to 50 ms late, proxy/log.ts).
+ */
+export async function exchangeLogged(proxy: ProxyProcess, url: string, opts: { exchanges?: number; ms?: number } = {}): Promise<LogLine[]> {
+  const match = (l: LogLine) => l.msg === 'exchange' && l.url === url;
+  const want = opts.exchanges ?? 1;
+  const deadline = Date.now() + (opts.ms ?? 10_000);
+  while (proxy.lines.filter(match).length < want) {
+    if (Date.now() > deadline) throw new Error(`no ${want} exchange line(s) for ${url} within ${opts.ms ?? 10_000} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return proxy.lines.filter(match);
+}
+
+/**
+ * The violation log lines of `rule`. With `url`: those of that URL, once its exchange line (the
+ * `exchanges`-th one) is logged, so a count or an absence is final. Without: waits up to `ms` for
+ * at least `count` (for events of no single exchange; never for an absence).
+ */
+export async function violationsOf(proxy: ProxyProcess, rule: string, opts: { url?: string; count?: number; exchanges?: number; ms?: number } = {}): Promise<LogLine[]> {
   const match = (l: LogLine) => l.msg === 'violation' && l.rule === rule && (opts.url === undefined || l.url === opts.url);
+  if (opts.url !== undefined) {
+    await exchangeLogged(proxy, opts.url, { exchanges: opts.exchanges, ms: opts.ms });
+    return proxy.lines.filter(match);
+  }
   const deadline = Date.now() + (opts.ms ?? 5000);
   while (proxy.lines.filter(match).length < (opts.count ?? 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   return proxy.lines.filter(match);

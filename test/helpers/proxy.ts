@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { INTERNAL_ERROR } from '../../proxy/log.js';
 
 export const CLI = fileURLToPath(new URL('../../proxy/cli.js', import.meta.url));
 /** The repository root (dist/test/helpers → ../../..). */
@@ -17,6 +18,9 @@ const children = new Set<ChildProcess>();
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
 
 export type LogLine = Record<string, unknown> & { msg?: string };
+
+/** The proxy's uncaught exceptions: users are served on, but a test must not pass over a bug. */
+export class ProxyBugError extends Error {}
 
 export interface ProxyProcess {
   child: ChildProcess;
@@ -35,7 +39,10 @@ export interface ProxyProcess {
   /** Resolves with the first log line (past or future) that matches, or rejects after `ms`. */
   waitFor(match: (line: LogLine) => boolean, ms?: number): Promise<LogLine>;
   violations(): LogLine[];
-  /** Sends `signal` and resolves with the exit code (SIGKILL after 10 s). */
+  /**
+   * Sends `signal` and resolves with the exit code (SIGKILL after 10 s). Rejects with a
+   * ProxyBugError when the proxy logged an uncaught exception, so the test that started it fails.
+   */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -112,12 +119,15 @@ export async function startProxy(opts: StartOptions = {}): Promise<ProxyProcess>
     stdout: () => out, stderr: () => err, waitFor,
     violations: () => lines.filter((l) => l.msg === 'violation'),
     stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      const bugs = lines.filter((l) => l.msg === INTERNAL_ERROR);
+      if (bugs.length > 0) throw new ProxyBugError(`the proxy logged ${bugs.length} uncaught exception(s): ${JSON.stringify(bugs[0])}`);
+      return child.exitCode;
     },
   };
 }
