@@ -29,16 +29,14 @@ export async function exchangeLogged(proxy: ProxyProcess, url: string, opts: { e
 }
 
 /**
- * The violation log lines of `rule`. With `url`: those of that URL, once its exchange line (the
- * `exchanges`-th one) is logged, so a count or an absence is final. Without: waits up to `ms` for
- * at least `count` (for events of no single exchange; never for an absence).
+ * The violation log lines of `rule`, waiting up to `ms` for at least `count` (default 1). With
+ * `url`: those of that URL, and never before its exchange line (the `exchanges`-th one) is logged,
+ * so `count: 0` asserts an absence. (A body finding behind a content-encoding can be logged just
+ * after the exchange line: the decoder ends a tick after the response, so counts still wait.)
  */
 export async function violationsOf(proxy: ProxyProcess, rule: string, opts: { url?: string; count?: number; exchanges?: number; ms?: number } = {}): Promise<LogLine[]> {
   const match = (l: LogLine) => l.msg === 'violation' && l.rule === rule && (opts.url === undefined || l.url === opts.url);
-  if (opts.url !== undefined) {
-    await exchangeLogged(proxy, opts.url, { exchanges: opts.exchanges, ms: opts.ms });
-    return proxy.lines.filter(match);
-  }
+  if (opts.url !== undefined) await exchangeLogged(proxy, opts.url, { exchanges: opts.exchanges, ms: opts.ms });
   const deadline = Date.now() + (opts.ms ?? 5000);
   while (proxy.lines.filter(match).length < (opts.count ?? 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   return proxy.lines.filter(match);

@@ -20,7 +20,7 @@ describe('ip-not-allowed', () => {
   it(`allows a private LAN address (${LAN_IP}) when allowLanIps (the default)`, async () => {
     const r = await w.fetch(`https://${LAN_IP}/bytes/3`);
     assert.equal(r.status, 200);
-    assert.equal((await violationsOf(w.proxy, 'ip-not-allowed', { url: `https://${LAN_IP}/bytes/3`, })).length, 0);
+    assert.equal((await violationsOf(w.proxy, 'ip-not-allowed', { url: `https://${LAN_IP}/bytes/3`, count: 0 })).length, 0);
   });
 
   it('records the violation with the IP as host', async () => {
