@@ -19,6 +19,13 @@ export type Outcome = 'completed' | 'blocked' | 'aborted' | 'cut' | 'error';
 
 let nextId = 1;
 
+/** RFC 9112 §9.3: HTTP/1.1 keeps the connection unless `close` is named; HTTP/1.0 closes unless `keep-alive` is. */
+function wantsClose(req: IncomingMessage): boolean {
+  const value = typeof req.headers.connection === 'string' ? req.headers.connection.toLowerCase() : undefined;
+  if (req.httpVersion === '1.0') return !value?.includes('keep-alive');
+  return value?.includes('close') ?? false;
+}
+
 export interface ExchangeInit {
   req: IncomingMessage;
   client: string;
@@ -72,6 +79,11 @@ export class Exchange {
   outcome?: Outcome;
   /** The network condition in force at the head (SPEC §11); undefined when none applies. */
   readonly network?: Condition;
+  /**
+   * The client's `Connection` intent, read once at the head: forwarding strips the hop-by-hop
+   * `req.headers.connection`, and the proxy's own late answers (502/503/504) must still honour it.
+   */
+  readonly clientWantsClose: boolean;
 
   constructor(private readonly ctx: ProxyContext, init: ExchangeInit) {
     this.req = init.req;
@@ -87,6 +99,7 @@ export class Exchange {
     const defaultPort = init.scheme === 'https' || init.scheme === 'wss' ? 443 : 80;
     this.url = `${init.scheme}://${formatHost(init.host)}${init.port === defaultPort ? '' : `:${init.port}`}${init.path}`;
     this.network = ctx.network.conditionFor(this.client, this.host);
+    this.clientWantsClose = wantsClose(init.req);
     ctx.events.requests++;
     ctx.clients.countExchange(this.client, this.isWebSocket);
     ctx.inFlight.add(this);
@@ -168,7 +181,7 @@ export class Exchange {
     this.proxyAnswer = answer;
     this.outcome = outcome;
     if (this.res) {
-      this.res.setHeader('connection', this.req.headers.connection === 'close' ? 'close' : 'keep-alive');
+      this.res.setHeader('connection', this.clientWantsClose ? 'close' : 'keep-alive');
       sendAnswer(this.res, answer);
       // The client may have sent a body we will not read; drain it so the connection stays usable.
       if (!this.req.complete) this.req.resume();

@@ -41,16 +41,6 @@ function stripHopByHop(headers: IncomingHttpHeaders, upgrade: boolean): void {
   }
 }
 
-/** From rawHeaders: `req.headers.connection` is stripped before forwarding. */
-function clientWantsClose(req: IncomingMessage): boolean {
-  let value: string | undefined;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if (req.rawHeaders[i]!.toLowerCase() === 'connection') value = req.rawHeaders[i + 1]!.toLowerCase();
-  }
-  if (req.httpVersion === '1.0') return !value?.includes('keep-alive');
-  return value?.includes('close') ?? false;
-}
-
 /** What a forwarding error tells the client: the cause for scripts, the runtime's reason, a sentence. */
 function describeError(err: NodeJS.ErrnoException): { cause: string; reason: string; message: string } {
   const code = err.code ?? '';
@@ -176,7 +166,7 @@ export class Forwarder {
     // client asked, whatever the upstream said of its own (http-proxy keeps a header set here).
     delete proxyRes.headers['keep-alive'];
     delete proxyRes.headers['proxy-connection'];
-    proxyRes.headers.connection = clientWantsClose(ex.req) ? 'close' : 'keep-alive';
+    proxyRes.headers.connection = ex.clientWantsClose ? 'close' : 'keep-alive';
     ex.status = proxyRes.statusCode;
     ex.responseHeaders = proxyRes.headers;
     ex.responseStartMs = ex.elapsedMs();

@@ -134,6 +134,15 @@ export class ProxyServer {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // llhttp takes `GET /path` with no version as HTTP/0.9 (no headers, no Host): a request no
+    // mini-game runtime sends and nothing upstream should see, answered 400 like a malformed one.
+    if (req.httpVersionMajor === 0) {
+      const client = tunnelOf(req.socket)?.client ?? normalizeIp(req.socket.remoteAddress ?? '');
+      this.ctx.log.warn({ client, host: tunnelOf(req.socket)?.host, url: req.url }, 'HTTP/0.9 request refused');
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      res.end(`mgproxy: HTTP/0.9 requests (a request line without a version) are not supported; send HTTP/1.1\n`);
+      return;
+    }
     const refusal = this.refusal(req);
     if (refusal) {
       res.writeHead(403, { ...REFUSED_HEADER, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(refusal), connection: 'close' });
