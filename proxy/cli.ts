@@ -11,6 +11,26 @@ import { startCommand } from './commands/start.js';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/**
+ * yargs names an unknown flag as it parsed it: `--no-such-flag` becomes `such-flag, suchFlag` (a
+ * negation, then its camel-case alias). The user is told each flag exactly as typed.
+ */
+function unknownAsTyped(msg: string, argv: readonly string[]): string {
+  const m = /^Unknown arguments?: (.*)$/s.exec(msg);
+  if (!m) return msg;
+  const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const names = new Set(m[1]!.split(',').map((n) => kebab(n.trim())));
+  const end = argv.indexOf('--');
+  const typed = (end < 0 ? argv : argv.slice(0, end)).filter((arg) => {
+    const name = /^--?(?:no-)?([^=]+)/.exec(arg)?.[1];
+    const plain = /^--?([^=]+)/.exec(arg)?.[1];
+    return name !== undefined && (names.has(kebab(name)) || (plain !== undefined && names.has(kebab(plain))));
+  });
+  if (typed.length === 0) return msg;
+  const flags = [...new Set(typed.map((arg) => arg.split('=')[0]!))];
+  return `Unknown argument${flags.length > 1 ? 's' : ''}: ${flags.join(', ')}`;
+}
+
 /** The registry of commands, in the order `--help` lists them. */
 const COMMANDS = [startCommand, runCommand, caCommand, checkConfigCommand, auditCommand];
 
@@ -27,7 +47,7 @@ const cli = yargs(hideBin(process.argv))
   // Bad usage: one line on stderr, no stack, exit 2 (SPEC §1).
   .fail((msg, err) => {
     // yargs words some errors over several lines ("Invalid values:\n  Argument: …"): joined into one.
-    const text = (msg || err?.message || 'bad usage').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    const text = unknownAsTyped((msg || err?.message || 'bad usage').split('\n').map((l) => l.trim()).filter(Boolean).join(' '), hideBin(process.argv));
     process.stderr.write(`mgproxy: ${text}\n`);
     process.exit(2);
   });
