@@ -12,6 +12,7 @@ import type { ProxyContext } from './context.js';
 import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../config/net-address.js';
 import { writeRawAnswer } from './respond.js';
 import { tunnelRaw } from './tunnel.js';
+import { onTunnel } from './rules/pipeline.js';
 
 /** What the requests inside a tunnel inherit from its CONNECT. */
 export interface TunnelInfo {
@@ -77,9 +78,7 @@ export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMes
  * three in a row (issue 8). A refused host is never contacted.
  */
 function prepare(ctx: ProxyContext, host: string, port: number): void {
-  if (ctx.rules.some((rule) => rule.refusesHost?.(host))) return;
-  for (const rule of ctx.rules) rule.onTunnel?.(host, port);
-  ctx.upstream.preconnect(host, port);
+  if (onTunnel(ctx, host, port)) ctx.upstream.preconnect(host, port);
 }
 
 /** Waits for the first byte without consuming it: it is pushed back for TLS or the HTTP parser. */

@@ -9,7 +9,8 @@ import type { Action, Api } from '../config/vocabulary.js';
 import type { ProxyContext } from './context.js';
 import type { Violation } from './events.js';
 import { isPreflight, preflightAnswer, type ProxyAnswer, ruleAnswer, sendAnswer, withCors, writeRawProxyAnswer } from './respond.js';
-import type { Finding } from './rules/types.js';
+import { onEnd } from './rules/pipeline.js';
+import type { Finding, HostFinding } from './rules/types.js';
 import { formatHost } from '../config/net-address.js';
 import type { Condition } from './network/conditions.js';
 
@@ -146,31 +147,10 @@ export class Exchange {
     return this.ctx.events.record(v);
   }
 
-  /** Answers with the proxy's own response instead of the upstream's; the upstream never sees the request. */
-  block(finding: Finding, action: Action = 'blocked'): void {
+  /** Answers with the rule's answer instead of the upstream's; the pipeline has recorded the finding. */
+  block(finding: Finding | HostFinding): void {
     if (this.preflight) { this.answer(preflightAnswer(this.req), 'blocked'); return; }
-    if (!finding.recorded) this.record(finding, action);
-    this.answer(ruleAnswer(this.api, finding.rule, finding.message, finding.reason), 'blocked');
-  }
-
-  /**
-   * A rule failed an exchange already under way (timeout, background): answered by the proxy if
-   * nothing was sent yet, else cut. In `report` mode only recorded. `answeredAs` is the action of
-   * the proxy's answer: `blocked`, except for a rule that always interrupts (background: `cut`, SPEC §10).
-   */
-  fail(finding: Finding, answeredAs: Action = 'blocked'): void {
-    if (this.ended) return;
-    if (this.ctx.config.mode === 'report' || finding.severity !== 'error') {
-      this.record(finding, finding.action ?? 'reported');
-      return;
-    }
-    if (this.canAnswer) {
-      this.abortUpstream();
-      this.block(finding, answeredAs);
-    } else {
-      this.record(finding, 'cut');
-      this.cut('cut');
-    }
+    this.answer(ruleAnswer(this.api, finding.rule, finding.message, 'reason' in finding ? finding.reason : undefined), 'blocked');
   }
 
   /** Sends a proxy answer (headers not sent yet) and ends the exchange with `outcome`. */
@@ -210,9 +190,7 @@ export class Exchange {
     this.outcome ??= outcome;
     this.durationMs = this.elapsedMs();
     this.ctx.inFlight.delete(this);
-    for (const rule of this.ctx.rules) {
-      if (rule.onEnd && (!rule.appliesTo || rule.appliesTo.includes(this.api))) rule.onEnd(this);
-    }
+    onEnd(this.ctx, this);
     this.ctx.log.info({
       id: this.id, client: this.client, ...(this.clientName === undefined ? {} : { clientName: this.clientName }), api: this.api, method: this.method, url: this.url,
       status: this.status ?? null, bytesIn: this.bytesIn, bytesOut: this.bytesOut,

@@ -6,38 +6,38 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Api, RuleId } from '../config/vocabulary.js';
+import type { Api, RequestRuleId, RuleId } from '../config/vocabulary.js';
 
-/** SPEC §10 "errMsg reason per rule". */
-export function reasonOf(rule: RuleId): string {
-  switch (rule) {
-    case 'concurrency-exceeded': return 'exceed max task count';
-    case 'timeout': return 'timeout';
-    case 'background-interrupted':
-    case 'background-call': return 'interrupted';
-    case 'domain-not-allowed':
-    case 'insecure-scheme':
-    case 'ip-not-allowed':
-    case 'port-not-allowed':
-    case 'host-refused': return 'url not in domain list';
-    default: return 'ssl hand shake error';
-  }
-}
+/** The answer a rule wants when its finding stops an exchange: SPEC §10 "Status codes" and "errMsg reason per rule". */
+export interface RuleAnswer { status: number; reason: string }
 
-/** SPEC §10 "Status codes". */
-export function statusOf(rule: RuleId): number {
-  switch (rule) {
-    case 'concurrency-exceeded': return 429;
-    case 'timeout': return 504;
-    case 'background-interrupted': return 503;
-    case 'domain-not-allowed':
-    case 'insecure-scheme':
-    case 'ip-not-allowed':
-    case 'port-not-allowed':
-    case 'host-refused':
-    case 'background-call': return 403;
-    default: return 502;
-  }
+const NOT_LISTED: RuleAnswer = { status: 403, reason: 'url not in domain list' };
+const INTERRUPTED: RuleAnswer = { status: 403, reason: 'interrupted' };
+/** Every TLS finding (SPEC §5) answers as the runtime's failed handshake. */
+const TLS_ANSWER: RuleAnswer = { status: 502, reason: 'ssl hand shake error' };
+
+/**
+ * One row per request rule, so the compiler refuses a rule without its answer. Warnings and info
+ * (`null`) never stop an exchange (pipeline.ts `decide`); they would get the generic 502.
+ */
+export const ANSWERS: Readonly<Record<RequestRuleId, RuleAnswer | null>> = {
+  'insecure-scheme': NOT_LISTED,
+  'domain-not-allowed': NOT_LISTED,
+  'ip-not-allowed': NOT_LISTED,
+  'port-not-allowed': NOT_LISTED,
+  'host-refused': NOT_LISTED,
+  'background-call': INTERRUPTED,
+  'background-interrupted': { status: 503, reason: 'interrupted' },
+  'concurrency-exceeded': { status: 429, reason: 'exceed max task count' },
+  timeout: { status: 504, reason: 'timeout' },
+  'referer-mismatch': null,
+  'response-not-utf8': null,
+  'response-multiple-bom': null,
+  'http-error-status': null,
+};
+
+export function answerOf(rule: RuleId): RuleAnswer {
+  return (ANSWERS as Partial<Record<RuleId, RuleAnswer | null>>)[rule] ?? TLS_ANSWER;
 }
 
 export interface ProxyAnswer {
@@ -47,11 +47,12 @@ export interface ProxyAnswer {
 }
 
 /** The answer to a request that broke `rule`; `reason` replaces the rule's errMsg reason where a platform words it otherwise (SPEC §12). */
-export function ruleAnswer(api: Api, rule: RuleId, message: string, reason = reasonOf(rule)): ProxyAnswer {
+export function ruleAnswer(api: Api, rule: RuleId, message: string, reason?: string): ProxyAnswer {
+  const wanted = answerOf(rule);
   return {
-    status: statusOf(rule),
+    status: wanted.status,
     headers: { 'x-mgproxy-rule': rule },
-    body: JSON.stringify({ errMsg: `${api}:fail ${reason}`, rule, message }),
+    body: JSON.stringify({ errMsg: `${api}:fail ${reason ?? wanted.reason}`, rule, message }),
   };
 }
 

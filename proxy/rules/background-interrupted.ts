@@ -7,6 +7,7 @@
  * runtime interrupts the call, it does not refuse it.
  */
 import type { ProxyContext } from '../context.js';
+import { raise } from './pipeline.js';
 import type { Rule } from './types.js';
 
 export const BACKGROUND_GRACE_MS = 5000;
@@ -20,7 +21,7 @@ export function backgroundInterrupted(ctx: Pick<ProxyContext, 'state' | 'inFligh
     if (!on) return;
     timer = setTimeout(() => {
       for (const ex of [...ctx.inFlight.all()]) {
-        ex.fail({ rule: 'background-interrupted', severity: 'error', reason, message: `still in flight ${BACKGROUND_GRACE_MS / 1000} s after the game went to the background` }, 'cut');
+        raise(ctx, ex, { rule: 'background-interrupted', severity: 'error', reason, interrupts: true, message: `still in flight ${BACKGROUND_GRACE_MS / 1000} s after the game went to the background` });
       }
     }, BACKGROUND_GRACE_MS);
     timer.unref();

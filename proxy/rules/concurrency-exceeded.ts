@@ -82,22 +82,22 @@ export function concurrencyExceeded(ctx: Pick<ProxyContext, 'config'>): Rule {
         rule: 'concurrency-exceeded', severity: 'error',
         platforms: breaches.map((b) => b.slot.platform.name),
         message: breaches.map((b) => what(b.slot, ex, b.n)).join('; '),
+        // Going on anyway (report mode, or over a later platform's cap only): it holds its slots too.
+        admit: () => acquire(ex),
       };
-      const decisive = breaches[0]!.slot.platform === platforms[0];
-      if (ctx.config.mode === 'report' || !decisive) { acquire(ex); return finding; }
       if (overflow === 'reject') return finding;
-      ex.record(finding, 'queued');
-      return new Promise<undefined>((resolve) => {
+      finding.hold = () => new Promise<void>((resolve) => {
         // Woken when a slot it waits for frees; it may then wait for another of the first platform's caps.
         const admit = () => {
           waiting.delete(ex);
           const still = full(perPlatform[0]!, ex);
           if (still) { enqueue(ex, keyOf(still.slot, ex), admit); return; }
           acquire(ex);
-          resolve(undefined);
+          resolve();
         };
         enqueue(ex, keyOf(breaches[0]!.slot, ex), admit);
       });
+      return finding;
     },
     onEnd: (ex) => {
       const keys = holding.get(ex);

@@ -10,7 +10,7 @@ import type { ProxyContext } from '../context.js';
 import { DOMAIN_LISTS, LIST_OF_API, type DomainList } from '../../config/schema.js';
 import type { Exchange } from '../exchange.js';
 import { isLocalhostName } from '../../config/net-address.js';
-import type { Rule } from './types.js';
+import type { Finding, Rule } from './types.js';
 
 /** The lists a request may be allowed by, its own API's first. */
 export function candidateLists(ex: Exchange): readonly DomainList[] {
@@ -24,15 +24,15 @@ export function candidateLists(ex: Exchange): readonly DomainList[] {
 
 export function domainNotAllowed(ctx: Pick<ProxyContext, 'config'>): Rule {
   const allowed = ctx.config.allowed;
+  /** One check for both hooks: a name host in none of `lists` (IP literals and localhost are ip-not-allowed's). */
+  const unlisted = (host: string, lists: readonly DomainList[], where: string): Finding | undefined => (
+    net.isIP(host) !== 0 || isLocalhostName(host) || lists.some((list) => allowed[list].has(host))
+      ? undefined
+      : { rule: 'domain-not-allowed', severity: 'error', message: `${host} is not in ${where}` });
   return {
     ids: ['domain-not-allowed'],
-    refusesHost: (host) => ctx.config.mode === 'enforce' && net.isIP(host) === 0 && !isLocalhostName(host)
-      && !DOMAIN_LISTS.some((list) => allowed[list].has(host)),
-    onRequest: (ex) => {
-      if (net.isIP(ex.host) !== 0 || isLocalhostName(ex.host)) return undefined;
-      const lists = candidateLists(ex);
-      if (lists.some((list) => allowed[list].has(ex.host))) return undefined;
-      return { rule: 'domain-not-allowed', severity: 'error', message: `${ex.host} is not in domains.${LIST_OF_API[ex.api]}` };
-    },
+    // At the tunnel the API is not known yet: a host in no list at all.
+    checkHost: (host) => unlisted(host, DOMAIN_LISTS, 'any of the domains lists'),
+    onRequest: (ex) => unlisted(ex.host, candidateLists(ex), `domains.${LIST_OF_API[ex.api]}`),
   };
 }

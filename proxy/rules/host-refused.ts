@@ -12,16 +12,15 @@ export function hostRefused(ctx: Pick<ProxyContext, 'config'>): Rule {
   for (const p of ctx.config.platforms) {
     for (const host of p.refusedHosts) refusing.set(host, [...(refusing.get(host) ?? []), p]);
   }
-  const first = ctx.config.platforms[0]!;
   return {
     ids: ['host-refused'],
-    refusesHost: (host) => ctx.config.mode === 'enforce' && first.refusedHosts.includes(host),
-    onRequest: (ex) => {
-      const by = refusing.get(ex.host);
+    // From the host alone: the pipeline asks it at the tunnel and for each request.
+    checkHost: (host) => {
+      const by = refusing.get(host);
       if (!by) return undefined;
       return {
         rule: 'host-refused', severity: 'error', platforms: by.map((p) => p.name),
-        message: `${ex.host} is refused by ${by.map((p) => p.title).join(', ')} even when listed`,
+        message: `${host} is refused by ${by.map((p) => p.title).join(', ')} even when listed`,
       };
     },
   };

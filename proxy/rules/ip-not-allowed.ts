@@ -21,9 +21,9 @@ export function ipNotAllowed(ctx: Pick<ProxyContext, 'config'>): Rule {
   const allowLan = ctx.config.allowLanIps;
   return {
     ids: ['ip-not-allowed'],
-    refusesHost: (host) => ctx.config.mode === 'enforce' && refusal(host, allowLan) !== undefined,
-    onRequest: (ex) => {
-      const why = refusal(ex.host, allowLan);
+    // From the URL's host alone: the pipeline asks it at the tunnel and for each request.
+    checkHost: (host) => {
+      const why = refusal(host, allowLan);
       return why === undefined ? undefined : { rule: 'ip-not-allowed', severity: 'error', message: `${why} (mini games cannot reach it)` };
     },
   };

@@ -1,54 +1,161 @@
 /**
- * Runs the rules in registry order (SPEC §3 step 4). In `enforce` mode the first error finding
- * answers the request and the rest do not run; in `report` mode every finding is recorded and the
- * request goes on. Synchronous unless a rule has to wait, so the common path allocates no Promise.
+ * Runs every rule hook in registry order (SPEC §3 step 4), and is the one place that decides what
+ * a finding does: `decide()` is the only reader of the mode. In `enforce` mode the first error
+ * finding answers the request and the rest do not run; in `report` mode every finding is recorded
+ * and the request goes on. Synchronous unless a rule has to wait, so the common path allocates no
+ * Promise.
  */
-import type { Exchange } from '../exchange.js';
-import type { ProxyContext } from '../context.js';
 import zlib from 'node:zlib';
-import type { BodyObserver, Finding, Rule } from './types.js';
+import type { Mode } from '../../config/schema.js';
+import type { PlatformName } from '../../config/platforms.js';
+import type { Action } from '../../config/vocabulary.js';
+import type { ProxyContext } from '../context.js';
+import type { Exchange } from '../exchange.js';
+import type { BodyObserver, Finding, HostFinding, Rule, Verdict } from './types.js';
 
-type Verdict = Finding | undefined;
+/**
+ * Where a finding arises: `tunnel` (from the host alone, before any request), `request` (before
+ * the upstream is contacted), `response` (at the upstream's response head), `body` (after the
+ * last byte went to the client), `timer` (an exchange under way, whatever it has sent: timeout,
+ * background), `host` (a per-host TLS finding).
+ */
+export type Phase = 'tunnel' | 'request' | 'response' | 'body' | 'timer' | 'host';
 
-/** Records a finding; returns it when it stops the request. */
-function settle(ctx: ProxyContext, ex: Exchange, finding: Finding | undefined): Verdict {
-  if (!finding) return undefined;
-  // SPEC §12: the first platform decides; what only later platforms forbid is reported.
-  const decisive = finding.platforms === undefined || finding.platforms[0] === ctx.config.platformNames[0];
-  if (finding.severity === 'error' && ctx.config.mode === 'enforce' && finding.action === undefined && decisive) return finding;
-  if (!finding.recorded) ex.record(finding, finding.action ?? 'reported');
-  return undefined;
+/** What decide() needs to know of the run and the exchange. */
+export interface Situation {
+  mode: Mode;
+  /** The first configured platform: only its rules block (SPEC §12). */
+  platform: PlatformName;
+  /** Nothing of a response has reached the client yet, so the proxy can still answer. */
+  answerable: boolean;
 }
+
+/** SPEC §6, §10 `action`, §12: what a finding does to its exchange. The only reader of the mode. */
+export function decide(finding: Finding | HostFinding, phase: Phase, at: Situation): Action {
+  if ('rewritten' in finding && finding.rewritten) return 'rewritten';
+  if (finding.severity !== 'error' || at.mode === 'report') return 'reported';
+  // What only later platforms forbid is reported.
+  const platforms = 'platforms' in finding ? finding.platforms : undefined;
+  if (platforms !== undefined && platforms[0] !== at.platform) return 'reported';
+  switch (phase) {
+    case 'tunnel':
+    case 'request': return 'hold' in finding && finding.hold ? 'queued' : 'blocked';
+    case 'host':
+    case 'response': return 'blocked';
+    // The whole body has gone to the client: nothing left to stop.
+    case 'body': return 'reported';
+    case 'timer': return at.answerable && !('interrupts' in finding && finding.interrupts) ? 'blocked' : 'cut';
+  }
+}
+
+const situationOf = (ctx: Pick<ProxyContext, 'config'>, ex?: Exchange): Situation => ({
+  mode: ctx.config.mode, platform: ctx.config.platformNames[0]!, answerable: ex ? ex.canAnswer : true,
+});
+
+const isHostFinding = (f: Finding | HostFinding): f is HostFinding => 'port' in f;
 
 const applies = (rule: Rule, ex: Exchange) => !rule.appliesTo || rule.appliesTo.includes(ex.api);
 
-/** The blocking finding, if any (not yet recorded: `ex.block` records it); a Promise only when a rule waited. */
-export function runRequestRules(ctx: ProxyContext, ex: Exchange, from = 0): Verdict | Promise<Verdict> {
+/** Records a per-host finding once, as a per-host event (no request fields). */
+export function recordHostFinding(ctx: Pick<ProxyContext, 'config' | 'events'>, f: HostFinding, time = new Date().toISOString()): void {
+  ctx.events.record({
+    rule: f.rule, severity: f.severity, host: f.host, port: f.port, action: decide(f, 'host', situationOf(ctx)), message: f.message,
+    // The certificate requirements are the same on every platform.
+    platform: ctx.config.platformNames[0]!, platforms: ctx.config.platformNames, time,
+  });
+}
+
+/**
+ * True when some rule would block every request to `host`, whatever the request: then nothing is
+ * started for it early, and the upstream is never contacted.
+ */
+export function checkHost(ctx: Pick<ProxyContext, 'config' | 'rules'>, host: string): boolean {
+  const at = situationOf(ctx);
+  return ctx.rules.some((rule) => {
+    const finding = rule.checkHost?.(host);
+    return finding !== undefined && decide(finding, 'tunnel', at) === 'blocked';
+  });
+}
+
+/** A CONNECT to `host:port` is being intercepted: the rules start what its first request will need, unless the host is refused. */
+export function onTunnel(ctx: ProxyContext, host: string, port: number): boolean {
+  if (checkHost(ctx, host)) return false;
+  for (const rule of ctx.rules) rule.onTunnel?.(host, port);
+  return true;
+}
+
+type Blocking = Finding | HostFinding | undefined;
+
+/**
+ * Decides a request-phase finding: records it (a per-host one was recorded with its host) and
+ * returns it when it blocks; a Promise when the exchange is held in a queue.
+ */
+function settleRequest(ctx: ProxyContext, ex: Exchange, finding: Verdict): Blocking | Promise<void> {
+  if (!finding) return undefined;
+  const action = decide(finding, 'request', situationOf(ctx, ex));
+  if (!isHostFinding(finding)) ex.record(finding, action);
+  if (action === 'blocked') return finding;
+  if (action === 'queued' && !isHostFinding(finding)) return finding.hold!();
+  if (action === 'reported' && !isHostFinding(finding)) finding.admit?.();
+  return undefined;
+}
+
+/** The request hooks, `from` on: the blocking finding (already recorded), if any; a Promise only when a rule waited. */
+export function runRequestRules(ctx: ProxyContext, ex: Exchange, from = 0): Blocking | Promise<Blocking> {
   const rules = ctx.rules;
   for (let i = from; i < rules.length; i++) {
     const rule = rules[i]!;
-    if (!rule.onRequest || !applies(rule, ex)) continue;
-    const result = rule.onRequest(ex);
-    if (result instanceof Promise) {
-      return result.then((finding) => {
+    if (!applies(rule, ex)) continue;
+    const found = rule.onRequest ? rule.onRequest(ex) : rule.checkHost?.(ex.host);
+    const next = () => runRequestRules(ctx, ex, i + 1);
+    if (found instanceof Promise) {
+      return found.then((finding) => {
         if (ex.ended) return undefined;
-        return settle(ctx, ex, finding) ?? runRequestRules(ctx, ex, i + 1);
+        const settled = settleRequest(ctx, ex, finding);
+        if (settled instanceof Promise) return settled.then(() => (ex.ended ? undefined : next()));
+        return settled ?? next();
       });
     }
-    const stop = settle(ctx, ex, result);
-    if (stop) return stop;
+    const settled = settleRequest(ctx, ex, found);
+    if (settled instanceof Promise) return settled.then(() => (ex.ended ? undefined : next()));
+    if (settled) return settled;
   }
   return undefined;
 }
 
-/** At the response head: returns an error finding that must stop the response (enforce mode). */
-export function runResponseHeadRules(ctx: ProxyContext, ex: Exchange): Verdict {
+/** At the response head: records every finding; returns the one that must stop the response (enforce mode). */
+export function runResponseHeadRules(ctx: ProxyContext, ex: Exchange): Finding | undefined {
   for (const rule of ctx.rules) {
     if (!rule.onResponseHead || !applies(rule, ex)) continue;
-    const stop = settle(ctx, ex, rule.onResponseHead(ex));
-    if (stop) return stop;
+    const finding = rule.onResponseHead(ex);
+    if (!finding) continue;
+    const action = decide(finding, 'response', situationOf(ctx, ex));
+    ex.record(finding, action);
+    if (action === 'blocked') return finding;
   }
   return undefined;
+}
+
+/**
+ * A timer-driven rule (timeout, background) raises a finding against an exchange under way: the
+ * proxy answers if nothing was sent yet, else cuts it; in `report` mode it is only recorded.
+ */
+export function raise(ctx: Pick<ProxyContext, 'config'>, ex: Exchange, finding: Finding): void {
+  if (ex.ended) return;
+  const at = situationOf(ctx, ex);
+  const action = decide(finding, 'timer', at);
+  ex.record(finding, action);
+  if (action === 'reported') return;
+  // Nothing sent yet: the proxy's answer (an interruption's too, though its action is cut); else the connection is cut.
+  if (at.answerable) {
+    ex.abortUpstream();
+    ex.block(finding);
+  } else ex.cut('cut');
+}
+
+/** The exchange ended, however it ended: the rules release what they hold. Called once, from Exchange.finish. */
+export function onEnd(ctx: Pick<ProxyContext, 'rules'>, ex: Exchange): void {
+  for (const rule of ctx.rules) if (rule.onEnd && applies(rule, ex)) rule.onEnd(ex);
 }
 
 /** Past this many encoded bytes a body is no longer decoded for the observers (they give no finding). */
@@ -82,7 +189,12 @@ export function bodyObservers(ctx: ProxyContext, ex: Exchange): BodyTap | undefi
   }
   if (observers.length === 0) return undefined;
   const write = (chunk: Buffer) => { for (const o of observers) o.write(chunk); };
-  const finish = () => { for (const o of observers) settle(ctx, ex, o.end()); };
+  const finish = () => {
+    for (const o of observers) {
+      const finding = o.end();
+      if (finding) ex.record(finding, decide(finding, 'body', situationOf(ctx, ex)));
+    }
+  };
   const decoder = decoderFor(ex.responseHeaders?.['content-encoding'] as string | undefined);
   if (decoder === null) return undefined;
   if (decoder === undefined) return { observe: write, end: finish };

@@ -25,7 +25,7 @@ export function refererMismatch(ctx: Pick<ProxyContext, 'config'>): Rule {
       if (sent === undefined || sent === fixed) return undefined;
       const shown = sent.length > SHOWN ? `${sent.slice(0, SHOWN)}…` : sent;
       return {
-        rule: 'referer-mismatch', severity: 'warning', action: rewrite ? 'rewritten' : undefined, platforms: judge,
+        rule: 'referer-mismatch', severity: 'warning', ...(rewrite ? { rewritten: true } : {}), platforms: judge,
         message: `Referer ${JSON.stringify(shown)} is not ${fixed}${rewrite ? '; the upstream got the fixed one' : ''}`,
       };
     },

@@ -5,6 +5,7 @@
  */
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../exchange.js';
+import { raise } from './pipeline.js';
 import type { Rule } from './types.js';
 
 export function timeout(ctx: Pick<ProxyContext, 'config'>): Rule {
@@ -17,7 +18,7 @@ export function timeout(ctx: Pick<ProxyContext, 'config'>): Rule {
         // A socket whose handshake got its answer (101 or not) has not timed out.
         if (ex.isWebSocket && ex.status !== undefined) return;
         const what = ex.isWebSocket ? 'no handshake answer' : 'no complete response';
-        ex.fail({ rule: 'timeout', severity: 'error', message: `${what} within ${ms} ms (networkTimeout.${ex.api})` });
+        raise(ctx, ex, { rule: 'timeout', severity: 'error', message: `${what} within ${ms} ms (networkTimeout.${ex.api})` });
       }, ms));
       return undefined;
     },

@@ -12,7 +12,8 @@ import { TrustStore } from '../../certs/audit/trust.js';
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../exchange.js';
 import { TLS_RULE_IDS } from '../../config/vocabulary.js';
-import type { Finding, Rule } from './types.js';
+import { recordHostFinding } from './pipeline.js';
+import type { HostFinding, Rule } from './types.js';
 
 /** When Node's roots are parsed if no audit needed them sooner. */
 const ROOTS_WARM_DELAY_MS = 300;
@@ -24,29 +25,22 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>): Rule {
   setTimeout(() => trust.warm(), ROOTS_WARM_DELAY_MS).unref();
   const deps = { trust, route: (host: string, port: number) => ctx.upstream.connectOptions(host, port) };
   const cache = new AuditCache();
-  const enforce = ctx.config.mode === 'enforce';
 
   function keep(outcome: AuditOutcome): void {
     const { audit } = outcome;
     const time = new Date().toISOString();
-    for (const f of audit.findings) {
-      ctx.events.record({
-        rule: f.rule, severity: f.severity, host: audit.host, port: audit.port,
-        action: f.severity === 'error' && enforce ? 'blocked' : 'reported', message: f.message,
-        // The certificate requirements are the same on every platform.
-        platform: ctx.config.platformNames[0]!, platforms: ctx.config.platformNames, time,
-      });
-    }
+    for (const f of audit.findings) recordHostFinding(ctx, { rule: f.rule, severity: f.severity, host: audit.host, port: audit.port, message: f.message }, time);
     ctx.events.recordHostAudit(audit);
     if (audit.findings.length > 0 && outcome.leafFingerprint256) ctx.upstream.pin(audit.host, audit.port, outcome.leafFingerprint256);
   }
 
-  function verdict(outcome: AuditOutcome): Finding | undefined {
+  function verdict(outcome: AuditOutcome): HostFinding | undefined {
     // Unreachable: the forwarder's own 502 (`x-mgproxy-error`) says so; the next request audits again.
     if (!outcome.reachable) return undefined;
     const error = errorsOf(outcome.audit)[0];
     if (!error) return undefined;
-    return { rule: error.rule, severity: 'error', message: `${error.message}. Fix: ${error.fix}`, recorded: true };
+    // The host's event is recorded already (keep): this finding answers the request, adding no event.
+    return { rule: error.rule, severity: 'error', message: `${error.message}. Fix: ${error.fix}`, host: outcome.audit.host, port: outcome.audit.port };
   }
 
   const audit = (host: string, port: number) => cache.get(`${host}:${port}`, () => {

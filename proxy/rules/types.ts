@@ -1,22 +1,34 @@
 /**
  * The rule interface (STYLE: mitmproxy's addons, http-proxy's passes): small, uniform, able to
- * short-circuit. A rule returns findings as data; the pipeline decides what they do.
+ * short-circuit. A rule returns findings as data; `pipeline.ts` runs every hook and its one
+ * `decide()` turns a finding and the mode into what happens. No rule reads the mode.
  */
-import type { Action, Api, RuleId, Severity } from '../../config/vocabulary.js';
+import type { Api, RuleId, Severity, TlsRuleId } from '../../config/vocabulary.js';
 import type { Exchange } from '../exchange.js';
 import type { PlatformName } from '../../config/platforms.js';
 
 // The rules speak the shared vocabulary (config/vocabulary.ts); re-exported for the rule modules' users.
 export { REQUEST_RULE_IDS, TLS_RULE_IDS, type Action, type RequestRuleId, type RuleId, type TlsRuleId } from '../../config/vocabulary.js';
 
-/** What a rule found. `action` is set only by rules whose outcome is not the pipeline's to decide (`queued`, `rewritten`). */
+/** What a rule found. The answer it wants, if it stops the exchange, is its rule's row in respond.ts's ANSWERS. */
 export interface Finding {
   rule: RuleId;
   severity: Severity;
   message: string;
-  action?: Extract<Action, 'queued' | 'rewritten'>;
-  /** Already recorded as a per-host event (TLS findings): it may still answer the request, but adds no event per request. */
-  recorded?: boolean;
+  /** The rule changed what the upstream gets (the Referer): the finding is `rewritten`, whatever the mode. */
+  rewritten?: true;
+  /**
+   * The rule can hold the exchange instead of refusing it (concurrency with `overflow: "queue"`):
+   * where it would be blocked it is `queued`, and goes on when the Promise resolves.
+   */
+  hold?: () => Promise<void>;
+  /**
+   * The runtime interrupts the call rather than refusing it (background, SPEC §10): raised by a
+   * timer, its action is `cut` even where the proxy still answers because nothing was sent yet.
+   */
+  interrupts?: true;
+  /** Where the exchange goes on anyway (`reported`): what the rule must then do (take the slot it found full). */
+  admit?: () => void;
   /**
    * The platforms whose rules it breaks, in the config's order (SPEC §12); every configured one
    * when absent. One that only later platforms have never blocks: it is `reported`.
@@ -24,6 +36,19 @@ export interface Finding {
   platforms?: readonly PlatformName[];
   /** The errMsg reason when the first platform words it otherwise than SPEC §10 (Douyin's `app in background`). */
   reason?: string;
+}
+
+/**
+ * A finding about an upstream host:port rather than one request (the TLS audit, SPEC §5): the
+ * pipeline records it once, as a per-host event, and an error one answers every request to that
+ * host without an event per request.
+ */
+export interface HostFinding {
+  rule: TlsRuleId;
+  severity: Exclude<Severity, 'info'>;
+  message: string;
+  host: string;
+  port: number;
 }
 
 /** Watches a body as it streams: sees every chunk once, copies nothing, keeps constant state. */
@@ -44,12 +69,13 @@ export interface Rule {
    */
   onTunnel?(host: string, port: number): void;
   /**
-   * True when this rule answers every request to `host` itself (enforce mode), whatever the
-   * request: then nothing is started for it early, and the upstream is never contacted.
+   * What this rule finds from the host alone, whatever the request. The pipeline asks it at the
+   * tunnel (a host every request to which would be blocked is never contacted early) and, for a
+   * rule without `onRequest`, for each request: the two cannot drift apart.
    */
-  refusesHost?(host: string): boolean;
-  /** Before any upstream connection. May wait (a queue, the first TLS audit of a host); most return at once. */
-  onRequest?(ex: Exchange): Finding | undefined | Promise<Finding | undefined>;
+  checkHost?(host: string): Finding | undefined;
+  /** Before any upstream connection. May wait (the first TLS audit of a host); most return at once. */
+  onRequest?(ex: Exchange): Verdict | Promise<Verdict>;
   /** When the upstream's response head arrives (`ex.status`, `ex.responseHeaders` are set). */
   onResponseHead?(ex: Exchange): Finding | undefined;
   /** A per-exchange observer of the response body, or undefined when this response needs none. */
@@ -57,3 +83,6 @@ export interface Rule {
   /** Exactly once per admitted exchange, however it ended: release slots, clear timers. */
   onEnd?(ex: Exchange): void;
 }
+
+/** What a request hook returns: a finding about this request, a per-host one that stands for it, or nothing. */
+export type Verdict = Finding | HostFinding | undefined;
