@@ -82,7 +82,7 @@ export class EventHub extends EventEmitter {
     return this.kept;
   }
 
-  /** Keeps a finished per-host TLS audit for the report's `tls` section (its findings are recorded as violations by the auditor). */
+  /** Keeps a finished per-host TLS audit for the report's `tls` section (its findings are recorded as per-host violations by the pipeline, recordHostFinding). */
   recordHostAudit(audit: HostAudit): void {
     this.audits.push(audit);
   }
