@@ -27,7 +27,8 @@ describe('network shaping on real traffic', () => {
     assert.equal(r.status, 200);
     assert.equal(r.sha256, patternSha256(n));
     const expected = (n * 8) / 1000;
-    assert.ok(ms > expected * 0.85 && ms < expected * 1.4, `took ${ms.toFixed(0)} ms, expected about ${expected.toFixed(0)} ms`);
+    // The lower bound proves the pacing; the upper one only that it ends (a loaded machine is slower, never faster).
+    assert.ok(ms > expected * 0.85 && ms < expected * 2.5, `took ${ms.toFixed(0)} ms, expected about ${expected.toFixed(0)} ms`);
     await setNetwork({ default: 'none', rules: [] });
   });
 
@@ -40,7 +41,8 @@ describe('network shaping on real traffic', () => {
     assert.equal(r.status, 200, r.body.toString());
     assert.deepEqual(r.json(), { sha256: patternSha256(n), bytes: n });
     const expected = (n * 8) / 1000;
-    assert.ok(ms > expected * 0.85 && ms < expected * 1.4, `took ${ms.toFixed(0)} ms, expected about ${expected.toFixed(0)} ms`);
+    // The lower bound proves the pacing; the upper one only that it ends (a loaded machine is slower, never faster).
+    assert.ok(ms > expected * 0.85 && ms < expected * 2.5, `took ${ms.toFixed(0)} ms, expected about ${expected.toFixed(0)} ms`);
     await setNetwork({ default: 'none', rules: [] });
   });
 
