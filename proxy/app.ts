@@ -54,6 +54,11 @@ export interface ProxyOptions {
 
 export interface RunningProxy {
   ctx: ProxyContext;
+  /**
+   * Mints the leaves of the configured domains in the background, so their first CONNECT does not
+   * pay for it; called after the ready line, which never waits for it.
+   */
+  mintConfiguredLeaves(): void;
   host: string;
   port: number;
   adminPort: number;
@@ -164,6 +169,17 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     url: `http://${formatHost(opts.host)}:${port}`,
     adminUrl: `http://${formatHost(adminUrlHost(adminHost))}:${adminPort}`,
     flushLog: flush,
+    mintConfiguredLeaves: () => {
+      const hosts = [...new Set(Object.values(ctx.config.allowed).flatMap((set) => [...set]))];
+      if (hosts.length === 0) return;
+      const t0 = performance.now();
+      setImmediate(() => {
+        Promise.allSettled(hosts.map((h) => ctx.certs.context(h))).then((done) => {
+          const minted = done.filter((d) => d.status === 'fulfilled').length;
+          log.debug({ hosts: minted, ms: Math.round(performance.now() - t0) }, 'minted the leaves of the configured domains');
+        }, () => undefined);
+      });
+    },
     close: async (graceMs = SHUTDOWN_GRACE_MS) => {
       admin.close();
       admin.closeAllConnections();

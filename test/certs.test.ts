@@ -133,3 +133,22 @@ describe('minted leaves', () => {
     assert.deepEqual(fs.readdirSync(p.caDir).sort(), ['ca-key.pem', 'ca.pem']);
   });
 });
+
+describe('leaves of the configured domains', () => {
+  it('are minted at start, after the ready line (which does not wait for them)', async () => {
+    const hosts = ['api.start.test', 'cdn.start.test', 'ws.start.test'];
+    const p = await startProxy({
+      config: { domains: { request: [`https://${hosts[0]}`], downloadFile: [`https://${hosts[1]}`], socket: [`wss://${hosts[2]}`] } },
+      args: ['--log-level', 'debug'],
+    });
+    try {
+      const minted = await p.waitFor((l) => l.msg === 'minted the leaves of the configured domains');
+      assert.equal(minted.hosts, 3);
+      const ready = p.lines.findIndex((l) => /mgproxy listening on/.test(String(l.msg)));
+      assert.ok(ready >= 0 && p.lines.indexOf(minted) > ready, 'logged after the ready line');
+      assert.equal((await leafFor(p, hosts[0]!)).subjectAltName, `DNS:${hosts[0]}`);
+    } finally {
+      await p.stop();
+    }
+  });
+});

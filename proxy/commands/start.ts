@@ -105,6 +105,7 @@ export const startCommand: CommandModule<object, ProxyArgs> = {
     const { log } = proxy.ctx;
     if (proxy.caCreated) log.info({ ca: proxy.ctx.ca.certFile }, 'created a new CA: install and trust it on your test devices');
     log.info({ config: proxy.ctx.config.file ?? 'built-in defaults', mode: proxy.ctx.config.mode }, readyLine(proxy));
+    proxy.mintConfiguredLeaves();
     printPhoneSetup(proxy, argv.pretty ?? Boolean(process.stdout.isTTY));
   },
 };
