@@ -18,6 +18,7 @@ import { createLogger, type LogFormat, type LogLevel } from './log.js';
 import { ClientAccess } from './client-access.js';
 import { Clients } from './clients.js';
 import { SocketMessages } from './socket-messages.js';
+import { ExchangeLog } from './exchange-log.js';
 import { type Cidr, formatHost, isLoopbackIp } from '../config/net-address.js';
 import { createOnboarding } from './onboarding.js';
 import { createRules } from './rules/index.js';
@@ -120,13 +121,14 @@ function listen(server: http.Server, port: number, host: string, what: string): 
 }
 
 export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger, clientNames: readonly (readonly [string, string])[] = []): ProxyContext {
+  const events = new EventHub(log);
+  const inFlight = new InFlight();
   const base = {
-    config, log, ca,
+    config, log, ca, events, inFlight,
     clients: new Clients([...Object.entries(config.clients), ...clientNames]),
     socketMessages: new SocketMessages(),
+    exchanges: new ExchangeLog(events, inFlight),
     certs: new CertStore(ca),
-    events: new EventHub(log),
-    inFlight: new InFlight(),
     state: new RuntimeState(),
     network: new NetworkState(config.network),
     upstream: new Upstream(config),

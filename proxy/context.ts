@@ -6,6 +6,7 @@ import type { Ca } from '../certs/ca.js';
 import type { CertStore } from '../certs/store.js';
 import type { Clients } from './clients.js';
 import type { EventHub } from './events.js';
+import type { ExchangeLog } from './exchange-log.js';
 import type { InFlight } from './inflight.js';
 import type { NetworkState } from './network/state.js';
 import type { SocketMessages } from './socket-messages.js';
@@ -34,6 +35,8 @@ export interface ProxyContext {
   readonly inFlight: InFlight;
   /** Clients seen and their names (SPEC §8). */
   readonly clients: Clients;
+  /** Recent exchanges and each client's in-flight timeline, for the dashboard (SPEC §8). */
+  readonly exchanges: ExchangeLog;
   /** WebSocket messages observed per socket, bounded (SPEC §8). */
   readonly socketMessages: SocketMessages;
   readonly state: RuntimeState;

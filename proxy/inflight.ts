@@ -39,6 +39,12 @@ export class InFlight {
     return this.exchanges.values();
   }
 
+  /** One client's load now (a copy). */
+  loadOf(client: string): ClientLoad {
+    const load = this.perClient.get(client);
+    return load ? { ...load } : { http: 0, socket: 0 };
+  }
+
   /** `{"<client>": {"http": N, "socket": N}}`, as `/api/stats` shows it. */
   snapshot(): Record<string, ClientLoad> {
     return Object.fromEntries([...this.perClient].map(([client, load]) => [client, { ...load }]));

@@ -3,6 +3,7 @@
  * switch, the CA. One route table, so every path is found with one grep.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import type { ProxyContext } from '../context.js';
 import type { Violation } from '../events.js';
@@ -17,6 +18,7 @@ export type Route = (ctx: ProxyContext, req: IncomingMessage, res: ServerRespons
 /** A POST body larger than this is refused (413): the API takes small JSON only. */
 const MAX_BODY_BYTES = 16 * 1024;
 const SSE_KEEPALIVE_MS = 15_000;
+const SSE_BATCH_MS = 200;
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
@@ -72,11 +74,34 @@ const getEvents: Route = (ctx, req, res) => {
   const onViolation = (v: Violation) => res.write(`event: violation\ndata: ${JSON.stringify(v)}\n\n`);
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
   ctx.events.on('violation', onViolation);
+  // The dashboard's other live parts, batched every SSE_BATCH_MS so that a flood costs one write per batch.
+  const batches = new Map<string, unknown[]>();
+  let flushTimer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    flushTimer = undefined;
+    for (const [name, items] of batches) res.write(`event: ${name}\ndata: ${JSON.stringify(items)}\n\n`);
+    batches.clear();
+  };
+  const queue = (name: string) => (item: unknown) => {
+    let list = batches.get(name);
+    if (!list) batches.set(name, (list = []));
+    list.push(item);
+    flushTimer ??= setTimeout(flush, SSE_BATCH_MS);
+  };
+  const feeds: [EventEmitter, string, string, (item: unknown) => void][] = [
+    [ctx.events, 'exchange-summary', 'exchanges', queue('exchanges')],
+    [ctx.events, 'timeline-marker', 'markers', queue('markers')],
+    [ctx.events, 'client-name', 'clients', queue('clients')],
+    [ctx.socketMessages, 'message', 'ws-messages', queue('ws-messages')],
+  ];
+  for (const [emitter, event, , fn] of feeds) emitter.on(event, fn);
   // A dashboard is watching: sockets opened from now on have their messages observed (SPEC §8).
   const unwatch = ctx.socketMessages.watch();
   req.socket.on('close', () => {
     clearInterval(keepalive);
+    clearTimeout(flushTimer);
     ctx.events.off('violation', onViolation);
+    for (const [emitter, event, , fn] of feeds) emitter.off(event, fn);
     unwatch();
   });
 };
@@ -98,6 +123,29 @@ const postBackground: Route = (ctx, req, res) => {
     ctx.log.info({ background: on }, on ? 'background mode on' : 'background mode off');
     sendJson(res, 200, { background: on });
   });
+};
+
+/** `?client=` one client's; `?limit=N` the newest N (default 10,000, all kept). */
+const getExchanges: Route = (ctx, _req, res, url) => {
+  const limitText = url.searchParams.get('limit');
+  const limit = limitText !== null && /^[0-9]{1,9}$/.test(limitText) ? Number(limitText) : undefined;
+  if (limitText !== null && limit === undefined) { sendJson(res, 400, { error: 'limit must be a whole number' }); return; }
+  sendJson(res, 200, { exchanges: ctx.exchanges.recent(url.searchParams.get('client') ?? undefined, limit) });
+};
+
+/** One exchange: its headers and timings, and for a socket its kept messages. */
+const getExchange: Route = (ctx, _req, res, url) => {
+  const id = Number(url.searchParams.get('id'));
+  const d = Number.isInteger(id) ? ctx.exchanges.detail(id) : undefined;
+  if (!d) { sendJson(res, 404, { error: `no finished exchange ${url.searchParams.get('id')} is kept` }); return; }
+  sendJson(res, 200, { ...d, ...(d.api === 'connectSocket' ? { messages: ctx.socketMessages.messagesOf(d.id), tally: ctx.socketMessages.tallyOf(d.id) ?? null } : {}) });
+};
+
+/** `?client=`: its in-flight points and concurrency markers of the last minutes. */
+const getTimeline: Route = (ctx, _req, res, url) => {
+  const client = url.searchParams.get('client');
+  if (!client) { sendJson(res, 400, { error: 'name a client: /api/timeline?client=<ip>' }); return; }
+  sendJson(res, 200, { client, caps: { http: ctx.config.concurrency.http, socket: ctx.config.concurrency.socket }, ...ctx.exchanges.timeline(normalizeIp(client)) });
 };
 
 const getClients: Route = (ctx, _req, res) => sendJson(res, 200, { clients: ctx.clients.list() });
@@ -178,6 +226,9 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['POST /api/network', postNetwork],
   ['GET /api/report', getReport],
   ['GET /api/clients', getClients],
+  ['GET /api/exchanges', getExchanges],
+  ['GET /api/exchange', getExchange],
+  ['GET /api/timeline', getTimeline],
   ['POST /api/clients', postClients],
   ['GET /ca.pem', getCaPem],
 ]);

@@ -13,6 +13,8 @@
  * text goes into the DOM with textContent only.
  */
 import type { Violation } from '../events.js';
+import type { ExchangeSummary } from '../exchange-log.js';
+import type { WsMessage } from '../ws-observer.js';
 import type { stats } from './api.js';
 import type { configSummary } from './dashboard.js';
 import type { NetworkConfig, NetworkRule } from '../../config/network.js';
@@ -53,12 +55,12 @@ let events: Violation[] = [];
 let offset = 0;
 let drawTimer = 0;
 
-interface Filters { rule: string; severity: string; host: string }
+interface Filters { rule: string; severity: string; host: string; client: string }
 function filters(): Filters {
-  return { rule: $<HTMLSelectElement>('f-rule').value, severity: $<HTMLSelectElement>('f-severity').value, host: $<HTMLInputElement>('f-host').value.trim().toLowerCase() };
+  return { rule: $<HTMLSelectElement>('f-rule').value, severity: $<HTMLSelectElement>('f-severity').value, host: $<HTMLInputElement>('f-host').value.trim().toLowerCase(), client: pickedClient() };
 }
 function matches(v: Violation, f: Filters): boolean {
-  return (!f.rule || v.rule === f.rule) && (!f.severity || v.severity === f.severity) && (!f.host || String(v.host || '').toLowerCase().includes(f.host));
+  return (!f.client || v.client === f.client) && (!f.rule || v.rule === f.rule) && (!f.severity || v.severity === f.severity) && (!f.host || String(v.host || '').toLowerCase().includes(f.host));
 }
 function scheduleDraw(): void {
   if (!drawTimer) drawTimer = window.setTimeout(() => { drawTimer = 0; draw(); }, 100);
@@ -93,7 +95,7 @@ function draw(): void {
     tr.appendChild(el('td', v.rule, 'rule'));
     tr.appendChild(el('td', v.api ? `${v.api} ${v.method ?? ''}` : 'tls'));
     tr.appendChild(el('td', v.url ?? (v.host + (v.port ? `:${v.port}` : '')), 'url'));
-    tr.appendChild(el('td', v.client ?? '', 'muted'));
+    tr.appendChild(el('td', v.client ? (v.clientName ? `${v.clientName} (${v.client})` : clientLabel(v.client)) : '', 'muted'));
     tr.appendChild(el('td', v.action));
     tr.appendChild(el('td', v.message, 'msg'));
     rows.appendChild(tr);
@@ -171,10 +173,11 @@ const loadView: View = {
     $('caps').textContent = `(caps: ${caps.http} requests, ${caps.socket} sockets)`;
   },
   stats: (s) => {
-    const load = document.createDocumentFragment(), clients = Object.keys(s.inFlight).sort();
+    const picked = pickedClient();
+    const load = document.createDocumentFragment(), clients = Object.keys(s.inFlight).filter((c) => !picked || c === picked).sort();
     for (const c of clients) {
       const tr = el('tr');
-      tr.appendChild(el('td', c));
+      tr.appendChild(el('td', clientLabel(c)));
       for (const k of ['http', 'socket'] as const) {
         const td = el('td'), m = el('meter'), n = s.inFlight[c]![k];
         m.min = 0; m.max = caps[k]; m.value = n; m.high = caps[k] - 0.5; m.optimum = 0;
@@ -318,6 +321,199 @@ $('n-apply').addEventListener('click', () => {
   postNetwork({ default: network.default, rules: [...rules, rule] });
 });
 
+// ---- Clients, exchanges, the timeline against the caps, the waterfall (SPEC §8).
+
+interface ClientRow { client: string; name: string | null; requests: number; violations: number; sockets: number }
+const clientNames = new Map<string, string | null>();
+/** The client every view shows ('' = every client). */
+function pickedClient(): string { return $<HTMLSelectElement>('f-client').value; }
+const clientLabel = (ip: string) => { const n = clientNames.get(ip); return n ? `${n} (${ip})` : ip; };
+function noteClients(rows: ClientRow[]): void {
+  let changed = false;
+  for (const r of rows) if (clientNames.get(r.client) !== r.name || !clientNames.has(r.client)) { clientNames.set(r.client, r.name); changed = true; }
+  if (!changed) return;
+  const sel = $<HTMLSelectElement>('f-client'), keepIt = sel.value;
+  const every = el('option', 'every client'); every.value = '';
+  sel.replaceChildren(every);
+  for (const ip of [...clientNames.keys()].sort()) { const o = el('option', clientLabel(ip)); o.value = ip; sel.appendChild(o); }
+  sel.value = keepIt;
+}
+function refreshClients(): void {
+  getJson<{ clients: ClientRow[] }>('/api/clients').then((b) => noteClients(b.clients), (err) => showError(errorText(err)));
+}
+
+const ROW_H = 26, MAX_EXCHANGES = 10_000;
+let exchanges: ExchangeSummary[] = [];
+let shownExchanges: ExchangeSummary[] = [];
+let exDrawTimer = 0;
+function exMatches(x: ExchangeSummary, client: string, text: string): boolean {
+  return (!client || x.client === client) && (!text || `${x.method} ${x.url} ${x.api} ${x.status ?? ''} ${x.violations.join(' ')}`.toLowerCase().includes(text));
+}
+function scheduleExchanges(): void {
+  if (!exDrawTimer) exDrawTimer = window.setTimeout(() => { exDrawTimer = 0; drawExchanges(); }, 100);
+}
+const size = (n: number) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
+/** Filters, then draws only the rows in view (the list is virtualised: 10,000 rows cost one screen). */
+function drawExchanges(): void {
+  const t0 = performance.now();
+  const client = pickedClient(), text = $<HTMLInputElement>('f-exchange').value.trim().toLowerCase();
+  shownExchanges = [];
+  for (let i = exchanges.length - 1; i >= 0; i--) if (exMatches(exchanges[i]!, client, text)) shownExchanges.push(exchanges[i]!);
+  $('ex-count').textContent = `${shownExchanges.length.toLocaleString()} exchanges (newest first)`;
+  $('ex-spacer').style.height = `${shownExchanges.length * ROW_H}px`;
+  drawExchangeRows();
+  drawWaterfall();
+  (window as unknown as { mgproxyDrawMs: number }).mgproxyDrawMs = performance.now() - t0;
+}
+function drawExchangeRows(): void {
+  const box = $('ex-scroll'), first = Math.floor(box.scrollTop / ROW_H), count = Math.ceil(box.clientHeight / ROW_H) + 2;
+  const frag = document.createDocumentFragment();
+  for (let i = first; i < Math.min(shownExchanges.length, first + count); i++) {
+    const x = shownExchanges[i]!, row = el('div', undefined, 'ex-row');
+    row.style.top = `${i * ROW_H}px`;
+    row.dataset.id = String(x.id);
+    row.appendChild(el('span', x.method, 'm'));
+    row.appendChild(el('span', x.url, 'u'));
+    row.appendChild(el('span', x.api, 'muted'));
+    row.appendChild(el('span', x.status === null ? '…' : String(x.status), x.status !== null && x.status >= 400 ? 'sev-error' : ''));
+    row.appendChild(el('span', x.durationMs === null ? '' : `${Math.round(x.durationMs)} ms`, 'num'));
+    row.appendChild(el('span', size(x.bytesOut), 'num'));
+    row.appendChild(el('span', x.violations.join(' '), 'rule sev-error'));
+    frag.appendChild(row);
+  }
+  $('ex-rows').replaceChildren(frag);
+}
+$('ex-scroll').addEventListener('scroll', () => drawExchangeRows(), { passive: true });
+$('f-exchange').addEventListener('input', scheduleExchanges);
+$('ex-rows').addEventListener('click', (e) => {
+  const row = (e.target as HTMLElement).closest<HTMLElement>('.ex-row');
+  if (row) openExchange(Number(row.dataset.id));
+});
+function addExchanges(list: ExchangeSummary[]): void {
+  exchanges.push(...list);
+  if (exchanges.length > MAX_EXCHANGES + 500) exchanges.splice(0, exchanges.length - MAX_EXCHANGES);
+  for (const x of list) if (!clientNames.has(x.client)) { refreshClients(); break; }
+  scheduleExchanges();
+  scheduleTimeline();
+}
+
+interface Detail extends ExchangeSummary { requestHeaders: [string, string][]; responseHeaders: [string, string][]; messages?: WsMessage[] }
+function openExchange(id: number): void {
+  getJson<Detail>(`/api/exchange?id=${id}`).then((d) => {
+    const box = $('ex-detail');
+    box.hidden = false;
+    box.replaceChildren(el('h3', `${d.method} ${d.url}`));
+    const dl = el('dl');
+    const pairs: [string, string][] = [['client', clientLabel(d.client)], ['api', d.api], ['status', String(d.status ?? '')], ['started', new Date(d.start).toISOString()],
+      ['first byte', d.firstByteMs === null ? '' : `${d.firstByteMs} ms`], ['total', d.durationMs === null ? '' : `${d.durationMs} ms`], ['sent / received', `${size(d.bytesIn)} / ${size(d.bytesOut)}`],
+      ['outcome', d.outcome ?? ''], ['violations', d.violations.join(', ') || 'none']];
+    for (const [k, v] of pairs) { dl.appendChild(el('dt', k)); dl.appendChild(el('dd', v)); }
+    box.appendChild(dl);
+    for (const [title, hs] of [['request headers', d.requestHeaders], ['response headers', d.responseHeaders]] as const) {
+      box.appendChild(el('h4', title));
+      const pre = el('pre', hs.map(([k, v]) => `${k}: ${v}`).join('\n'));
+      box.appendChild(pre);
+    }
+    if (d.messages) {
+      box.appendChild(el('h4', `messages (${d.messages.length})`));
+      const list = el('div', undefined, 'msgs');
+      for (const m of d.messages.slice(-500)) {
+        const line = el('div', `${m.type === 'send' ? '↑' : '↓'} ${new Date(m.time * 1000).toTimeString().slice(0, 8)} op${m.opcode} ${size(m.size)} ${m.opcode === 8 ? `${m.code} ${m.reason}` : m.data.slice(0, 300)}${m.truncated ? '…' : ''}`, `msg-${m.type}`);
+        list.appendChild(line);
+      }
+      box.appendChild(list);
+    }
+  }, (err) => showError(errorText(err)));
+}
+
+// The timeline: requests and sockets in flight over the last minutes, the caps as lines, a marker per concurrency-exceeded.
+interface Marker { t: number; rule: string; url: string; inFlight: ExchangeSummary[]; client?: string }
+interface Timeline { client: string; caps: { http: number; socket: number }; points: { t: number; http: number; socket: number }[]; markers: Marker[] }
+let tlTimer = 0;
+function scheduleTimeline(): void {
+  if (!tlTimer) tlTimer = window.setTimeout(() => { tlTimer = 0; loadTimeline(); }, 1000);
+}
+function timelineClient(): string {
+  return pickedClient() || (exchanges.length ? exchanges[exchanges.length - 1]!.client : '');
+}
+const SVG = 'http://www.w3.org/2000/svg';
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  return e;
+}
+function loadTimeline(): void {
+  const client = timelineClient();
+  if (!client) return;
+  getJson<Timeline>(`/api/timeline?client=${encodeURIComponent(client)}`).then(drawTimeline, (err) => showError(errorText(err)));
+}
+function drawTimeline(tl: Timeline): void {
+  $('tl-client').textContent = clientLabel(tl.client);
+  const W = 600, H = 140, now = Date.now(), span = 5 * 60_000, top = Math.max(tl.caps.http, 1) + 2;
+  const x = (t: number) => Math.max(0, W - ((now - t) / span) * W), y = (n: number) => H - (n / top) * (H - 10);
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, id: 'tl-svg', role: 'img', 'aria-label': `in flight for ${tl.client}` });
+  for (const [cap, cls, label] of [[tl.caps.http, 'cap-http', `cap ${tl.caps.http} requests`], [tl.caps.socket, 'cap-socket', `cap ${tl.caps.socket} sockets`]] as const) {
+    root.appendChild(svg('line', { x1: 0, x2: W, y1: y(cap), y2: y(cap), class: cls }));
+    const tx = svg('text', { x: 4, y: y(cap) - 3, class: 'tl-label' }); tx.textContent = label; root.appendChild(tx);
+  }
+  for (const k of ['http', 'socket'] as const) {
+    let d = '', last = 0;
+    for (const p of tl.points) { if (p.t < now - span) { last = p[k]; continue; } d += `${d ? 'L' : `M0 ${y(last)} L`}${x(p.t).toFixed(1)} ${y(last)} L${x(p.t).toFixed(1)} ${y(p[k])} `; last = p[k]; }
+    d = d ? `${d}L${W} ${y(last)}` : `M0 ${y(last)} L${W} ${y(last)}`;
+    root.appendChild(svg('path', { d, class: `tl-${k}` }));
+  }
+  tl.markers.forEach((m, i) => {
+    const c = svg('circle', { cx: x(m.t), cy: 8, r: 6, class: 'tl-marker', tabindex: 0, 'data-i': i });
+    const t = svg('title', {}); t.textContent = `${m.rule} at ${new Date(m.t).toTimeString().slice(0, 8)}: ${m.inFlight.length} in flight`; c.appendChild(t);
+    c.addEventListener('click', () => showMarker(m));
+    root.appendChild(c);
+  });
+  $('timeline').replaceChildren(root);
+  $('tl-legend').textContent = `last 5 minutes · requests (blue) and sockets (green) in flight · ${tl.markers.length} concurrency-exceeded marker(s)`;
+}
+function showMarker(m: Marker): void {
+  const box = $('tl-detail');
+  box.hidden = false;
+  box.replaceChildren(el('h3', `${m.rule} at ${new Date(m.t).toTimeString().slice(0, 8)}: ${m.url} was refused; ${m.inFlight.length} in flight`));
+  const ol = el('ol', undefined, 'tl-inflight');
+  for (const x of m.inFlight) ol.appendChild(el('li', `${x.method} ${x.url} (since ${new Date(x.start).toTimeString().slice(0, 8)})`));
+  box.appendChild(ol);
+}
+
+// The waterfall: a client's last exchanges, waiting (start → first byte) and receiving (→ end).
+function drawWaterfall(): void {
+  const client = timelineClient();
+  const last = shownExchanges.filter((x) => !client || x.client === client).slice(0, 30).reverse();
+  if (!last.length) { $('waterfall').replaceChildren(); return; }
+  const t0 = Math.min(...last.map((x) => x.start)), t1 = Math.max(...last.map((x) => x.start + (x.durationMs ?? 0)), t0 + 1);
+  const W = 600, RH = 12, H = last.length * RH + 4, sx = (t: number) => ((t - t0) / (t1 - t0)) * (W - 4);
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, id: 'wf-svg', role: 'img', 'aria-label': 'waterfall' });
+  last.forEach((x, i) => {
+    const end = x.start + (x.durationMs ?? 0), fb = x.start + (x.firstByteMs ?? x.durationMs ?? 0);
+    root.appendChild(svg('rect', { x: sx(x.start), y: i * RH + 2, width: Math.max(1, sx(fb) - sx(x.start)), height: RH - 3, class: 'wf-wait' }));
+    root.appendChild(svg('rect', { x: sx(fb), y: i * RH + 2, width: Math.max(1, sx(end) - sx(fb)), height: RH - 3, class: x.violations.length ? 'wf-bad' : 'wf-recv' }));
+    const t = svg('title', {}); t.textContent = `${x.method} ${x.url}: first byte ${x.firstByteMs ?? '?'} ms, total ${x.durationMs ?? '?'} ms`;
+    root.lastChild!.appendChild(t);
+  });
+  $('waterfall').replaceChildren(root);
+}
+
+$('f-client').addEventListener('change', () => { offset = 0; draw(); drawExchanges(); loadTimeline(); });
+
+function connectLive(es: EventSource): void {
+  es.addEventListener('exchanges', (e) => addExchanges(JSON.parse((e as MessageEvent<string>).data) as ExchangeSummary[]));
+  es.addEventListener('markers', () => loadTimeline());
+  es.addEventListener('clients', () => refreshClients());
+}
+function loadExchanges(): void {
+  getJson<{ exchanges: ExchangeSummary[] }>(`/api/exchanges?limit=${MAX_EXCHANGES}`).then((b) => {
+    const known = new Set(exchanges.map((x) => x.id));
+    exchanges = [...b.exchanges.filter((x) => !known.has(x.id)), ...exchanges].sort((a, b2) => a.id - b2.id);
+    scheduleExchanges();
+    loadTimeline();
+  }, (err) => showError(errorText(err)));
+}
+
 const VIEWS: readonly View[] = [violationsView, countsView, platformsView, loadView, backgroundView, networkView, configView, phonesView];
 
 // ---- Feeding the views.
@@ -340,11 +536,14 @@ async function loadList(): Promise<void> {
 function connect(): void {
   const es = new EventSource('/api/events');
   es.addEventListener('violation', (e) => add(JSON.parse((e as MessageEvent<string>).data) as Violation, true));
+  connectLive(es);
   es.onopen = () => {
     $('live').textContent = 'live'; $('live').className = 'badge on';
     // (Re)connected: fetch what is kept, then merge what streamed in meanwhile.
     loadMark = events.length;
     loadList().catch((err) => showError(errorText(err)));
+    refreshClients();
+    loadExchanges();
   };
   es.onerror = () => { $('live').textContent = 'reconnecting…'; $('live').className = 'badge off'; };
 }

@@ -49,11 +49,29 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{colo
 #error{color:var(--err);margin:.5rem 1rem 0}#error:empty{display:none}
 #ca-notice{border-left:4px solid var(--err);margin:.5rem 1rem 0;padding:.3rem .7rem}
 #list .rule{white-space:nowrap}
+.chart svg{display:block;width:100%;height:auto;border:1px solid var(--line);border-radius:6px}
+.cap-http,.cap-socket{stroke-dasharray:4 3;stroke-width:1}.cap-http{stroke:var(--info)}.cap-socket{stroke:#1a7f37}
+.tl-http,.tl-socket{fill:none;stroke-width:2}.tl-http{stroke:var(--info)}.tl-socket{stroke:#1a7f37}
+.tl-label{font-size:10px;fill:var(--muted)}.tl-marker{fill:var(--err);cursor:pointer}
+.wf-wait{fill:var(--muted);opacity:.5}.wf-recv{fill:var(--info)}.wf-bad{fill:var(--err)}
+#ex-scroll{position:relative;height:22rem;overflow:auto;border:1px solid var(--line);border-radius:6px}
+#ex-rows{position:absolute;top:0;left:0;right:0}
+.ex-row,.ex-head{display:grid;grid-template-columns:4rem minmax(0,1fr) 6.5rem 3rem 4.5rem 5rem 8rem;gap:.4rem;font-size:.85rem;padding:0 .4rem}
+.ex-row{position:absolute;left:0;right:0;height:26px;line-height:26px;border-bottom:1px solid var(--line);cursor:pointer;white-space:nowrap}
+.ex-row span{overflow:hidden;text-overflow:ellipsis}.ex-row:hover{background:var(--box)}
+.ex-head{color:var(--muted);font-weight:600}
+#list .msg{overflow-wrap:anywhere}.tl-inflight{word-break:break-all;padding-left:1.4rem}#ex-scroll,.ex-head{max-width:100%}
+#ex-detail,#tl-detail{border-top:1px solid var(--line);margin-top:.5rem;padding-top:.4rem}
+#ex-detail h3,#tl-detail h3{font-size:.95rem;margin:.2rem 0;word-break:break-all}#ex-detail h4{margin:.4rem 0 .2rem;font-size:.85rem}
+#ex-detail pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:var(--box);padding:.3rem;margin:0;max-height:12rem;overflow:auto}
+.msgs{max-height:14rem;overflow:auto;font:12px ui-monospace,Menlo,Consolas,monospace}.msg-send{color:var(--info)}.msg-receive{color:#1a7f37}
+@media (max-width:640px){.ex-row,.ex-head{grid-template-columns:3rem minmax(0,1fr) 3rem 4rem}.ex-row span:nth-child(3),.ex-row span:nth-child(6),.ex-row span:nth-child(7),.ex-head span:nth-child(3),.ex-head span:nth-child(6),.ex-head span:nth-child(7){display:none}}
 @media (max-width:640px){
   main{padding:.5rem}
   #list thead{display:none}
+  #list,#list tbody{display:block}
   #list tr{display:block;border-bottom:1px solid var(--line);padding:.3rem 0}
-  #list td{display:inline;border:0;padding:0 .4rem 0 0}
+  #list td{display:inline;border:0;padding:0 .4rem 0 0;overflow-wrap:anywhere}
   #list td.msg,#list td.url{display:block}
 }
 `;
@@ -80,6 +98,7 @@ export function renderDashboardPage(caNotice?: string): string {
 <span class="badge" id="mode" title="mode">…</span>
 <span class="badge" id="live">connecting…</span>
 <span class="muted"><span id="t-requests">0</span> requests, <span id="t-violations">0</span> violations</span>
+<select id="f-client" aria-label="client"><option value="">every client</option></select>
 <span class="spacer"></span>
 <button type="button" id="background" aria-pressed="false" title="Background mode: requests that start get 403 background-call; those in flight are cut after 5 s">Background</button>
 <span id="bg-state" class="muted">off</span>
@@ -100,6 +119,23 @@ ${caNotice ? `<p id="ca-notice" role="alert">${escapeHtml(caNotice)}</p>
 <table id="list"><thead><tr><th>time</th><th>severity</th><th>rule</th><th>api</th><th>url</th><th>client</th><th>action</th><th>message</th></tr></thead>
 <tbody id="rows"></tbody></table>
 <p id="empty" class="muted">No violations yet. They appear here as they happen.</p>
+</section>
+<section aria-labelledby="h-timeline">
+<h2 id="h-timeline">In flight over time: <span id="tl-client" class="muted">no traffic yet</span></h2>
+<div id="timeline" class="chart"></div>
+<p id="tl-legend" class="muted"></p>
+<div id="tl-detail" hidden></div>
+</section>
+<section aria-labelledby="h-exchanges">
+<h2 id="h-exchanges">Exchanges <span id="ex-count" class="muted"></span></h2>
+<div class="filters"><input id="f-exchange" type="search" placeholder="method, URL, API, status or rule contains…" aria-label="exchange filter"></div>
+<div class="ex-head"><span>method</span><span>url</span><span>api</span><span>status</span><span>time</span><span>size</span><span>violations</span></div>
+<div id="ex-scroll"><div id="ex-spacer"></div><div id="ex-rows"></div></div>
+<div id="ex-detail" hidden></div>
+</section>
+<section aria-labelledby="h-waterfall">
+<h2 id="h-waterfall">Waterfall <span class="muted">(last 30: waiting, then receiving)</span></h2>
+<div id="waterfall" class="chart"></div>
 </section>
 </div>
 <div>
