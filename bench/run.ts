@@ -5,7 +5,7 @@
  *   --quick        one tiny round of each workload (the smoke test's run)
  *   --rounds N     rounds of the rate workloads (default 3)
  *   --json FILE    writes every raw number
- *   --only A,B     only these workloads: small,newhost,bulk,wss,idle,mint,startup,network
+ *   --only A,B     only these workloads: small,newhost,bulk,wss,wss-observed,idle,mint,startup,network
  *   --cpu-prof DIR runs the shared proxy under `node --cpu-prof` and summarises its profile
  *   --no-pin       do not pin with taskset
  */
@@ -19,10 +19,11 @@ import { createWorld, HEADERS, HOSTS, mintHostName, newHostName, sizes } from '.
 import { type Figure, formatTable, meets, spread } from './stats.js';
 import { timeNodeFloor, timeProxyStart } from './startup.js';
 import type { Route } from './tunnel.js';
+import { whileDashboardListens } from './ws-observed.js';
 import { download, firstByteTimes, handshakeEach, openMany, upload, within, wsEcho } from './workloads.js';
 import { benchNetwork } from './network.js';
 
-const WORKLOADS = ['small', 'newhost', 'bulk', 'wss', 'idle', 'mint', 'startup', 'network'] as const;
+const WORKLOADS = ['small', 'newhost', 'bulk', 'wss', 'wss-observed', 'idle', 'mint', 'startup', 'network'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values: args } = parseArgs({
@@ -106,6 +107,11 @@ try {
         say(`  WSS echo ${side}: ${Math.round(rate)} round trips/s`);
       }
     }
+    if (only.has('wss-observed')) {
+      const rate = await whileDashboardListens(proxy.logFile, () => within(60_000, 'WSS echo observed', wsEcho(viaProxy, HOSTS.ws, 10, s.warmupMs, s.durationMs, HEADERS)));
+      put('wss-echo-observed', 'proxy', rate);
+      say(`  WSS echo proxy, messages observed (a dashboard listening): ${Math.round(rate)} round trips/s`);
+    }
   }
 
   if (only.has('idle')) {
@@ -173,6 +179,7 @@ fig('download-rss-growth-MiB', `download ${MiB} MiB`, 'proxy RSS growth', 'MiB',
 fig('upload-MBps', `upload ${MiB} MiB`, 'throughput', 'MB/s', { of: 'ratio', kind: 'min', limit: 0.8 });
 fig('upload-rss-growth-MiB', `upload ${MiB} MiB`, 'proxy RSS growth', 'MiB', { of: 'value', kind: 'max', limit: 16 });
 fig('wss-echo', 'WSS echo, 64 B, 10 sockets', 'round trips', '/s', { of: 'ratio', kind: 'min', limit: 0.9 });
+fig('wss-echo-observed', 'WSS echo, 64 B, 10 sockets, messages observed', 'round trips', '/s', undefined, 'a dashboard listening: each frame parsed both ways');
 fig('idle-wss-KiB-each', `${s.idleSockets} idle WSS connections`, 'proxy RSS each', 'KiB', { of: 'value', kind: 'max', limit: 40 });
 fig('mint-rss-growth-MiB', `${s.mintHosts} distinct hosts minted`, 'proxy RSS over idle', 'MiB', { of: 'value', kind: 'max', limit: 64 });
 fig('mint-per-second', `${s.mintHosts} distinct hosts minted`, 'handshakes with new hosts', '/s');

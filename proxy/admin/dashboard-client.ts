@@ -436,9 +436,10 @@ function scheduleTimeline(): void {
 function timelineClient(): string {
   return pickedClient() || (exchanges.length ? exchanges[exchanges.length - 1]!.client : '');
 }
-const SVG = 'http://www.w3.org/2000/svg';
+// The SVG namespace, read from an <svg> the HTML parser made (the page names no URL, SPEC §10).
+const SVG = document.getElementById('svg-ns')!.namespaceURI!;
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
-  const e = document.createElementNS(SVG, tag);
+  const e = document.createElementNS(SVG, tag) as SVGElementTagNameMap[K];
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   return e;
 }

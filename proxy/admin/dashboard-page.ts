@@ -122,7 +122,7 @@ ${caNotice ? `<p id="ca-notice" role="alert">${escapeHtml(caNotice)}</p>
 </section>
 <section aria-labelledby="h-timeline">
 <h2 id="h-timeline">In flight over time: <span id="tl-client" class="muted">no traffic yet</span></h2>
-<div id="timeline" class="chart"></div>
+<div id="timeline" class="chart"></div><svg id="svg-ns" hidden></svg>
 <p id="tl-legend" class="muted"></p>
 <div id="tl-detail" hidden></div>
 </section>
