@@ -3,7 +3,7 @@
  * forwarder, the log line, the events and the reports all read this object, so nothing re-derives
  * the host, the API or the client. Its end is reached exactly once, from `finish()`.
  */
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Action, Api } from '../config/vocabulary.js';
 import type { ProxyContext } from './context.js';
@@ -69,8 +69,8 @@ export class Exchange {
   readonly violations: Violation[] = [];
   /** Headers the upstream gets instead of the client's (the Referer rewrite). */
   readonly upstreamHeaders: Record<string, string> = {};
-  upstreamRequest?: ClientRequest;
-  upstreamSocket?: Duplex;
+  /** Stops the upstream side of this exchange (its dispatch, or its upgraded socket); set by the forwarder. */
+  upstreamAbort?: () => void;
   /** Taps for the HAR recorder; unset unless a recorder listens. */
   requestBodyTap?: (chunk: Buffer) => void;
   responseBodyTap?: (chunk: Buffer) => void;
@@ -179,8 +179,7 @@ export class Exchange {
   }
 
   abortUpstream(): void {
-    this.upstreamRequest?.destroy();
-    this.upstreamSocket?.destroy();
+    this.upstreamAbort?.();
   }
 
   /** The one end of every exchange: releases what the rules hold, logs the exchange line, announces it. */

@@ -9,7 +9,6 @@
  *
  * No session is resumed (no `session` option), so every connection shows its certificate.
  */
-import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { lenientContext } from '../certs/audit/lenient.js';
 
@@ -26,8 +25,8 @@ export class PinMismatchError extends Error {
 export function connectPinned(
   options: tls.ConnectionOptions,
   pin: string | undefined,
-  callback: (err: Error | null, socket: Duplex) => void,
-): void {
+  callback: (err: Error | null, socket: tls.TLSSocket) => void,
+): tls.TLSSocket {
   const socket = tls.connect({ ...options, secureContext: lenientContext('any'), rejectUnauthorized: false, session: undefined });
   const onError = (err: Error) => callback(err, socket);
   socket.once('error', onError);
@@ -43,4 +42,5 @@ export function connectPinned(
     }
     callback(null, socket);
   });
+  return socket;
 }

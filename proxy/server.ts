@@ -10,7 +10,7 @@ import type { ProxyContext } from './context.js';
 import { classifyApi } from './classify.js';
 import { handleConnect, tunnelOf } from './connect.js';
 import { Exchange, type Scheme } from './exchange.js';
-import { attachExchange, Forwarder } from './forward.js';
+import { Forwarder } from './forward.js';
 import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../config/net-address.js';
 import { writeRawAnswer } from './respond.js';
 import { runRequestRules } from './rules/pipeline.js';
@@ -162,7 +162,6 @@ export class ProxyServer {
     }
     const api = classifyApi(this.ctx.config, req, target.host, false);
     const ex = new Exchange(this.ctx, { req, res, api, ...target });
-    attachExchange(req, ex);
     res.on('finish', () => ex.finish('completed'));
     res.on('close', () => {
       if (ex.ended) return;
@@ -190,9 +189,8 @@ export class ProxyServer {
       return;
     }
     const ex = new Exchange(this.ctx, { req, socket, api: 'connectSocket', ...target });
-    attachExchange(req, ex);
     socket.on('close', () => ex.finish(ex.upgraded ? 'completed' : 'aborted'));
-    admit(this.ctx, ex, () => this.forwarder.ws(ex, socket, head));
+    admit(this.ctx, ex, () => this.forwarder.ws(ex, head));
   }
 
   /** Malformed requests (also inside tunnels): 400, or 431 for oversized headers, to that client alone. */
@@ -221,7 +219,6 @@ export class ProxyServer {
     clearTimeout(timer);
     for (const ex of this.ctx.inFlight.all()) ex.cut('aborted');
     for (const socket of this.sockets) socket.destroy();
-    this.ctx.upstream.httpsAgent.destroy();
-    this.ctx.upstream.httpAgent.destroy();
+    await this.ctx.upstream.close();
   }
 }

@@ -1,22 +1,19 @@
 /**
- * Connections to upstreams: `upstream.hosts` routing (curl's `--resolve`: connect to the mapped
- * address, keep the name for SNI, Host and certificate checks), strict verification against Node's
- * roots plus `extraCaFiles`, pooled keep-alive agents, and the guard that stops the proxy from
- * connecting to itself (SPEC §9).
+ * Connections to upstreams: one undici `Pool` per route (scheme, name, port, TLS mode) with
+ * keep-alive; `upstream.hosts` routing in the pools' `connect` (curl's `--resolve`: connect to the
+ * mapped address, keep the name for SNI, Host and certificate checks); strict verification against
+ * Node's roots plus `extraCaFiles`; the relaxed and pinned connector for hosts the audit let through
+ * (proxy/pinned-tls.ts); connections opened ahead at tunnel open; and the guard that stops the
+ * proxy from connecting to itself (SPEC §9).
  */
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
-import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import { Pool } from 'undici';
 import type { RuntimeConfig } from '../config/load.js';
-import { isLoopbackIp, normalizeIp } from '../config/net-address.js';
+import { formatHost, isLoopbackIp, normalizeIp } from '../config/net-address.js';
 import { connectPinned } from './pinned-tls.js';
-
-/** Set on the request options so the agent can hand the ClientRequest to its exchange. */
-export const kOnUpstreamRequest = Symbol('mgproxy.onUpstreamRequest');
 
 export class LoopError extends Error {
   readonly code = 'ELOOP_MGPROXY';
@@ -25,33 +22,60 @@ export class LoopError extends Error {
   }
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+/** Raised when an upstream does not accept a connection in time: reported as unreachable. */
+class ConnectTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+}
 
-/** A response head may be large (cookies, CSPs); Node's default of 16 KiB would refuse it. */
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type ConnectCallback = (err: Error | null, socket: net.Socket | null) => void;
+
+/** A response head may be large (cookies, CSPs); undici's default of 16 KiB would refuse it. */
 export const MAX_RESPONSE_HEADER_BYTES = 256 * 1024;
 /**
  * Idle upstream sockets are dropped before Node servers' default 5 s keep-alive timeout, so a
- * request never goes out on a socket the server is closing.
+ * request never goes out on a socket the server is closing (undici also honours `Keep-Alive: timeout`).
  */
 const IDLE_UPSTREAM_SOCKET_MS = 4000;
+/** A TCP connect plus TLS handshake that takes longer is an unreachable upstream (502). */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Connections per route, as Node's agent allowed per host before. */
+const CONNECTIONS_PER_ROUTE = 256;
+/** Routes kept; past this the least recently created pool is closed (its requests still finish). */
+const MAX_POOLS = 1024;
+/** A connection opened ahead of its request is dropped after this long unused. */
+const PRECONNECT_IDLE_MS = 10_000;
+/** At most this many connections opened ahead at once (a client opening tunnels to many hosts). */
+const PRECONNECT_MAX = 256;
+
+/** How a route's TLS is checked: strict, pinned to the audited leaf, any leaf (`skipVerification`), or no TLS. */
+type TlsMode = { kind: 'strict' } | { kind: 'pinned'; pin?: string } | { kind: 'plain' };
+
+function poolKey(mode: TlsMode, name: string, port: number): string {
+  return `${mode.kind === 'pinned' ? `pinned:${mode.pin ?? '*'}` : mode.kind} ${name} ${port}`;
+}
+
+interface Ahead { socket: tls.TLSSocket; ready: boolean; timer: NodeJS.Timeout; drop: () => void; fail: (err: Error) => void }
 
 export class Upstream {
   /** The proxy's own ports (proxy and admin), filled in once they listen. */
   readonly ownPorts = new Set<number>();
-  readonly httpsAgent: https.Agent;
-  readonly httpAgent: http.Agent;
   private readonly localAddresses: Set<string>;
   /** `name:port` → SHA-256 fingerprint of the leaf the TLS audit checked (proxy/rules/tls-audit.ts). */
   private readonly pins = new Map<string, string>();
+  private readonly pools = new Map<string, Pool>();
+  /** `name:port` → one verified connection opened ahead, handed to the first connect of its pool. */
+  private readonly ahead = new Map<string, Ahead>();
+  /** `name:port` whose connection opened ahead failed: not tried ahead again. */
+  private readonly failedAhead = new Set<string>();
+  /** Strict TLS sessions by `name:port`, so a second connection resumes instead of a full handshake. */
+  private readonly sessions = new Map<string, Buffer>();
 
   constructor(private readonly config: RuntimeConfig) {
     this.localAddresses = new Set(['0.0.0.0', '::']);
     for (const list of Object.values(os.networkInterfaces())) {
       for (const a of list ?? []) this.localAddresses.add(normalizeIp(a.address));
     }
-    const agentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: IDLE_UPSTREAM_SOCKET_MS, scheduling: 'lifo' as const };
-    this.httpsAgent = new RoutedHttpsAgent(this, { ...agentOptions, maxCachedSessions: 1000 });
-    this.httpAgent = new RoutedHttpAgent(this, agentOptions);
   }
 
   private trustContext?: tls.SecureContext;
@@ -82,10 +106,124 @@ export class Upstream {
     return pin === undefined ? undefined : { pin };
   }
 
+  /**
+   * The pool for `name:port` over TLS or plain TCP, in the TLS mode the audit left the host in.
+   * A pinned host gets a pool of its own: a strict pool's connections never serve it and back.
+   */
+  dispatcher(secure: boolean, name: string, port: number): Pool {
+    const lenient = secure ? this.lenientTls(name, port) : undefined;
+    const mode: TlsMode = !secure ? { kind: 'plain' } : lenient ? { kind: 'pinned', pin: lenient.pin } : { kind: 'strict' };
+    const key = poolKey(mode, name, port);
+    let pool = this.pools.get(key);
+    if (pool) return pool;
+    if (this.pools.size >= MAX_POOLS) {
+      const [oldKey, old] = this.pools.entries().next().value as [string, Pool];
+      this.pools.delete(oldKey);
+      old.close().catch(() => undefined);
+    }
+    pool = new Pool(`${secure ? 'https' : 'http'}://${formatHost(name)}:${port}`, {
+      connect: (_opts, callback) => this.connect(mode, name, port, callback as ConnectCallback),
+      connections: CONNECTIONS_PER_ROUTE,
+      keepAliveTimeout: IDLE_UPSTREAM_SOCKET_MS,
+      // The rules' timeouts (SPEC §4 `timeout`) are the only clock on an exchange.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
+    });
+    // A pool emits 'connectionError' and 'disconnect' as information; requests get their own errors.
+    pool.on('connectionError', () => undefined);
+    this.pools.set(key, pool);
+    return pool;
+  }
+
+  /** The connector of every pool: routed, loop-guarded, verified as `mode` says, bounded in time. */
+  private connect(mode: TlsMode, name: string, port: number, callback: ConnectCallback): void {
+    const key = `${name}:${port}`;
+    const taken = mode.kind === 'plain' ? undefined : this.takeAhead(key);
+    if (taken) { handOver(taken.socket, taken.ready, callback); return; }
+    const loop = this.loopCheck(this.route(name, port));
+    // undici's connect must not call back synchronously (its client would stall).
+    if (loop) { process.nextTick(callback, loop, null); return; }
+    if (mode.kind === 'plain') {
+      const socket = net.connect(this.connectOptions(name, port));
+      socket.setNoDelay(true);
+      settleConnect(socket, 'connect', callback);
+      return;
+    }
+    if (mode.kind === 'pinned') {
+      let settled = false;
+      const socket = connectPinned(this.tlsOptions(name, port), mode.pin, (err, s) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) { s.destroy(); callback(err, null); } else callback(null, s);
+      });
+      const timer = setTimeout(() => socket.destroy(new ConnectTimeoutError(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+      return;
+    }
+    settleConnect(this.connectStrict(name, port), 'secureConnect', callback);
+  }
+
+  /** TLS options shared by strict and pinned connections: routed, SNI = the name, HTTP/1.1. */
+  private tlsOptions(name: string, port: number): tls.ConnectionOptions {
+    return {
+      ...this.connectOptions(name, port),
+      servername: net.isIP(name) ? undefined : name,
+      ALPNProtocols: ['http/1.1'],
+      noDelay: true,
+    } as tls.ConnectionOptions;
+  }
+
+  private connectStrict(name: string, port: number): tls.TLSSocket {
+    const key = `${name}:${port}`;
+    const socket = tls.connect({
+      ...this.tlsOptions(name, port),
+      secureContext: this.trust,
+      session: this.sessions.get(key),
+      // Verify against the name, not the address it was routed to (curl --resolve semantics).
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
+    });
+    socket.on('session', (session: Buffer) => {
+      if (this.sessions.size >= MAX_POOLS) this.sessions.delete(this.sessions.keys().next().value!);
+      this.sessions.set(key, session);
+    });
+    return socket;
+  }
+
   /** Opens a verified connection to `name:port` ahead of its first request (proxy/connect.ts). */
   preconnect(name: string, port: number): void {
+    const key = `${name}:${port}`;
+    if (this.ahead.has(key) || this.ahead.size >= PRECONNECT_MAX || this.failedAhead.has(key)) return;
     if (this.lenientTls(name, port) || this.loopCheck(this.route(name, port))) return;
-    (this.httpsAgent as RoutedHttpsAgent).preconnect(name, port);
+    const pool = this.pools.get(poolKey({ kind: 'strict' }, name, port));
+    if (pool && pool.stats.connected > 0) return;
+    const socket = this.connectStrict(name, port);
+    const drop = () => {
+      if (this.ahead.get(key) !== entry) return;
+      clearTimeout(entry.timer);
+      this.ahead.delete(key);
+      socket.destroy();
+    };
+    // Refused, reset or unverifiable: forgotten; the request then connects (and fails) as usual.
+    const fail = () => {
+      if (this.failedAhead.size < PRECONNECT_MAX * 40) this.failedAhead.add(key);
+      drop();
+    };
+    const entry: Ahead = { socket, ready: false, drop, fail, timer: setTimeout(drop, PRECONNECT_IDLE_MS).unref() };
+    this.ahead.set(key, entry);
+    socket.once('secureConnect', () => { entry.ready = true; });
+    socket.on('error', fail);
+    socket.on('close', drop);
+  }
+
+  private takeAhead(key: string): Ahead | undefined {
+    const entry = this.ahead.get(key);
+    if (!entry) return undefined;
+    this.ahead.delete(key);
+    clearTimeout(entry.timer);
+    entry.socket.off('error', entry.fail);
+    entry.socket.off('close', entry.drop);
+    return entry.socket.destroyed ? undefined : entry;
   }
 
   /** True when `address:port` is one of the proxy's own listening sockets. */
@@ -126,103 +264,35 @@ export class Upstream {
     if (loop) socket.destroy(loop);
     return socket;
   }
-}
 
-type AgentOptions = { [kOnUpstreamRequest]?: (req: http.ClientRequest) => void; host?: string; port?: number | string; servername?: string };
-
-/** Hands each upstream ClientRequest to the exchange that asked for it, even when `Expect` suppresses http-proxy's `proxyReq` event. */
-function announce(req: http.ClientRequest, options: AgentOptions): void {
-  options[kOnUpstreamRequest]?.(req);
-}
-
-/** A connection opened ahead of its request is dropped after this long unused. */
-const PRECONNECT_IDLE_MS = 10_000;
-/** At most this many connections opened ahead at once (a client opening tunnels to many hosts). */
-const PRECONNECT_MAX = 256;
-
-class RoutedHttpsAgent extends https.Agent {
-  /** `name:port` → one connection opened ahead, handed to the first request that needs a new one. */
-  private readonly ready = new Map<string, { socket: tls.TLSSocket; drop: () => void; fail: () => void; timer: NodeJS.Timeout }>();
-
-  constructor(private readonly upstream: Upstream, options: https.AgentOptions) {
-    super(options);
-  }
-
-  /** `name:port` whose connection opened ahead failed (down, or a chain only the pinned path accepts): not tried ahead again. */
-  private readonly failedAhead = new Set<string>();
-
-  /** Unless one is open already (ahead or idle in the pool). */
-  preconnect(name: string, port: number): void {
-    const key = `${name}:${port}`;
-    if (this.ready.has(key) || this.ready.size >= PRECONNECT_MAX || this.failedAhead.has(key)) return;
-    const pooled = Object.keys(this.freeSockets).some((k) => k.startsWith(`${key}:`));
-    if (pooled) return;
-    const socket = this.createConnection({ host: name, port, servername: net.isIP(name) ? '' : name } as http.ClientRequestArgs) as tls.TLSSocket;
-    const drop = () => {
-      if (this.ready.get(key)?.socket !== socket) return;
-      clearTimeout(entry.timer);
-      this.ready.delete(key);
-      socket.destroy();
-    };
-    // Refused, reset or unverifiable: forgotten; the request then connects (and fails) as usual.
-    const fail = () => {
-      if (this.failedAhead.size < PRECONNECT_MAX * 40) this.failedAhead.add(key);
-      drop();
-    };
-    const entry = { socket, drop, fail, timer: setTimeout(drop, PRECONNECT_IDLE_MS).unref() };
-    this.ready.set(key, entry);
-    socket.on('error', fail);
-    socket.on('close', drop);
-  }
-
-  private takeReady(name: string, port: number): tls.TLSSocket | undefined {
-    const key = `${name}:${port}`;
-    const entry = this.ready.get(key);
-    if (!entry) return undefined;
-    this.ready.delete(key);
-    clearTimeout(entry.timer);
-    entry.socket.off('error', entry.fail);
-    entry.socket.off('close', entry.drop);
-    return entry.socket.destroyed ? undefined : entry.socket;
-  }
-
-  addRequest(req: http.ClientRequest, options: AgentOptions): void {
-    announce(req, options);
-    (https.Agent.prototype as unknown as { addRequest: (r: unknown, o: unknown) => void }).addRequest.call(this, req, options);
-  }
-
-  override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void) {
-    const name = options.host!;
-    const port = Number(options.port);
-    // Verify against the name, not the address it was routed to (curl --resolve semantics).
-    const checkServerIdentity = (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(name, cert);
-    const opts = { ...options, ...this.upstream.connectOptions(name, port), secureContext: this.upstream.trust, checkServerIdentity };
-    const lenient = this.upstream.lenientTls(name, port);
-    // Opened ahead with strict verification: good for a pinned host too (a pin only stands in for it).
-    const ready = callback ? this.takeReady(name, port) : undefined;
-    if (ready) return ready;
-    if (lenient && callback) {
-      // Node's Agent#createSocket takes the socket from the callback when none is returned.
-      connectPinned(opts as tls.ConnectionOptions, lenient.pin, callback);
-      return undefined as unknown as Duplex;
-    }
-    return (https.Agent.prototype as unknown as { createConnection: (o: unknown, cb?: unknown) => net.Socket })
-      .createConnection.call(this, opts, callback);
+  /** Closes every pool (in-flight requests are cut) and every connection opened ahead. */
+  async close(): Promise<void> {
+    for (const entry of [...this.ahead.values()]) entry.drop();
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 }
 
-class RoutedHttpAgent extends http.Agent {
-  constructor(private readonly upstream: Upstream, options: http.AgentOptions) {
-    super(options);
-  }
+/** Calls back once `socket` is connected (`event`), or with its error or a timeout; never twice. */
+function settleConnect(socket: net.Socket, event: 'connect' | 'secureConnect', callback: ConnectCallback): void {
+  const timer = setTimeout(() => socket.destroy(new ConnectTimeoutError(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+  const onError = (err: Error) => {
+    clearTimeout(timer);
+    socket.off(event, onReady);
+    callback(err, null);
+  };
+  const onReady = () => {
+    clearTimeout(timer);
+    socket.off('error', onError);
+    callback(null, socket);
+  };
+  socket.once('error', onError);
+  socket.once(event, onReady);
+}
 
-  addRequest(req: http.ClientRequest, options: AgentOptions): void {
-    announce(req, options);
-    (http.Agent.prototype as unknown as { addRequest: (r: unknown, o: unknown) => void }).addRequest.call(this, req, options);
-  }
-
-  // The agent calls back with the socket it is returned (Node's _http_agent createSocket).
-  override createConnection(options: http.ClientRequestArgs) {
-    return net.createConnection({ ...options, ...this.upstream.connectOptions(options.host!, Number(options.port)) } as net.NetConnectOpts);
-  }
+/** A connection opened ahead: handed at once when its handshake is done, else when it is. */
+function handOver(socket: tls.TLSSocket, ready: boolean, callback: ConnectCallback): void {
+  if (ready) process.nextTick(callback, null, socket);
+  else settleConnect(socket, 'secureConnect', callback);
 }

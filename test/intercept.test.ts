@@ -81,6 +81,21 @@ describe('HTTPS interception', () => {
     assert.deepEqual(lengths, ['10', '20', '30']);
   });
 
+  it('answers Expect: 100-continue, then forwards the body sent after it', async () => {
+    const s = await tlsTunnel(w.proxy.port, 'api.example.test', 443, w.proxy.caPem);
+    const body = Buffer.from('y'.repeat(5000));
+    const first = new Promise<string>((resolve) => s.once('data', (c: Buffer) => resolve(c.toString('latin1'))));
+    s.write(`POST /sha256 HTTP/1.1\r\nHost: api.example.test\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
+    const interim = await first;
+    assert.match(interim, /^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    const all = readAll(s);
+    s.write(body);
+    const text = interim.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '') + (await all).toString('latin1');
+    assert.match(text, /^HTTP\/1\.1 200/);
+    assert.ok(text.includes(JSON.stringify({ sha256: sha256(body), bytes: body.length })), text);
+    assert.equal(w.upstream.seen.at(-1)!.headers.expect, undefined, 'the proxy consumed the expectation');
+  });
+
   it('sends the path exactly as given, double slashes and dot segments included', async () => {
     const s = await tlsTunnel(w.proxy.port, 'api.example.test', 443, w.proxy.caPem);
     const all = readAll(s);

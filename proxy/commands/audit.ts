@@ -84,8 +84,7 @@ export const auditCommand: CommandModule<object, AuditArgs> = {
     for (const p of probed) { const shown = shownHandshake(p.result); if (shown) trust.remember(shown.sent, p.target.host); }
     await mapLimited(probed, PARALLEL, (p) => gatherIssuers(p.target, p.result, deps, p.deadline));
     const outcomes = probed.map((p) => analyse(p.target, p.result, trust));
-    upstream.httpsAgent.destroy();
-    upstream.httpAgent.destroy();
+    await upstream.close();
 
     if (argv.json) {
       process.stdout.write(`${JSON.stringify({ hosts: outcomes.map((o) => o.audit) }, null, 2)}\n`);

@@ -1,0 +1,137 @@
+/**
+ * WebSocket upgrades (SPEC §3, §10): the rules ran first (proxy/server.ts); the upgrade goes out
+ * on the route's Pool with undici's `upgrade`, and once the upstream answers 101 its head goes to
+ * the client as it came and the bytes are relayed both ways unchanged (frames, close codes and
+ * reasons included). An upstream that answers anything but 101 has that response relayed to the
+ * client, which then sees no WebSocket. The socket's slot is released when the client's socket
+ * closes (the exchange's end).
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Exchange } from './exchange.js';
+import type { Forwarder } from './forward.js';
+import { DispatchRelay, upstreamRequestHeaders } from './dispatch.js';
+import { socketSource, watchSocketDrop } from './network/paths.js';
+
+/** A socket still holding unsent bytes when its peer closed gets this long to flush them. */
+const FLUSH_MS = 2000;
+
+/** An HTTP/1.1 head from undici's raw header list, byte for byte. */
+function rawHead(status: number, statusText: string, raw: Buffer[], skip?: (lower: string) => boolean): string {
+  let head = `HTTP/1.1 ${status} ${statusText || STATUS_CODES[status] || ''}\r\n`;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    if (skip?.(name.toLowerCase())) continue;
+    head += `${name}: ${raw[i + 1]!.toString('latin1')}\r\n`;
+  }
+  return head;
+}
+
+function headersOf(raw: Buffer[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    out[lower] = out[lower] === undefined ? value : `${out[lower]}, ${value}`;
+  }
+  return out;
+}
+
+/**
+ * The one place WebSocket bytes pass, in one direction: `count` sees every chunk, `to` gets it
+ * unchanged, and `from` pauses while `to` is full.
+ */
+export function relay(from: Duplex, to: Duplex, count: (chunk: Buffer) => void): void {
+  from.on('data', (chunk: Buffer) => {
+    count(chunk);
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  // A FIN is passed on as a FIN; a peer that vanishes closes the other side once it has flushed.
+  from.on('end', () => to.end());
+  from.on('close', () => {
+    if (to.writableLength === 0) { to.destroy(); return; }
+    to.end();
+    setTimeout(() => to.destroy(), FLUSH_MS).unref();
+  });
+  from.resume();
+}
+
+/** undici's Dispatcher handler for one upgrade. */
+class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
+  constructor(forwarder: Forwarder, ex: Exchange, private readonly client: Duplex, private readonly head: Buffer) {
+    super(forwarder, ex);
+  }
+
+  onUpgrade(statusCode: number, raw: Buffer[] | string[] | null, upstream: Duplex): void {
+    const { ex, client } = this;
+    // undici took its listeners off: this socket's errors are ours from here (STYLE habit 6).
+    upstream.on('error', () => undefined);
+    if (this.done || ex.ended || client.destroyed) { this.done = true; upstream.destroy(); return; }
+    this.done = true;
+    const headers = (raw ?? []) as Buffer[];
+    ex.upgraded = true;
+    ex.status = statusCode;
+    const responseHeaders = headersOf(headers);
+    ex.responseHeaders = responseHeaders;
+    ex.responseStartMs = ex.elapsedMs();
+    ex.upstreamAbort = () => upstream.destroy();
+    client.write(`${rawHead(statusCode, 'Switching Protocols', headers)}\r\n`);
+    if (this.head.length > 0) upstream.write(this.head);
+    const { ctx } = this.forwarder;
+    // Messages observed (never changed) when the dashboard or a HAR wants them (SPEC §8).
+    const tap = ctx.socketMessages.tap(ex, responseHeaders['sec-websocket-extensions']);
+    if (tap) client.once('close', () => tap.end());
+    // Network conditions (SPEC §11): each direction read through its shaper when one applies.
+    const down = ex.network ? socketSource(ex, upstream, 'down') : upstream;
+    const up = ex.network ? socketSource(ex, client, 'up') : client;
+    relay(down, client, (chunk) => { ex.bytesOut += chunk.length; tap?.fromServer(chunk); });
+    relay(up, upstream, (chunk) => { ex.bytesIn += chunk.length; tap?.fromClient(chunk); });
+    if (ex.network) {
+      // The shapers end when their source closes; the sockets themselves still close each other.
+      if (down !== upstream) upstream.once('close', () => setTimeout(() => client.destroy(), FLUSH_MS).unref());
+      if (up !== client) client.once('close', () => upstream.destroy());
+    }
+    // `socket-drop` set later applies to sockets already open (SPEC §11).
+    watchSocketDrop(ex, ctx.network, client, upstream);
+  }
+
+  /** Not upgraded: the upstream's answer goes to the client as it is, delimited by the close. */
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    if (this.done || statusCode < 200) return true;
+    const { ex, client } = this;
+    ex.status = statusCode;
+    ex.responseHeaders = headersOf(raw);
+    ex.responseStartMs = ex.elapsedMs();
+    const hop = (lower: string) => lower === 'transfer-encoding' || lower === 'connection' || lower === 'keep-alive';
+    client.write(`${rawHead(statusCode, statusText, raw, hop)}connection: close\r\n\r\n`);
+    client.on('drain', resume);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.done) return true;
+    this.ex.bytesOut += chunk.length;
+    return this.client.write(chunk);
+  }
+
+  onComplete(): void {
+    if (this.done) return;
+    this.done = true;
+    this.client.end();
+  }
+
+  onError(err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.forwarder.onError(this.ex, err as NodeJS.ErrnoException);
+  }
+}
+
+/** Dispatches the upgrade of an admitted `connectSocket` exchange on `dispatcher`. */
+export function forwardWebSocket(forwarder: Forwarder, ex: Exchange, dispatcher: Dispatcher, head: Buffer): void {
+  const client = ex.socket!;
+  dispatcher.dispatch({ method: 'GET', path: ex.path, headers: upstreamRequestHeaders(ex), upgrade: 'websocket', body: null },
+    new UpgradeRelay(forwarder, ex, client, head));
+}
