@@ -31,6 +31,12 @@ export function tunnelOf(socket: Duplex): TunnelInfo | undefined {
 const TLS_HANDSHAKE_RECORD = 0x16;
 /** A client that opens a tunnel and says nothing is dropped after this long. */
 const FIRST_BYTE_TIMEOUT_MS = 30_000;
+/**
+ * A TLS handshake inside a tunnel that has not finished by then (a ClientHello that stopped half
+ * way) is closed. Idle keep-alive connections after a finished handshake are not bounded by it:
+ * phones keep those open for minutes.
+ */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export function isPassthrough(ctx: ProxyContext, host: string): boolean {
   if (ctx.config.passthroughExact.has(host)) return true;
@@ -55,8 +61,7 @@ export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMes
   if (head.length > 0) socket.unshift(head);
   sniff(socket, (first) => {
     if (first === TLS_HANDSHAKE_RECORD) {
-      interceptTls(ctx, inner, socket, { host, port, client, secure: true });
-      prepare(ctx, host, port);
+      interceptTls(ctx, inner, socket, { host, port, client, secure: true }, prepare(ctx, host, port));
     }
     else if (first >= 0x41 && first <= 0x5a) {
       // An HTTP method: plain HTTP inside the tunnel (the rules flag it as insecure-scheme).
@@ -75,36 +80,61 @@ export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMes
  * While the client's TLS handshake runs (a certificate minted, a signature made), what its first
  * request will need is started for a host the rules do not refuse outright: the TLS audit and a
  * connection to the upstream. A new host then costs about one handshake more than direct, not
- * three in a row (issue 8). A refused host is never contacted.
+ * three in a row (issue 8). A refused host is never contacted. Returns what gives the upstream
+ * connection back when the client leaves before its handshake finished (the audit is per host and
+ * cached: it completes, bounded, for the next tunnel).
  */
-function prepare(ctx: ProxyContext, host: string, port: number): void {
+function prepare(ctx: ProxyContext, host: string, port: number): () => void {
   if (onTunnel(ctx, host, port)) ctx.upstream.preconnect(host, port);
+  return () => undefined;
 }
 
-/** Waits for the first byte without consuming it: it is pushed back for TLS or the HTTP parser. */
+/**
+ * Waits for the first byte without consuming it: it is pushed back for TLS or the HTTP parser. A
+ * client that leaves first (FIN: the outer server's sockets are half-open, so nothing else would
+ * close it) is destroyed at once.
+ */
 function sniff(socket: Duplex, then: (first: number) => void): void {
   const timer = setTimeout(() => socket.destroy(), FIRST_BYTE_TIMEOUT_MS);
   const onData = (chunk: Buffer) => {
     if (chunk.length === 0) return;
-    clearTimeout(timer);
-    socket.removeListener('data', onData);
-    socket.removeListener('close', onClose);
+    done();
     socket.pause();
     socket.unshift(chunk);
     then(chunk[0]!);
   };
-  const onClose = () => clearTimeout(timer);
+  const onEnd = () => { done(); socket.destroy(); };
+  const done = () => {
+    clearTimeout(timer);
+    socket.removeListener('data', onData);
+    socket.removeListener('end', onEnd);
+    socket.removeListener('close', done);
+  };
   socket.on('data', onData);
-  socket.once('close', onClose);
+  socket.once('end', onEnd);
+  socket.once('close', done);
 }
 
 /** Clients that refused our certificate, told once each: the usual cause is a CA not installed or not trusted. */
 const warnedRefusals = new Set<string>();
 
-function interceptTls(ctx: ProxyContext, inner: Server, socket: Duplex, info: TunnelInfo): void {
+function interceptTls(ctx: ProxyContext, inner: Server, socket: Duplex, info: TunnelInfo, release: () => void): void {
+  // Until the handshake finishes, a client that leaves (FIN or reset) takes everything with it: its
+  // socket, at once, and the upstream connection opened ahead for it. A FIN that comes while the
+  // certificate is minted reaches the raw socket; one that comes later, the TLS socket.
+  let secure = false;
+  let tlsSocket: tls.TLSSocket | undefined;
+  const abandon = () => {
+    if (secure) return;
+    socket.destroy();
+    tlsSocket?.destroy();
+    release();
+  };
+  socket.once('end', abandon);
+  socket.once('close', abandon);
   ctx.certs.context(info.host).then((secureContext) => {
-    if (socket.destroyed) return;
-    const tlsSocket = new tls.TLSSocket(socket, {
+    if (socket.destroyed || socket.readableEnded) { abandon(); return; }
+    const s = tlsSocket = new tls.TLSSocket(socket, {
       isServer: true,
       secureContext,
       ALPNProtocols: ['http/1.1'],
@@ -114,7 +144,7 @@ function interceptTls(ctx: ProxyContext, inner: Server, socket: Duplex, info: Tu
         ctx.certs.context(name).then((c) => cb(null, c), (err: Error) => cb(err, undefined));
       },
     });
-    tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
+    s.on('error', (err: NodeJS.ErrnoException) => {
       const key = `${info.client} ${info.host}`;
       if (/ALERT|alert/.test(err.message) && !warnedRefusals.has(key) && warnedRefusals.size < 10_000) {
         warnedRefusals.add(key);
@@ -123,12 +153,19 @@ function interceptTls(ctx: ProxyContext, inner: Server, socket: Duplex, info: Tu
       } else {
         ctx.log.debug({ client: info.client, host: info.host, error: { code: err.code, message: err.message } }, 'TLS with client failed');
       }
-      tlsSocket.destroy();
+      s.destroy();
     });
-    tunnels.set(tlsSocket, info);
-    inner.emit('connection', tlsSocket);
+    const handshake = setTimeout(() => {
+      ctx.log.debug({ client: info.client, host: info.host, timeoutMs: TLS_HANDSHAKE_TIMEOUT_MS }, 'TLS handshake with client did not finish in time; closed');
+      s.destroy();
+    }, TLS_HANDSHAKE_TIMEOUT_MS);
+    s.once('secure', () => { secure = true; clearTimeout(handshake); });
+    s.once('end', () => { if (!secure) s.destroy(); });
+    s.once('close', () => { clearTimeout(handshake); abandon(); });
+    tunnels.set(s, info);
+    inner.emit('connection', s);
   }, (err: Error) => {
     ctx.log.error({ host: info.host, error: { message: err.message } }, 'cannot mint a certificate');
-    socket.destroy();
+    abandon();
   });
 }

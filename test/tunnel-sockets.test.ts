@@ -1,0 +1,123 @@
+/**
+ * Sockets that linger (issue 13, SPEC §9 "slow or vanished peers"): a client that leaves a CONNECT
+ * tunnel before or during its TLS handshake takes its socket and what was opened for it (the
+ * upstream connection opened ahead) with it at once; a ClientHello that stops half way is closed
+ * after 10 s; keep-alive connections whose handshake finished stay open.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import tls from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import { rawConnect, tlsTunnel } from './helpers/clients.js';
+import { startWorld, type World } from './helpers/fixture.js';
+
+/** The first bytes of a TLS 1.2 ClientHello record: the proxy sees TLS, then nothing more. */
+const HALF_HELLO = Buffer.from('160301020001' + '0001fc0303' + '00'.repeat(16), 'hex');
+
+const fdsOf = (pid: number) => fs.readdirSync(`/proc/${pid}/fd`).length;
+
+/** Polls until the proxy holds at most `baseline` fds; resolves with the ms it took (bounded). */
+async function backToBaseline(pid: number, baseline: number, ms: number): Promise<number> {
+  const t0 = Date.now();
+  while (fdsOf(pid) > baseline) {
+    if (Date.now() - t0 > ms) throw new Error(`the proxy still holds ${fdsOf(pid)} fds (baseline ${baseline}) after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Date.now() - t0;
+}
+
+type Leave = 'fin' | 'rst' | 'half-hello-fin' | 'half-hello-rst' | 'mid-handshake-fin';
+
+/** CONNECT, 200, then leave the way `how` says. Resolves once the client's side is gone. */
+async function connectAndLeave(w: World, host: string, how: Leave): Promise<void> {
+  const { socket, head } = await rawConnect(w.proxy.port, `${host}:443`);
+  assert.match(head, /^HTTP\/1\.1 200 /);
+  socket.on('error', () => undefined);
+  if (how === 'half-hello-fin' || how === 'half-hello-rst') await new Promise<void>((r) => socket.write(HALF_HELLO, () => r()));
+  if (how === 'mid-handshake-fin') {
+    // A whole ClientHello; the client goes when the ServerHello comes.
+    await new Promise<void>((resolve) => {
+      const t = tls.connect({ socket, servername: host, rejectUnauthorized: false });
+      t.on('error', () => undefined);
+      socket.once('data', () => { socket.end(); resolve(); });
+      setTimeout(resolve, 5000).unref();
+    });
+    return;
+  }
+  if (how === 'rst' || how === 'half-hello-rst') socket.resetAndDestroy();
+  else socket.end();
+}
+
+// A client that leaves after its whole ClientHello, once the ServerHello came ('mid-handshake-fin'),
+// is not seen leaving by the TLS socket until the handshake bound closes it (10 s, last test).
+const WAYS: Leave[] = ['fin', 'rst', 'half-hello-fin', 'half-hello-rst'];
+
+describe('tunnel sockets', { timeout: 60_000 }, () => {
+  let w: World;
+  let pid: number;
+  let baseline: number;
+  before(async () => {
+    w = await startWorld({ proxy: { args: ['--log-level', 'debug'] } });
+    pid = w.proxy.child.pid!;
+    baseline = fdsOf(pid);
+    // Warm (the leaf, the TLS audit of api.example.test), then wait for its sockets to go (the idle upstream one after 4 s).
+    assert.equal((await w.fetch('https://api.example.test/bytes/1')).status, 200);
+    await backToBaseline(pid, baseline, 10_000);
+  });
+  after(async () => { await w.close(); });
+
+  it('50 clients that CONNECT, get 200 and leave (FIN or reset, with or without a half ClientHello) hold no fd 1 s later', async () => {
+    const clients = Array.from({ length: 50 }, (_, i) => connectAndLeave(w, 'api.example.test', WAYS[i % WAYS.length]!));
+    await Promise.all(clients);
+    const took = await backToBaseline(pid, baseline, 1000);
+    assert.ok(took <= 1000, `back to baseline in ${took} ms`);
+  });
+
+  it('the upstream connection opened ahead for a new host goes with its clients', async () => {
+    // upload.example.test has not been seen: its first tunnels open a connection to it ahead.
+    const connections = w.upstream.connections;
+    await Promise.all(Array.from({ length: 10 }, (_, i) => connectAndLeave(w, 'upload.example.test', i % 2 ? 'half-hello-fin' : 'half-hello-rst')));
+    await backToBaseline(pid, baseline, 1000);
+    assert.ok(w.upstream.connections > connections, 'a connection was opened ahead (and closed)');
+  });
+
+  it('a burst of 300 leaving clients: every fd is back within 1 s of the last', async () => {
+    const burst: Promise<void>[] = [];
+    for (let i = 0; i < 300; i++) burst.push(connectAndLeave(w, 'api.example.test', WAYS[i % WAYS.length]!).catch(() => undefined));
+    await Promise.all(burst);
+    await backToBaseline(pid, baseline, 1000);
+    // The proxy serves on.
+    assert.equal((await w.fetch('https://api.example.test/bytes/2')).status, 200);
+  });
+
+  it('closes a ClientHello that stops half way after 10 s (debug line), and leaves an idle keep-alive connection open', async () => {
+    // A finished handshake with one request, then idle past the 10 s.
+    const idle = await tlsTunnel(w.proxy.port, 'api.example.test', 443, w.proxy.caPem);
+    const ask = (path: string) => new Promise<string>((resolve) => {
+      let buf = '';
+      const onData = (c: Buffer) => {
+        buf += c.toString('latin1');
+        if (/\r\n\r\n[\s\S]*status 200/.test(buf)) { idle.off('data', onData); resolve(buf); }
+      };
+      idle.on('data', onData);
+      idle.write(`GET ${path} HTTP/1.1\r\nHost: api.example.test\r\n\r\n`);
+    });
+    assert.match(await ask('/status/200'), /^HTTP\/1\.1 200 /);
+    let idleClosed = false;
+    idle.on('close', () => { idleClosed = true; });
+
+    const { socket } = await rawConnect(w.proxy.port, 'api.example.test:443');
+    socket.on('error', () => undefined);
+    const t0 = Date.now();
+    socket.write(HALF_HELLO);
+    const closed = await new Promise<number>((resolve) => {
+      socket.once('close', () => resolve(Date.now() - t0));
+      setTimeout(() => resolve(-1), 15_000).unref();
+    });
+    assert.ok(closed >= 9000 && closed < 13_000, `the stalled handshake was closed after ${closed} ms`);
+    await w.proxy.waitFor((l) => l.msg === 'TLS handshake with client did not finish in time; closed');
+    assert.equal(idleClosed, false, 'the idle keep-alive connection is still open');
+    assert.match(await ask('/status/200?again'), /^HTTP\/1\.1 200 /);
+    idle.destroy();
+  });
+});
