@@ -85,8 +85,7 @@ export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMes
  * cached: it completes, bounded, for the next tunnel).
  */
 function prepare(ctx: ProxyContext, host: string, port: number): () => void {
-  if (onTunnel(ctx, host, port)) ctx.upstream.preconnect(host, port);
-  return () => undefined;
+  return onTunnel(ctx, host, port) ? ctx.upstream.preconnect(host, port) : () => undefined;
 }
 
 /**

@@ -55,7 +55,21 @@ function poolKey(mode: TlsMode, name: string, port: number): string {
   return `${mode.kind === 'pinned' ? `pinned:${mode.pin ?? '*'}` : mode.kind} ${name} ${port}`;
 }
 
-interface Ahead { socket: tls.TLSSocket; ready: boolean; timer: NodeJS.Timeout; drop: () => void; fail: (err: Error) => void }
+interface Ahead { socket: tls.TLSSocket; ready: boolean; timer: NodeJS.Timeout; drop: () => void; fail: (err: Error) => void; holders: number }
+
+/**
+ * One more tunnel waits for the connection opened ahead. Its release (once: the client left before
+ * its handshake finished, proxy/connect.ts) drops the connection when no waiting tunnel is left.
+ */
+function holdAhead(ahead: Map<string, Ahead>, key: string, entry: Ahead): () => void {
+  entry.holders++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--entry.holders === 0 && ahead.get(key) === entry) entry.drop();
+  };
+}
 
 export class Upstream {
   /** The proxy's own ports (proxy and admin), filled in once they listen. */
@@ -191,12 +205,15 @@ export class Upstream {
   }
 
   /** Opens a verified connection to `name:port` ahead of its first request (proxy/connect.ts). */
-  preconnect(name: string, port: number): void {
+  preconnect(name: string, port: number): () => void {
     const key = `${name}:${port}`;
-    if (this.ahead.has(key) || this.ahead.size >= PRECONNECT_MAX || this.failedAhead.has(key)) return;
-    if (this.lenientTls(name, port) || this.loopCheck(this.route(name, port))) return;
+    const open = this.ahead.get(key);
+    if (open) return holdAhead(this.ahead, key, open);
+    const none = () => undefined;
+    if (this.ahead.size >= PRECONNECT_MAX || this.failedAhead.has(key)) return none;
+    if (this.lenientTls(name, port) || this.loopCheck(this.route(name, port))) return none;
     const pool = this.pools.get(poolKey({ kind: 'strict' }, name, port));
-    if (pool && pool.stats.connected > 0) return;
+    if (pool && pool.stats.connected > 0) return none;
     const socket = this.connectStrict(name, port);
     const drop = () => {
       if (this.ahead.get(key) !== entry) return;
@@ -209,11 +226,12 @@ export class Upstream {
       if (this.failedAhead.size < PRECONNECT_MAX * 40) this.failedAhead.add(key);
       drop();
     };
-    const entry: Ahead = { socket, ready: false, drop, fail, timer: setTimeout(drop, PRECONNECT_IDLE_MS).unref() };
+    const entry: Ahead = { socket, ready: false, drop, fail, timer: setTimeout(drop, PRECONNECT_IDLE_MS).unref(), holders: 0 };
     this.ahead.set(key, entry);
     socket.once('secureConnect', () => { entry.ready = true; });
     socket.on('error', fail);
     socket.on('close', drop);
+    return holdAhead(this.ahead, key, entry);
   }
 
   private takeAhead(key: string): Ahead | undefined {
