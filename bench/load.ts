@@ -27,6 +27,9 @@ export interface LoadOptions {
   durationMs: number;
 }
 
+/** The longest a warm-up waits for every connection's first answer. */
+const WARMUP_MAX_MS = 20_000;
+
 export function clientFor(route: Route, host: string, opts: { bodyTimeout?: number } = {}): Client {
   return new Client(originOf(route, host), {
     pipelining: 1,
@@ -46,13 +49,24 @@ export async function runLoad(route: Route, opts: LoadOptions): Promise<LoadResu
   let stopped = false;
   let requests = 0;
   let errors = 0;
+  // The warm-up lasts at least warmupMs and until every connection has answered once (its tunnel,
+  // leaf and upstream connection are open), bounded: on a loaded machine the first answers through
+  // a new host can take longer than a quick run's whole window.
+  let warmed = 0;
+  let allWarm!: () => void;
+  const warm = new Promise<void>((resolve) => { allWarm = resolve; });
   const loop = async (client: Client) => {
+    let first = true;
     while (!stopped) {
       const t0 = performance.now();
       try {
         const { statusCode, body } = await client.request({ path: opts.path, method: 'GET', headers: opts.headers });
         await body.dump({ limit: Number.MAX_SAFE_INTEGER });
         if (statusCode !== 200) throw new Error(`status ${statusCode}`);
+        if (first) {
+          first = false;
+          if (++warmed === clients.length) allWarm();
+        }
         if (counting && !stopped) {
           hist.record(Math.max(1, Math.round((performance.now() - t0) * 1000)));
           requests++;
@@ -65,6 +79,7 @@ export async function runLoad(route: Route, opts: LoadOptions): Promise<LoadResu
   };
   const loops = clients.map((c) => loop(c));
   await new Promise((r) => setTimeout(r, opts.warmupMs));
+  await Promise.race([warm, new Promise((r) => setTimeout(r, WARMUP_MAX_MS))]);
   counting = true;
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, opts.durationMs));
