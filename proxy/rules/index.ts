@@ -29,9 +29,10 @@ export function createRules(ctx: Omit<ProxyContext, 'rules'>): Rule[] {
     // A host the platform refuses outright before the lists; the port once the host is listed.
     ...(verify ? [insecureScheme(ctx), ipNotAllowed(ctx), hostRefused(ctx), domainNotAllowed(ctx), portNotAllowed(ctx)] : []),
     ...(ctx.config.referer !== 'off' ? [refererMismatch(ctx)] : []),
-    // The timer starts before a queued request waits for its slot: the runtime's clock runs from the call.
-    timeout(ctx),
+    // The slot first, then the timer: a request held by `overflow: "queue"` starts its clock when it
+    // leaves the queue (rules/timeout.ts says why).
     concurrencyExceeded(ctx),
+    timeout(ctx),
     backgroundInterrupted(ctx),
     // The TLS audit after the host checks (a host blocked anyway is never contacted), inside the
     // timeout and holding its slot while the first request to a host waits for it.

@@ -75,3 +75,30 @@ describe('timeout precedence', () => {
     }
   });
 });
+
+describe('timeout with overflow: "queue"', () => {
+  it('starts the clock when a request leaves the queue, not while it waits for a slot', async () => {
+    const w = await startWorld({ config: (a, r) => baseConfig(a, r, { networkTimeout: { request: 2500 }, concurrency: { http: 1, socket: 5, overflow: 'queue' } }) });
+    try {
+      const first = w.fetch('https://api.example.test/slow?ms=1500&body=first');
+      // The first holds the one slot before the second arrives.
+      for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+        const stats = await (await fetch(`${w.proxy.adminUrl}/api/stats`)).json() as { inFlight: Record<string, { http: number }> };
+        if (Object.values(stats.inFlight).some((c) => c.http >= 1)) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const t0 = Date.now();
+      const second = await w.fetch('https://api.example.test/slow?ms=1500&body=second');
+      const took = Date.now() - t0;
+      assert.equal((await first).status, 200);
+      // Queued for about 1.5 s, then 1.5 s upstream: over 2.5 s from its head, within it from its dispatch.
+      assert.ok(took > 2500, `the second request took ${took} ms in all (it must have waited in the queue)`);
+      assert.equal(second.status, 200, second.body.toString());
+      assert.equal(second.body.toString(), 'second');
+      assert.equal((await violationsOf(w.proxy, 'concurrency-exceeded'))[0]!.action, 'queued');
+      assert.deepEqual(await violationsOf(w.proxy, 'timeout', { url: 'https://api.example.test/slow?ms=1500&body=second', count: 0 }), []);
+    } finally {
+      await w.close();
+    }
+  });
+});
