@@ -153,7 +153,10 @@ export class Upstream {
   /** The connector of every pool: routed, loop-guarded, verified as `mode` says, bounded in time. */
   private connect(mode: TlsMode, name: string, port: number, callback: ConnectCallback): void {
     const key = `${name}:${port}`;
-    const taken = mode.kind === 'plain' ? undefined : this.takeAhead(key);
+    // A connection opened ahead is strict: a pinned route takes it only once its handshake has
+    // passed (the pin stands in for strict checks); one still handshaking with a chain only the
+    // pinned path accepts would fail the request (the weak-signature hosts of SPEC §10).
+    const taken = mode.kind === 'plain' ? undefined : this.takeAhead(key, mode.kind === 'strict');
     if (taken) { handOver(taken.socket, taken.ready, callback); return; }
     const loop = this.loopCheck(this.route(name, port));
     // undici's connect must not call back synchronously (its client would stall).
@@ -234,9 +237,9 @@ export class Upstream {
     return holdAhead(this.ahead, key, entry);
   }
 
-  private takeAhead(key: string): Ahead | undefined {
+  private takeAhead(key: string, evenIfHandshaking: boolean): Ahead | undefined {
     const entry = this.ahead.get(key);
-    if (!entry) return undefined;
+    if (!entry || (!entry.ready && !evenIfHandshaking)) return undefined;
     this.ahead.delete(key);
     clearTimeout(entry.timer);
     entry.socket.off('error', entry.fail);
