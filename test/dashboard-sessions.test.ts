@@ -9,7 +9,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { type Browser, findChromium, launchBrowser } from './helpers/browser.js';
+import { type Browser, findChromium, openDashboard } from './helpers/browser.js';
 import { openWs, tunnelAgent, viaProxy } from './helpers/clients.js';
 import { startWorld, type World } from './helpers/fixture.js';
 import { tempDir } from './helpers/proxy.js';
@@ -28,10 +28,7 @@ describe('dashboard per client, in headless Chromium', { skip, timeout: 300_000 
 
   before(async () => {
     w = await startWorld({ proxy: { args: ['--client-name', '127.0.0.1=laptop'] } });
-    browser = await launchBrowser((chromium as { path: string }).path);
-    page = await browser.newPage();
-    await page.goto(`${w.proxy.adminUrl}/`, { waitUntil: 'load' });
-    await page.locator('#live.on').waitFor({ timeout: 15_000 });
+    ({ browser, page } = await openDashboard((chromium as { path: string }).path, w.proxy.adminUrl));
   });
   after(async () => {
     await browser?.close();

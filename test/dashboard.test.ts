@@ -13,7 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { type Browser, findChromium, launchBrowser } from './helpers/browser.js';
+import { type Browser, findChromium, launchBrowser, openDashboard } from './helpers/browser.js';
 import { readAll, tunnelAgent, viaProxy } from './helpers/clients.js';
 import { startWorld, type World } from './helpers/fixture.js';
 import { makeNetns, type Netns, PRIVATE_ADDRESS, SECOND_PRIVATE_ADDRESS } from './helpers/netns.js';
@@ -113,10 +113,7 @@ describe('dashboard in headless Chromium', { skip }, () => {
 
   before(async () => {
     w = await startWorld();
-    browser = await launchBrowser((chromium as { path: string }).path);
-    page = await browser.newPage();
-    await page.goto(`${w.proxy.adminUrl}/`, { waitUntil: 'load' });
-    await page.locator('#live.on').waitFor({ timeout: 15_000 });
+    ({ browser, page } = await openDashboard((chromium as { path: string }).path, w.proxy.adminUrl));
     // A mark that a reload would wipe: every "without reload" below checks it survived.
     await page.evaluate(() => { window.mark = 42; });
   });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { type Browser, findChromium, launchBrowser } from './helpers/browser.js';
+import { type Browser, findChromium, openDashboard } from './helpers/browser.js';
 import { admin, startWorld, type World } from './helpers/fixture.js';
 
 const chromium = findChromium();
@@ -14,10 +14,7 @@ describe('dashboard network control in headless Chromium', { skip }, () => {
   let page: Page;
   before(async () => {
     w = await startWorld();
-    browser = await launchBrowser((chromium as { path: string }).path);
-    page = await browser.newPage();
-    await page.goto(`${w.proxy.adminUrl}/`, { waitUntil: 'load' });
-    await page.locator('#live.on').waitFor({ timeout: 15_000 });
+    ({ browser, page } = await openDashboard((chromium as { path: string }).path, w.proxy.adminUrl));
   });
   after(async () => {
     await browser?.close();

@@ -71,3 +71,12 @@ export async function launchBrowser(executablePath: string, opts: { prefix?: str
     },
   };
 }
+
+/** A browser with the dashboard at `adminUrl` open and its live event stream connected. */
+export async function openDashboard(executablePath: string, adminUrl: string): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchBrowser(executablePath);
+  const page = await browser.newPage();
+  await page.goto(`${adminUrl}/`, { waitUntil: 'load' });
+  await page.locator('#live.on').waitFor({ timeout: 15_000 });
+  return { browser, page };
+}
