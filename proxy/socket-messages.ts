@@ -5,11 +5,12 @@
  * belong to). Counts per socket (messages and payload bytes each way) stay exact for the report.
  *
  * Messages are observed only while someone wants them: a HAR being recorded, or a dashboard
- * listening (SSE); a socket is observed from its 101 on if someone wanted it then. Without that,
- * the socket is piped untouched; with only a JSON report asked for, frame headers are counted.
+ * listening (SSE); a socket is observed from its 101 on if someone wanted it then, else from the
+ * first message that begins once someone does. Until then only frame headers are read, to know
+ * where messages begin (and to count them for a JSON report); the bytes pass unchanged.
  */
 import { EventEmitter } from 'node:events';
-import { type Direction, FrameCounter, SocketObserver, type WsMessage } from './ws-observer.js';
+import { type Direction, FrameTracker, SocketObserver, type WsMessage } from './ws-observer.js';
 
 export const MAX_MESSAGES_PER_SOCKET = 10_000;
 export const MAX_MESSAGES_TOTAL = 100_000;
@@ -31,11 +32,18 @@ export interface SocketTally {
   /** Payload bytes each way (inflated), when observed; otherwise the wire bytes. */
   bytes: Record<Direction, number>;
   observed: boolean;
+  /**
+   * Epoch ms the observation started, when the socket was open before (a dashboard opened
+   * later): counts before it come from frame headers (`bytes` then counts wire bytes).
+   */
+  observedSince?: number;
+  /** Directions no longer (or never) observed, and why. */
+  stopped?: Partial<Record<Direction, string>>;
   /** Messages that left memory (the ring or the total bound). */
   dropped: number;
 }
 
-class SocketLog {
+export class SocketLog {
   readonly kept: Kept[] = [];
   head = 0;
 
@@ -58,6 +66,55 @@ class SocketLog {
     const out: WsMessage[] = [];
     for (let i = this.head; i < this.kept.length; i++) out.push(this.kept[i]!.m);
     return out;
+  }
+}
+
+/** One socket's taps: tracks frame boundaries each way, observes messages once someone wants them. */
+class LiveSocket implements SocketTap {
+  private readonly trackers = { send: new FrameTracker(), receive: new FrameTracker() };
+  /** Each direction is fed to the observer from a message's first frame on. */
+  private readonly fed = { send: false, receive: false };
+  private observer: SocketObserver | undefined;
+  private ended: Promise<void> | undefined;
+
+  constructor(private readonly store: SocketMessages, private readonly log: SocketLog, private readonly extensions: string | undefined) {
+    if (store.watched) this.observe(false);
+  }
+
+  private observe(joinedLate: boolean): void {
+    const { store, log } = this;
+    const { tally } = log;
+    tally.observed = true;
+    if (joinedLate) tally.observedSince = Date.now();
+    const observer = new SocketObserver({
+      socket: tally.socket, extensions: this.extensions, joinedLate,
+      onMessage: (m) => store.add(log, m),
+      onStop: (type, reason) => store.stopped(log, type, reason),
+    });
+    this.observer = observer;
+    if (!joinedLate) this.fed.send = this.fed.receive = true;
+    store.observing(log, () => this.end());
+  }
+
+  fromClient(chunk: Buffer): void { this.feed('send', chunk); }
+  fromServer(chunk: Buffer): void { this.feed('receive', chunk); }
+
+  private feed(type: Direction, chunk: Buffer): void {
+    const { observer } = this;
+    if (this.fed[type]) { observer!.write(type, chunk); return; }
+    if (!observer && this.store.watched && !this.ended) { this.observe(true); this.feed(type, chunk); return; }
+    const { tally } = this.log, tracker = this.trackers[type];
+    const at = observer?.observes(type) ? tracker.push(chunk, true) : tracker.push(chunk);
+    tally.messages[type] = tracker.messages;
+    tally.bytes[type] += at < 0 ? chunk.length : at;
+    if (at < 0) return;
+    this.fed[type] = true;
+    observer!.write(type, at === 0 ? chunk : chunk.subarray(at));
+  }
+
+  end(): Promise<void> {
+    this.ended ??= this.observer ? this.observer.close().finally(() => this.store.settledOne(this.log.tally.socket)) : Promise.resolve();
+    return this.ended;
   }
 }
 
@@ -102,41 +159,46 @@ export class SocketMessages extends EventEmitter {
   }
 
   /**
-   * Called once a socket's 101 has gone out: what to feed its chunks to, or undefined when nobody
-   * wants its messages or counts (the zero-copy pipe stays).
+   * Called once a socket's 101 has gone out: what to feed its chunks to. Every socket gets a
+   * FrameTracker per direction (frame headers only); its messages are observed from the 101 on
+   * when someone wants them then, or from the first message that begins after someone starts
+   * wanting them (a dashboard opened later).
    */
-  tap(ex: SocketExchange, extensions: string | undefined): SocketTap | undefined {
-    if (!this.watched && !this.countFrames) return undefined;
+  tap(ex: SocketExchange, extensions: string | undefined): SocketTap {
     const tally: SocketTally = {
       socket: ex.id, url: ex.url, client: ex.client, ...(ex.clientName === undefined ? {} : { clientName: ex.clientName }),
-      messages: { send: 0, receive: 0 }, bytes: { send: 0, receive: 0 }, observed: this.watched, dropped: 0,
+      messages: { send: 0, receive: 0 }, bytes: { send: 0, receive: 0 }, observed: false, dropped: 0,
     };
     const log = new SocketLog(tally);
-    this.logs.set(ex.id, log);
-    this.trimTallies();
-    if (!this.watched) {
-      const counters = { send: new FrameCounter(), receive: new FrameCounter() };
-      return {
-        fromClient: (c) => { counters.send.push(c); tally.messages.send = counters.send.messages; tally.bytes.send += c.length; },
-        fromServer: (c) => { counters.receive.push(c); tally.messages.receive = counters.receive.messages; tally.bytes.receive += c.length; },
-        end: () => Promise.resolve(),
-      };
-    }
-    const observer = new SocketObserver({
-      socket: ex.id, extensions,
-      onMessage: (m) => this.add(log, m),
-      onStop: (type, reason) => this.emit('stop', { socket: ex.id, type, reason }),
-    });
-    let ended: Promise<void> | undefined;
-    const end = () => {
-      ended ??= observer.close().finally(() => this.settling.delete(ex.id));
-      return ended;
-    };
-    this.settling.set(ex.id, { end });
-    return { fromClient: (c) => observer.fromClient(c), fromServer: (c) => observer.fromServer(c), end };
+    const tap = new LiveSocket(this, log, extensions);
+    if (this.watched || this.countFrames) this.register(log);
+    this.emit('open', ex);
+    return tap;
   }
 
-  private add(log: SocketLog, m: WsMessage): void {
+  /** The socket's counts are kept (for the report, the dashboard). */
+  register(log: SocketLog): void {
+    if (this.logs.has(log.tally.socket)) return;
+    this.logs.set(log.tally.socket, log);
+    this.trimTallies();
+  }
+
+  /** A socket's observer started; `end` lets its last messages in. */
+  observing(log: SocketLog, end: () => Promise<void>): void {
+    this.register(log);
+    this.settling.set(log.tally.socket, { end });
+  }
+
+  stopped(log: SocketLog, type: Direction, reason: string): void {
+    (log.tally.stopped ??= {})[type] = reason;
+    this.emit('stop', { socket: log.tally.socket, type, reason });
+  }
+
+  settledOne(socket: number): void {
+    this.settling.delete(socket);
+  }
+
+  add(log: SocketLog, m: WsMessage): void {
     const t = log.tally;
     t.messages[m.type]++;
     t.bytes[m.type] += m.size;

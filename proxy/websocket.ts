@@ -80,14 +80,14 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
     client.write(`${rawHead(statusCode, 'Switching Protocols', headers)}\r\n`);
     if (this.head.length > 0) upstream.write(this.head);
     const { ctx } = this.forwarder;
-    // Messages observed (never changed) when the dashboard or a HAR wants them (SPEC §8).
+    // Frame headers read on every socket; messages observed (never changed) once the dashboard or a HAR wants them (SPEC §8).
     const tap = ctx.socketMessages.tap(ex, responseHeaders['sec-websocket-extensions']);
-    if (tap) client.once('close', () => tap.end());
+    client.once('close', () => tap.end());
     // Network conditions (SPEC §11): each direction read through its shaper when one applies.
     const down = ex.network ? socketSource(ex, upstream, 'down') : upstream;
     const up = ex.network ? socketSource(ex, client, 'up') : client;
-    relay(down, client, (chunk) => { ex.bytesOut += chunk.length; tap?.fromServer(chunk); });
-    relay(up, upstream, (chunk) => { ex.bytesIn += chunk.length; tap?.fromClient(chunk); });
+    relay(down, client, (chunk) => { ex.bytesOut += chunk.length; tap.fromServer(chunk); });
+    relay(up, upstream, (chunk) => { ex.bytesIn += chunk.length; tap.fromClient(chunk); });
     if (ex.network) {
       // The shapers end when their source closes; the sockets themselves still close each other.
       if (down !== upstream) upstream.once('close', () => setTimeout(() => client.destroy(), FLUSH_MS).unref());

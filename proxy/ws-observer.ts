@@ -4,7 +4,10 @@
  * `permessage-deflate` (as the 101's Sec-WebSocket-Extensions negotiated it) for display only.
  * The forwarded chunks are never handed to the Receiver: it unmasks in place, so the client's
  * (masked) chunks are copied first. Only used while someone looks (the dashboard's SSE, a HAR);
- * otherwise the socket is piped untouched and only `countFrames` reads frame headers.
+ * otherwise the socket's chunks are relayed untouched and only a FrameTracker reads their frame
+ * headers. An observer that joins an open socket (`joinedLate`) is fed from a message's first
+ * frame on; a direction compressed with context takeover cannot be inflated without the messages
+ * before, so it is not observed then (onStop says why).
  */
 import type { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -87,7 +90,12 @@ export interface ObserverOptions {
   onMessage(m: WsMessage): void;
   /** A direction could not be parsed (not WebSocket, or over the limit): it is no longer observed. */
   onStop?(type: Direction, reason: string): void;
+  /** The socket was open before: each direction is fed from the first frame of a message on. */
+  joinedLate?: boolean;
 }
+
+/** Why a direction compressed with context takeover cannot be observed when joining late. */
+export const LATE_DEFLATE_REASON = 'joined an open socket compressed with context takeover: its messages cannot be inflated without the earlier ones';
 
 export class SocketObserver {
   private readonly receivers: Record<Direction, ReceiverLike | undefined>;
@@ -96,6 +104,16 @@ export class SocketObserver {
   constructor(private readonly opts: ObserverOptions) {
     const params = deflateParams(opts.extensions);
     this.receivers = { send: this.receiver('send', params), receive: this.receiver('receive', params) };
+    if (opts.joinedLate && params) {
+      // permessage-deflate keeps one LZ77 window per direction across messages unless *_no_context_takeover was agreed.
+      if (params.client_no_context_takeover === undefined) this.stop('send', LATE_DEFLATE_REASON);
+      if (params.server_no_context_takeover === undefined) this.stop('receive', LATE_DEFLATE_REASON);
+    }
+  }
+
+  /** Whether the direction is still observed. */
+  observes(type: Direction): boolean {
+    return this.receivers[type] !== undefined;
   }
 
   private receiver(type: Direction, params: Record<string, unknown> | undefined): ReceiverLike {
@@ -127,6 +145,12 @@ export class SocketObserver {
     this.receivers[type] = undefined;
     r.destroy();
     this.opts.onStop?.(type, reason);
+  }
+
+  /** A chunk of `type`'s direction. */
+  write(type: Direction, chunk: Buffer): void {
+    if (type === 'send') this.fromClient(chunk);
+    else this.fromServer(chunk);
   }
 
   /** A chunk the client sent (masked frames: copied, as the Receiver unmasks in place). */
@@ -167,17 +191,26 @@ export class SocketObserver {
 }
 
 /**
- * Counts messages by reading frame headers only, skipping payloads (no copy, no unmasking, no
- * inflating): what the JSON report needs when nobody observes. A message is counted at its
- * final frame; control frames count as messages too.
+ * Reads frame headers only, skipping payloads (no copy, no unmasking, no inflating, nothing
+ * allocated per chunk): run on every socket, so that the JSON report can count messages when
+ * nobody observes, and so that an observer that joins an open socket can start at the first
+ * frame that begins a message (frame boundaries cannot be found mid-stream otherwise). A message
+ * is counted at its final frame; control frames count as messages too.
  */
-export class FrameCounter {
+export class FrameTracker {
   messages = 0;
-  private header = Buffer.alloc(14);
+  private readonly header = Buffer.alloc(14);
   private have = 0;
   private skip = 0;
+  /** Between the first and the final frame of a fragmented message (control frames may come in between). */
+  private inFragments = false;
 
-  push(chunk: Buffer): void {
+  /**
+   * Reads the chunk's frame headers. With `stopAtMessage`, stops at the first frame header that
+   * begins a message (one not inside a fragmented message) and returns its offset in the chunk,
+   * the rest unread; -1 when the whole chunk was read.
+   */
+  push(chunk: Buffer, stopAtMessage = false): number {
     let i = 0;
     while (i < chunk.length) {
       if (this.skip > 0) {
@@ -186,15 +219,19 @@ export class FrameCounter {
         i += n;
         continue;
       }
+      if (stopAtMessage && this.have === 0 && !this.inFragments) return i;
       this.header[this.have++] = chunk[i++]!;
       if (this.have < 2) continue;
       const len7 = this.header[1]! & 0x7f;
       const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + ((this.header[1]! & 0x80) !== 0 ? 4 : 0);
       if (this.have < need) continue;
       const len = len7 === 126 ? this.header.readUInt16BE(2) : len7 === 127 ? Number(this.header.readBigUInt64BE(2)) : len7;
-      if ((this.header[0]! & 0x80) !== 0) this.messages++;
+      const fin = (this.header[0]! & 0x80) !== 0;
+      if ((this.header[0]! & 0x0f) < 8) this.inFragments = !fin;
+      if (fin) this.messages++;
       this.skip = len;
       this.have = 0;
     }
+    return -1;
   }
 }

@@ -11,11 +11,11 @@ import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { MAX_MESSAGES_PER_SOCKET, type SocketMessages as Store, SocketMessages } from '../proxy/socket-messages.js';
-import { MAX_SHOWN_BYTES, type WsMessage } from '../proxy/ws-observer.js';
+import { FrameTracker, LATE_DEFLATE_REASON, MAX_SHOWN_BYTES, type WsMessage } from '../proxy/ws-observer.js';
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
-interface World { store: Store; server: WebSocketServer; relay: net.Server; received: { data: Buffer; binary: boolean }[]; url: string; nextId: number }
+interface World { store: Store; server: WebSocketServer; relay: net.Server; received: { data: Buffer; binary: boolean }[]; url: string; nextId: number; afterClientChunk?: () => void }
 
 /** Forwards bytes both ways; after the 101, every chunk also goes to the store's tap. */
 function startRelay(w: World, serverPort: number): Promise<net.Server> {
@@ -26,7 +26,7 @@ function startRelay(w: World, serverPort: number): Promise<net.Server> {
     let head = Buffer.alloc(0);
     let upgraded = false;
     // The tap sees each chunk before it is forwarded (the worst order): a tap that changed bytes would break the exchange.
-    client.on('data', (c: Buffer) => { if (upgraded) tap?.fromClient(c); upstream.write(c); });
+    client.on('data', (c: Buffer) => { if (upgraded) { tap?.fromClient(c); w.afterClientChunk?.(); } upstream.write(c); });
     upstream.on('data', (c: Buffer) => {
       if (upgraded) { tap?.fromServer(c); client.write(c); return; }
       client.write(c);
@@ -208,5 +208,140 @@ describe('WebSocket observer bounds and counting', { timeout: 60_000 }, () => {
     assert.deepEqual(w.store.messagesOf(socket), []);
     ws2.terminate();
     w.store.countFrames = false;
+  });
+});
+
+/** Resolves on the next client chunk the relay has fed to the tap (or rejects after 10 s). */
+function nextClientChunk(w: World): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const limit = setTimeout(() => { w.afterClientChunk = undefined; reject(new Error('no client chunk')); }, 10_000);
+    w.afterClientChunk = () => { w.afterClientChunk = undefined; clearTimeout(limit); resolve(); };
+  });
+}
+
+/** `n` echoes on `ws` (or rejects after 20 s). */
+function echoes(ws: WebSocket, n: number): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const got: Buffer[] = [];
+    const limit = setTimeout(() => reject(new Error(`only ${got.length} of ${n} echoes`)), 20_000);
+    ws.on('message', (d: Buffer) => { got.push(d); if (got.length === n) { clearTimeout(limit); resolve(got); } });
+  });
+}
+
+describe('WebSocket observer joining an open socket', { timeout: 60_000 }, () => {
+  it('finds message boundaries in any split of the stream, skipping payloads and fragments in progress', () => {
+    // Frames: [start offset, begins a message]. Masked and unmasked, 7-, 16- and 64-bit lengths, a ping between fragments.
+    const frame = (fin: boolean, opcode: number, len: number, masked: boolean) => {
+      const ext = len < 126 ? 0 : len < 65536 ? 2 : 8;
+      const h = Buffer.alloc(2 + ext + (masked ? 4 : 0));
+      h[0] = (fin ? 0x80 : 0) | opcode;
+      h[1] = (masked ? 0x80 : 0) | (ext === 0 ? len : ext === 2 ? 126 : 127);
+      if (ext === 2) h.writeUInt16BE(len, 2);
+      if (ext === 8) h.writeBigUInt64BE(BigInt(len), 2);
+      return Buffer.concat([h, crypto.randomBytes(len)]);
+    };
+    const spec: [boolean, number, number][] = [[true, 1, 5], [false, 2, 300], [true, 9, 4], [false, 0, 0], [true, 0, 70_000], [true, 10, 0], [true, 2, 125], [true, 1, 126]];
+    for (const masked of [false, true]) {
+      const frames = spec.map(([fin, op, len]) => frame(fin, op, len, masked));
+      const starts: number[] = [];
+      let at = 0, inFragments = false;
+      frames.forEach((f, i) => {
+        if (!inFragments) starts.push(at);
+        if (spec[i]![1] < 8) inFragments = !spec[i]![0];
+        at += f.length;
+      });
+      const stream = Buffer.concat(frames);
+      for (let trial = 0; trial < 300; trial++) {
+        // Chunks of random sizes; the observer wants to start at a random chunk.
+        const cuts = [0];
+        while (cuts.at(-1)! < stream.length) cuts.push(Math.min(stream.length, cuts.at(-1)! + 1 + crypto.randomInt(trial % 2 ? 40 : 20_000)));
+        const join = crypto.randomInt(cuts.length - 1);
+        const t = new FrameTracker();
+        let found = -1;
+        for (let c = 0; c + 1 < cuts.length && found < 0; c++) {
+          const chunk = stream.subarray(cuts[c]!, cuts[c + 1]!);
+          const r = t.push(chunk, c >= join);
+          if (r >= 0) found = cuts[c]! + r;
+        }
+        const want = starts.find((s) => s >= cuts[join]!) ?? -1;
+        assert.equal(found, want, `masked ${masked}, join at ${cuts[join]}`);
+      }
+      const all = new FrameTracker();
+      assert.equal(all.push(stream), -1);
+      assert.equal(all.messages, 6, 'a message at each final frame, control frames included');
+    }
+  });
+
+  for (const mode of ['mid-frame', 'mid-message'] as const) {
+    it(`observes a socket opened before anyone watched, from the next message on (${mode})`, async () => {
+      const w = await world(false);
+      try {
+        const ws = await open(w, false);
+        const socket = w.nextId - 1;
+        ws.send('before');
+        await echoes(ws, 1);
+        const big = crypto.randomBytes(1024 * 1024);
+        let got: Promise<Buffer[]>;
+        let stop!: () => void;
+        if (mode === 'mid-frame') {
+          // Watching starts once the first chunk of a 1 MiB frame has gone by.
+          const first = nextClientChunk(w).then(() => { stop = w.store.watch(); });
+          got = echoes(ws, 2);
+          ws.send(big);
+          await first;
+          ws.send('after');
+        } else {
+          const first = nextClientChunk(w);
+          got = echoes(ws, 2);
+          ws.send('frag-', { fin: false });
+          await first;
+          stop = w.store.watch();
+          ws.send('ment', { fin: true });
+          ws.send('after');
+        }
+        const [echo1, echo2] = await got;
+        assert.deepEqual(echo2!.toString(), 'after');
+        await kept(w.store, socket, 3);
+        const summary = w.store.messagesOf(socket).map((m) => `${m.type} ${m.opcode === 2 ? `${m.size} ${sha(Buffer.from(m.data, 'base64'))}` : m.data}`);
+        // The message in progress when watching began is not shown; the echoes, which began later, are.
+        assert.deepEqual(summary.filter((s) => s.startsWith('send')), ['send after']);
+        assert.deepEqual(summary.filter((s) => s.startsWith('receive')), [`receive ${mode === 'mid-frame' ? `${big.length} ${sha(big.subarray(0, MAX_SHOWN_BYTES))}` : 'frag-ment'}`, 'receive after']);
+        assert.equal(mode === 'mid-frame' ? sha(echo1!) : echo1!.toString(), mode === 'mid-frame' ? sha(big) : 'frag-ment');
+        const t = w.store.tallyOf(socket)!;
+        assert.equal(t.observed, true);
+        assert.ok(t.observedSince! > Date.now() - 30_000);
+        assert.deepEqual(t.messages, { send: 3, receive: 3 });
+        assert.equal(t.stopped, undefined);
+        // Forwarded unchanged all along.
+        assert.deepEqual(w.received.map((r) => (r.binary ? sha(r.data) : r.data.toString())), ['before', mode === 'mid-frame' ? sha(big) : 'frag-ment', 'after']);
+        ws.terminate();
+        stop();
+      } finally {
+        await closeWorld(w);
+      }
+    });
+  }
+
+  it('does not observe a direction compressed with context takeover when joining late; the bytes still flow', async () => {
+    const w = await world(true);
+    try {
+      const ws = await open(w, true);
+      const socket = w.nextId - 1;
+      ws.send('before');
+      await echoes(ws, 1);
+      const stop = w.store.watch();
+      const got = echoes(ws, 1);
+      ws.send('after');
+      assert.equal((await got)[0]!.toString(), 'after');
+      const t = w.store.tallyOf(socket)!;
+      assert.deepEqual(t.stopped, { send: LATE_DEFLATE_REASON, receive: LATE_DEFLATE_REASON });
+      assert.deepEqual(t.messages, { send: 2, receive: 2 });
+      assert.deepEqual(w.store.messagesOf(socket), []);
+      assert.deepEqual(w.received.map((r) => r.data.toString()), ['before', 'after']);
+      ws.terminate();
+      stop();
+    } finally {
+      await closeWorld(w);
+    }
   });
 });
