@@ -46,7 +46,8 @@ export abstract class DispatchRelay {
   constructor(protected readonly forwarder: Forwarder, protected readonly ex: Exchange) {}
 
   onConnect(abort: (err?: Error) => void): void {
-    if (this.ex.ended) { this.done = true; abort(); return; }
+    // Answered by a timer or ended while connecting: the dispatch has no one to go to.
+    if (this.ex.state !== 'forwarding') { this.done = true; abort(); return; }
     this.ex.upstreamAbort = () => {
       if (this.done) return;
       this.done = true;

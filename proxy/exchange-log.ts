@@ -46,7 +46,7 @@ function summarize(ex: Exchange): ExchangeSummary {
     id: ex.id, client: ex.client, ...(ex.clientName === undefined ? {} : { clientName: ex.clientName }),
     method: ex.method, url: ex.url, api: ex.api, status: ex.status ?? null, start: ex.startedAt,
     firstByteMs: ex.responseStartMs === undefined ? null : Math.round(ex.responseStartMs * 10) / 10,
-    durationMs: ex.ended && ex.durationMs !== undefined ? Math.round(ex.durationMs * 10) / 10 : null,
+    durationMs: ex.state === 'ended' && ex.durationMs !== undefined ? Math.round(ex.durationMs * 10) / 10 : null,
     bytesIn: ex.bytesIn, bytesOut: ex.bytesOut, outcome: ex.outcome ?? null, violations: ex.violations.map((v) => v.rule),
   };
 }

@@ -18,6 +18,27 @@ export type Scheme = 'https' | 'http' | 'wss' | 'ws';
 /** How it ended: `completed` (whole response sent), `blocked` (answered by the proxy), `aborted` (a peer left), `cut` (a rule cut it), `error`. */
 export type Outcome = 'completed' | 'blocked' | 'aborted' | 'cut' | 'error';
 
+/**
+ * Where an exchange is, the one thing every part reads instead of its own flags:
+ * `admitting` (the request rules run, a latency is waited), `queued` (held for a concurrency slot),
+ * `forwarding` (dispatched upstream, nothing sent to the client yet), `answered` (a response head
+ * reached the client: the upstream's, the 101, or the proxy's own answer), `ended` (`finish()` ran).
+ * Until `answered` the proxy can still answer instead of the upstream; after it, only a cut is left.
+ */
+export type ExchangeState = 'admitting' | 'queued' | 'forwarding' | 'answered' | 'ended';
+
+/** The moves each state allows (test/exchange-state.test.ts). A queued exchange goes back to its remaining request rules. */
+export const TRANSITIONS: Readonly<Record<ExchangeState, readonly ExchangeState[]>> = {
+  admitting: ['queued', 'forwarding', 'answered', 'ended'],
+  queued: ['admitting', 'answered', 'ended'],
+  forwarding: ['answered', 'ended'],
+  answered: ['ended'],
+  ended: [],
+};
+
+/** Nothing of a response has reached the client in this state, so the proxy can still answer. */
+export const answerableIn = (state: ExchangeState): boolean => state !== 'answered' && state !== 'ended';
+
 let nextId = 1;
 
 /** RFC 9112 §9.3: HTTP/1.1 keeps the connection unless `close` is named; HTTP/1.0 closes unless `keep-alive` is. */
@@ -76,7 +97,7 @@ export class Exchange {
   responseBodyTap?: (chunk: Buffer) => void;
   /** The proxy's own answer, when it answered instead of the upstream (the HAR shows it). */
   proxyAnswer?: ProxyAnswer;
-  ended = false;
+  private current: ExchangeState = 'admitting';
   outcome?: Outcome;
   /** The network condition in force at the head (SPEC §11); undefined when none applies. */
   readonly network?: Condition;
@@ -121,9 +142,20 @@ export class Exchange {
     return performance.now() - this.t0;
   }
 
+  get state(): ExchangeState {
+    return this.current;
+  }
+
+  /** Moves to `next` when the current state allows it (TRANSITIONS); false, and no move, when not. */
+  moveTo(next: ExchangeState): boolean {
+    if (!TRANSITIONS[this.current].includes(next)) return false;
+    this.current = next;
+    return true;
+  }
+
   /** Nothing of a response has reached the client yet, so the proxy can still answer instead. */
-  get canAnswer(): boolean {
-    return this.res ? !this.res.headersSent : !this.upgraded && this.status === undefined;
+  get answerable(): boolean {
+    return answerableIn(this.current);
   }
 
   /** A CORS preflight (SPEC §6): the page's real request carries the events, this one records none. */
@@ -153,9 +185,9 @@ export class Exchange {
     this.answer(ruleAnswer(this.api, finding.rule, finding.message, 'reason' in finding ? finding.reason : undefined), 'blocked');
   }
 
-  /** Sends a proxy answer (headers not sent yet) and ends the exchange with `outcome`. */
+  /** Sends a proxy answer while nothing was sent (else does nothing) and ends the exchange with `outcome`. */
   answer(plain: ProxyAnswer, outcome: Outcome): void {
-    if (this.ended) return;
+    if (!this.moveTo('answered')) return;
     const answer = withCors(plain, this.req.headers.origin);
     this.status = answer.status;
     this.proxyAnswer = answer;
@@ -184,8 +216,7 @@ export class Exchange {
 
   /** The one end of every exchange: releases what the rules hold, logs the exchange line, announces it. */
   finish(outcome: Outcome): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (!this.moveTo('ended')) return;
     this.outcome ??= outcome;
     this.durationMs = this.elapsedMs();
     this.ctx.inFlight.delete(this);

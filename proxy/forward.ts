@@ -116,6 +116,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
       this.forwarder.onError(ex, err as NodeJS.ErrnoException);
       return false;
     }
+    ex.moveTo('answered');
     this.observers = bodyObservers(ctx, ex);
     this.sink = ex.network ? responseSink(ex, res) : res;
     this.resume = resume;
@@ -163,7 +164,7 @@ export class Forwarder {
   /** Sends an admitted HTTP exchange upstream. */
   web(ex: Exchange): void {
     const { res } = ex;
-    if (!res || ex.ended) return;
+    if (!res || !ex.moveTo('forwarding')) return;
     const dispatcher = this.dispatcherFor(ex);
     if (dispatcher instanceof LoopError) { this.onError(ex, dispatcher); return; }
     dispatcher.dispatch({
@@ -176,7 +177,7 @@ export class Forwarder {
 
   /** Sends an admitted WebSocket upgrade upstream (proxy/websocket.ts). */
   ws(ex: Exchange, head: Buffer): void {
-    if (ex.ended) return;
+    if (!ex.moveTo('forwarding')) return;
     const dispatcher = this.dispatcherFor(ex);
     if (dispatcher instanceof LoopError) { this.onError(ex, dispatcher); return; }
     forwardWebSocket(this, ex, dispatcher, head);
@@ -184,10 +185,10 @@ export class Forwarder {
 
   /** The upstream failed: 502 with `x-mgproxy-error` while nothing was sent, else the client's connection is cut. */
   onError(ex: Exchange, err: NodeJS.ErrnoException): void {
-    if (ex.ended) return;
+    if (ex.state === 'ended') return;
     const what = describeError(err);
     this.ctx.log.warn({ id: ex.id, url: ex.url, client: ex.client, error: { code: err.code, message: err.message }, cause: what.cause }, 'upstream error');
-    if (ex.canAnswer) {
+    if (ex.answerable) {
       ex.abortUpstream();
       ex.answer(upstreamErrorAnswer(ex.api, what.cause, what.reason, what.message), 'error');
     } else {

@@ -117,8 +117,9 @@ export function answerHeaders(answer: ProxyAnswer): Record<string, string> {
   };
 }
 
+/** Called from Exchange.answer only, whose state says nothing was sent yet. */
 export function sendAnswer(res: ServerResponse, answer: ProxyAnswer): void {
-  if (res.headersSent || res.destroyed) return;
+  if (res.destroyed) return;
   res.writeHead(answer.status, answerHeaders(answer));
   res.end(answer.body);
 }

@@ -63,7 +63,8 @@ function targetOf(req: IncomingMessage, upgrade: boolean): Target {
 /** Rules first; an admitted exchange goes on to `go`, a blocked one gets the proxy's answer. */
 function admit(ctx: ProxyContext, ex: Exchange, go: () => void): void {
   const decide = (blocked: ReturnType<typeof runRequestRules>) => {
-    if (ex.ended) return;
+    // A timer answered it, or the client left, while a rule waited.
+    if (ex.state !== 'admitting') return;
     if (ex.network) proceedUnder(ex, ex.network, blocked as Awaited<typeof blocked>, go);
     else if (blocked) ex.block(blocked as NonNullable<Awaited<typeof blocked>>);
     else go();
@@ -164,7 +165,7 @@ export class ProxyServer {
     const ex = new Exchange(this.ctx, { req, res, api, ...target });
     res.on('finish', () => ex.finish('completed'));
     res.on('close', () => {
-      if (ex.ended) return;
+      if (ex.state === 'ended') return;
       // The client left first: the upstream request goes too, at once.
       ex.abortUpstream();
       ex.finish('aborted');

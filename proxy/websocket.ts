@@ -68,7 +68,7 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
     const { ex, client } = this;
     // undici took its listeners off: this socket's errors are ours from here (STYLE habit 6).
     upstream.on('error', () => undefined);
-    if (this.done || ex.ended || client.destroyed) { this.done = true; upstream.destroy(); return; }
+    if (this.done || client.destroyed || !ex.moveTo('answered')) { this.done = true; upstream.destroy(); return; }
     this.done = true;
     const headers = (raw ?? []) as Buffer[];
     ex.upgraded = true;
@@ -106,6 +106,7 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
     ex.responseStartMs = ex.elapsedMs();
     const hop = (lower: string) => lower === 'transfer-encoding' || lower === 'connection' || lower === 'keep-alive';
     client.write(`${rawHead(statusCode, statusText, raw, hop)}connection: close\r\n\r\n`);
+    ex.moveTo('answered');
     client.on('drain', resume);
     return true;
   }

@@ -58,7 +58,7 @@ export function proceedUnder(ex: Exchange, c: Condition, blocked: Finding | unde
   const latency = c.profile ? drawLatency(c.profile) : 0;
   const later = (fn: () => void) => {
     if (latency <= 0) { fn(); return; }
-    setTimeout(() => { if (!ex.ended) fn(); }, latency);
+    setTimeout(() => { if (ex.state === 'admitting') fn(); }, latency);
   };
   if (blocked) { later(() => ex.block(blocked)); return; }
   if (c.fault?.type === 'hang') return;

@@ -62,7 +62,7 @@ class CutAfter extends WritableStream {
   }
 
   private cut(): void {
-    if (this.ex.ended) return;
+    if (this.ex.state === 'ended') return;
     // The head goes out first, as the fault says: then the connection drops.
     this.res.flushHeaders();
     const socket = this.res.socket;

@@ -49,7 +49,7 @@ export function decide(finding: Finding | HostFinding, phase: Phase, at: Situati
 }
 
 const situationOf = (ctx: Pick<ProxyContext, 'config'>, ex?: Exchange): Situation => ({
-  mode: ctx.config.mode, platform: ctx.config.platformNames[0]!, answerable: ex ? ex.canAnswer : true,
+  mode: ctx.config.mode, platform: ctx.config.platformNames[0]!, answerable: ex ? ex.answerable : true,
 });
 
 const isHostFinding = (f: Finding | HostFinding): f is HostFinding => 'port' in f;
@@ -95,7 +95,8 @@ function settleRequest(ctx: ProxyContext, ex: Exchange, finding: Verdict): Block
   const action = decide(finding, 'request', situationOf(ctx, ex));
   if (!isHostFinding(finding)) ex.record(finding, action);
   if (action === 'blocked') return finding;
-  if (action === 'queued' && !isHostFinding(finding)) return finding.hold!();
+  // Held for a slot: `queued` until it frees, then back to `admitting` for the remaining rules.
+  if (action === 'queued' && !isHostFinding(finding)) { ex.moveTo('queued'); return finding.hold!(); }
   if (action === 'reported' && !isHostFinding(finding)) finding.admit?.();
   return undefined;
 }
@@ -110,14 +111,15 @@ export function runRequestRules(ctx: ProxyContext, ex: Exchange, from = 0): Bloc
     const next = () => runRequestRules(ctx, ex, i + 1);
     if (found instanceof Promise) {
       return found.then((finding) => {
-        if (ex.ended) return undefined;
+        // Answered (a timer) or ended while the rule waited: nothing more to decide.
+        if (ex.state !== 'admitting') return undefined;
         const settled = settleRequest(ctx, ex, finding);
-        if (settled instanceof Promise) return settled.then(() => (ex.ended ? undefined : next()));
+        if (settled instanceof Promise) return settled.then(() => (ex.moveTo('admitting') ? next() : undefined));
         return settled ?? next();
       });
     }
     const settled = settleRequest(ctx, ex, found);
-    if (settled instanceof Promise) return settled.then(() => (ex.ended ? undefined : next()));
+    if (settled instanceof Promise) return settled.then(() => (ex.moveTo('admitting') ? next() : undefined));
     if (settled) return settled;
   }
   return undefined;
@@ -141,7 +143,7 @@ export function runResponseHeadRules(ctx: ProxyContext, ex: Exchange): Finding |
  * proxy answers if nothing was sent yet, else cuts it; in `report` mode it is only recorded.
  */
 export function raise(ctx: Pick<ProxyContext, 'config'>, ex: Exchange, finding: Finding): void {
-  if (ex.ended) return;
+  if (ex.state === 'ended') return;
   const at = situationOf(ctx, ex);
   const action = decide(finding, 'timer', at);
   ex.record(finding, action);

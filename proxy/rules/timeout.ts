@@ -22,7 +22,7 @@ export function timeout(ctx: Pick<ProxyContext, 'config'>): Rule {
       const ms = ctx.config.timeouts[ex.api];
       timers.set(ex, setTimeout(() => {
         // A socket whose handshake got its answer (101 or not) has not timed out.
-        if (ex.isWebSocket && ex.status !== undefined) return;
+        if (ex.isWebSocket && ex.state === 'answered') return;
         const what = ex.isWebSocket ? 'no handshake answer' : 'no complete response';
         raise(ctx, ex, { rule: 'timeout', severity: 'error', message: `${what} within ${ms} ms (networkTimeout.${ex.api})` });
       }, ms));
