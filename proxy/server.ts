@@ -91,6 +91,8 @@ export class ProxyServer {
   private readonly forwarder: Forwarder;
   private readonly sockets = new Set<Duplex>();
   private readonly answered = new WeakSet<Duplex>();
+  /** The latest exchange on each client connection (HTTP/1.1 serves one response at a time on it). */
+  private readonly current = new WeakMap<Duplex, Exchange>();
 
   constructor(private readonly ctx: ProxyContext, private readonly handlers: ProxyHandlers = {}) {
     this.forwarder = new Forwarder(ctx);
@@ -163,6 +165,7 @@ export class ProxyServer {
     }
     const api = classifyApi(this.ctx.config, req, target.host, false);
     const ex = new Exchange(this.ctx, { req, res, api, ...target });
+    this.current.set(req.socket, ex);
     res.on('finish', () => ex.finish('completed'));
     res.on('close', () => {
       if (ex.state === 'ended') return;
@@ -203,7 +206,9 @@ export class ProxyServer {
     const client = tunnel?.client ?? normalizeIp((socket as Duplex & { remoteAddress?: string }).remoteAddress ?? '');
     const code = err.code ?? '';
     this.ctx.log.warn({ client, host: tunnel?.host, error: { code, message: err.message } }, 'bad request from client');
-    const busy = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+    // A response under way on this connection (its head sent, its body not finished): a 400 now
+    // would land inside its body, so the connection is closed instead.
+    const busy = this.current.get(socket)?.state === 'answered';
     if (!code.startsWith('HPE_') && code !== 'ERR_HTTP_REQUEST_TIMEOUT') { socket.destroy(); return; }
     if (busy || !socket.writable) { socket.destroy(); return; }
     const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;

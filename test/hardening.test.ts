@@ -59,6 +59,22 @@ describe('hardening: odd requests', () => {
     });
   }
 
+  it('closes, never answers 400 into, a connection whose response is under way when the client sends a malformed request', async () => {
+    const s = await tlsTunnel(w.proxy.port, 'api.example.test', 443, w.proxy.caPem);
+    let raw = '';
+    const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+    s.on('error', () => undefined);
+    const headSeen = new Promise<void>((resolve) => {
+      s.on('data', (c: Buffer) => { raw += c.toString('latin1'); if (raw.includes('head ')) resolve(); });
+    });
+    s.write('GET /drip?ms=1000 HTTP/1.1\r\nHost: api.example.test\r\n\r\n');
+    await headSeen;
+    s.write('NOT A REQUEST\r\n\r\n');
+    await closed;
+    assert.match(raw, /^HTTP\/1\.1 200 /);
+    assert.doesNotMatch(raw, /HTTP\/1\.1 400|malformed/, raw);
+  });
+
   it('keeps a keep-alive client\'s connection on the same late 504', async () => {
     const s = await tlsTunnel(w.proxy.port, 'api.example.test', 443, w.proxy.caPem);
     try {
