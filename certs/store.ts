@@ -20,10 +20,21 @@ export const DEFAULT_MAX_CONTEXTS = 1000;
 
 export class CertStore {
   private readonly entries = new Map<string, Entry>();
-  private readonly leafKey: Promise<LeafKey>;
+  private leafKey?: Promise<LeafKey>;
 
-  constructor(private readonly ca: Ca, private readonly max = DEFAULT_MAX_CONTEXTS) {
-    // Started at construction, in the thread pool: by the first CONNECT it is usually ready.
+  constructor(private readonly ca: Ca, private readonly max = DEFAULT_MAX_CONTEXTS) {}
+
+  /**
+   * Starts generating the leaf key pair, in the thread pool. Called once the proxy listens (or by
+   * the first mint): on a machine with one core for the proxy, a key generation running beside
+   * the start would delay the listening socket by as long as it takes (issue 14).
+   */
+  warm(): void {
+    this.key();
+  }
+
+  private key(): Promise<LeafKey> {
+    if (this.leafKey) return this.leafKey;
     this.leafKey = generateKeyPair('rsa', { modulusLength: 2048 }).then(({ privateKey, publicKey }) => {
       const spki = publicKey.export({ type: 'spki', format: 'pem' }).toString();
       let forgeKey: LeafKey['publicKey'] | undefined;
@@ -34,6 +45,7 @@ export class CertStore {
       };
     });
     this.leafKey.catch(() => undefined);
+    return this.leafKey;
   }
 
   /** The TLS context for `host` (a normalised host name or IP). */
@@ -61,7 +73,7 @@ export class CertStore {
   }
 
   private async mint(host: string): Promise<tls.SecureContext> {
-    const key = await this.leafKey;
+    const key = await this.key();
     const leaf = mintLeaf(host, this.ca, key);
     const entry = this.entries.get(host);
     if (entry) entry.renewAt = leaf.notAfter.getTime() - DAY_MS;

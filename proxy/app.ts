@@ -165,6 +165,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   }
   ctx.upstream.ownPorts.add(port);
   ctx.upstream.ownPorts.add(adminPort);
+  // Started only now that the ports listen: on one core, either would delay them (issue 14).
+  ctx.certs.warm();
+  ctx.upstream.warm();
   ctx.state.listening = { host: opts.host, port };
   return {
     ctx, host: opts.host, port, adminPort, caCreated: created, warnings: problems,

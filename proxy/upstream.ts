@@ -7,13 +7,24 @@
  * proxy from connecting to itself (SPEC §9).
  */
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import type { RuntimeConfig } from '../config/load.js';
 import { formatHost, isLoopbackIp, normalizeIp } from '../config/net-address.js';
 import { connectPinned } from './pinned-tls.js';
+
+let undici: typeof import('undici') | undefined;
+/**
+ * undici, loaded by the first request or soon after the ready line (`warm`), whichever comes
+ * first: loading it is a third of a start (~60 ms), and a CONNECT is answered without it (issue 14:
+ * process start → first CONNECT answered ≤ 150 ms).
+ */
+const loadUndici = () => (undici ??= createRequire(import.meta.url)('undici') as typeof import('undici'));
+/** How long after the ready line undici is loaded if no request needed it sooner. */
+const UNDICI_WARM_DELAY_MS = 300;
 
 export class LoopError extends Error {
   readonly code = 'ELOOP_MGPROXY';
@@ -94,6 +105,11 @@ export class Upstream {
 
   private trustContext?: tls.SecureContext;
 
+  /** Loads what forwarding needs, soon, off the first moments after start (when the first CONNECTs come). */
+  warm(): void {
+    setTimeout(loadUndici, UNDICI_WARM_DELAY_MS).unref();
+  }
+
   /**
    * Node's roots plus `extraCaFiles`, parsed once and shared by every upstream connection. Built
    * on first use, not at start: parsing some 140 roots takes ~20 ms, a seventh of a start.
@@ -135,7 +151,7 @@ export class Upstream {
       this.pools.delete(oldKey);
       old.close().catch(() => undefined);
     }
-    pool = new Pool(`${secure ? 'https' : 'http'}://${formatHost(name)}:${port}`, {
+    pool = new (loadUndici().Pool)(`${secure ? 'https' : 'http'}://${formatHost(name)}:${port}`, {
       connect: (_opts, callback) => this.connect(mode, name, port, callback as ConnectCallback),
       connections: CONNECTIONS_PER_ROUTE,
       keepAliveTimeout: IDLE_UPSTREAM_SOCKET_MS,

@@ -9,21 +9,25 @@
  * frame on; a direction compressed with context takeover cannot be inflated without the messages
  * before, so it is not observed then (onStop says why).
  */
+import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import * as wsModule from 'ws';
 
 // ws exports these from its root (wrapper.mjs's named exports) but its type definitions do not declare them.
 interface PerMessageDeflateLike { params: Record<string, unknown> | null; cleanup(): void }
 /** `_compressed`: RSV1 of the message being read (ws's own state, read when it emits the message). */
 type ReceiverLike = Writable & { _compressed: boolean };
-const wsInternals = wsModule as unknown as {
+interface WsInternals {
   Receiver: new (opts: { isServer: boolean; extensions: Record<string, PerMessageDeflateLike>; maxPayload: number; skipUTF8Validation: boolean; allowSynchronousEvents: boolean }) => ReceiverLike;
   PerMessageDeflate: { new (opts: { isServer: boolean; maxPayload: number }): PerMessageDeflateLike; readonly extensionName: string };
   extension: { parse(header: string): Record<string, Record<string, (string | true)[]>[]> };
-};
-const { Receiver, PerMessageDeflate } = wsInternals;
-const parseExtensions = wsInternals.extension.parse;
+}
+let wsModule: WsInternals | undefined;
+/**
+ * `ws`, loaded when the first socket is observed (someone watches): most runs never parse a frame,
+ * and loading it costs a start ~10 ms (issue 14: process start → first CONNECT answered ≤ 150 ms).
+ */
+const ws = (): WsInternals => (wsModule ??= createRequire(import.meta.url)('ws') as WsInternals);
 
 /** `send` = from the client (Chrome DevTools' words). */
 export type Direction = 'send' | 'receive';
@@ -67,9 +71,10 @@ function shown(payload: Buffer, text: boolean): { data: string; truncated?: bool
 /** The negotiated permessage-deflate parameters of a 101, in the form ws's PerMessageDeflate keeps them. */
 function deflateParams(extensionsHeader: string | undefined): Record<string, unknown> | undefined {
   if (!extensionsHeader) return undefined;
-  let parsed: ReturnType<typeof parseExtensions>;
+  const { extension, PerMessageDeflate } = ws();
+  let parsed: ReturnType<WsInternals['extension']['parse']>;
   try {
-    parsed = parseExtensions(extensionsHeader);
+    parsed = extension.parse(extensionsHeader);
   } catch {
     return undefined;
   }
@@ -118,6 +123,7 @@ export class SocketObserver {
 
   private receiver(type: Direction, params: Record<string, unknown> | undefined): ReceiverLike {
     const isServer = type === 'send'; // the client's frames are read as a server reads them
+    const { PerMessageDeflate, Receiver } = ws();
     const extensions: Record<string, PerMessageDeflateLike> = {};
     if (params) {
       const pmd = new PerMessageDeflate({ isServer, maxPayload: MAX_OBSERVED_MESSAGE_BYTES });
