@@ -8,6 +8,7 @@
 import { createHistogram } from 'node:perf_hooks';
 import { Client } from 'undici';
 import { openTls, originOf, type Route } from './tunnel.js';
+import { cpuMs } from './processes.js';
 
 export interface LoadResult {
   requests: number;
@@ -16,6 +17,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** With `cpuPid`: that process's CPU time (user + system) per counted request, in µs. */
+  cpuUsPerRequest?: number;
 }
 
 export interface LoadOptions {
@@ -25,6 +28,8 @@ export interface LoadOptions {
   connections: number;
   warmupMs: number;
   durationMs: number;
+  /** A process (the proxy) whose CPU time is read over the counted window. */
+  cpuPid?: number;
 }
 
 /** The longest a warm-up waits for every connection's first answer. */
@@ -82,14 +87,17 @@ export async function runLoad(route: Route, opts: LoadOptions): Promise<LoadResu
   await Promise.race([warm, new Promise((r) => setTimeout(r, WARMUP_MAX_MS))]);
   counting = true;
   const t0 = performance.now();
+  const cpu0 = opts.cpuPid === undefined ? 0 : cpuMs(opts.cpuPid);
   await new Promise((r) => setTimeout(r, opts.durationMs));
   stopped = true;
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = opts.cpuPid === undefined ? undefined : cpuMs(opts.cpuPid) - cpu0;
   await Promise.all(loops);
   await Promise.all(clients.map((c) => c.destroy()));
   if (requests === 0) throw new Error(`no request completed (${errors} errors)`);
   return {
     requests, seconds, perSecond: requests / seconds, errors,
+    ...(cpu === undefined ? {} : { cpuUsPerRequest: (cpu * 1000) / requests }),
     p50Ms: hist.percentile(50) / 1000, p99Ms: hist.percentile(99) / 1000,
   };
 }

@@ -19,6 +19,8 @@ export interface NetworkBenchOptions {
   headers: Record<string, string>;
   /** Bytes of the rate workloads (the download at 8 Mbps; the others scale from it). */
   bytes: number;
+  /** Where the upstream stores uploads (bench/nginx.ts). */
+  sinkDir: string;
   warmupMs: number;
   durationMs: number;
   say: (line: string) => void;
@@ -66,6 +68,9 @@ async function wsRoundTrip(route: Route, host: string, headers: Record<string, s
   }
 }
 
+/** The download sizes benchNetwork asks for (the upstream prepares them). */
+export const networkDownloadSizes = (bytes: number) => [bytes, Math.round(bytes / 8), bytes * 4];
+
 export async function benchNetwork(o: NetworkBenchOptions, put: Put): Promise<void> {
   const { route, adminUrl, hosts, headers, say } = o;
   const kbpsOf = (bytes: number, mbps: number) => ((bytes * 8) / 1000) / (bytes / 1e6 / mbps);
@@ -79,7 +84,7 @@ export async function benchNetwork(o: NetworkBenchOptions, put: Put): Promise<vo
     ];
     for (const [key, custom, what, bytes] of rates) {
       await setNetwork(adminUrl, { rules: [{ host: hosts.api, custom }] });
-      const mbps = await within(120_000, key, (what === 'download' ? download : upload)(route, hosts.api, bytes, headers));
+      const mbps = await within(120_000, key, what === 'download' ? download(route, hosts.api, bytes, headers) : upload(route, hosts.api, bytes, headers, o.sinkDir));
       const configured = (what === 'download' ? custom.downKbps : custom.upKbps)!;
       put(`network-${key}`, 'direct', configured);
       put(`network-${key}`, 'proxy', kbpsOf(bytes, mbps));

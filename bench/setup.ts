@@ -42,9 +42,12 @@ export interface World {
   pki: TestPki;
   /** {cert, key} for the upstream process. */
   certFile: string;
+  /** The same certificate chain and key, PEM, for nginx. */
+  certPem: string;
+  keyPem: string;
   caDir: string;
-  /** The proxy's config, written once the upstream's port is known. */
-  writeConfig(upstreamPort: number): string;
+  /** The proxy's config, written once the upstreams' ports are known: HTTP hosts on nginx, the WebSocket host on the Node echo. */
+  writeConfig(httpPort: number, wsPort: number): string;
   cleanup(): void;
 }
 
@@ -55,8 +58,8 @@ export function createWorld(s: Sizes): World {
   const certFile = path.join(dir, 'upstream-cert.json');
   fs.writeFileSync(certFile, JSON.stringify({ cert: pki.chain(leaf), key: leaf.keyPem }));
   return {
-    dir, pki, certFile, caDir: path.join(dir, 'ca'),
-    writeConfig: (port) => {
+    dir, pki, certFile, certPem: pki.chain(leaf), keyPem: leaf.keyPem, caDir: path.join(dir, 'ca'),
+    writeConfig: (httpPort, wsPort) => {
       const fresh = Array.from({ length: s.rounds }, (_, r) => Array.from({ length: s.newHosts }, (_, i) => newHostName('proxy', r, i))).flat();
       const httpHosts = [HOSTS.api, HOSTS.cdn, ...fresh];
       const config = {
@@ -72,7 +75,7 @@ export function createWorld(s: Sizes): World {
         // connections and 1,000 sockets. The accounting still runs for every exchange.
         concurrency: { http: 64, socket: 2048, overflow: 'reject' },
         upstream: {
-          hosts: Object.fromEntries([...httpHosts, HOSTS.ws].map((h) => [h, `127.0.0.1:${port}`])),
+          hosts: { ...Object.fromEntries(httpHosts.map((h) => [h, `127.0.0.1:${httpPort}`])), [HOSTS.ws]: `127.0.0.1:${wsPort}` },
           extraCaFiles: [pki.rootFile],
         },
       };

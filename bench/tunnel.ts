@@ -14,6 +14,8 @@ import tls from 'node:tls';
 export interface Route {
   /** The upstream's loopback port (direct). */
   upstreamPort: number;
+  /** Hosts served on another port (direct): the WebSocket echo, which nginx cannot be. */
+  hostPorts?: Readonly<Record<string, number>>;
   /** The proxy's port; undefined = direct. */
   proxyPort?: number;
   /** Roots the client trusts: the test root (direct) or the mgproxy CA (proxied). */
@@ -59,7 +61,7 @@ export async function openTls(route: Route, host: string, opts: OpenTlsOptions =
   const socket = route.proxyPort === undefined ? undefined : await connectTunnel(route.proxyPort, host, 443);
   return new Promise((resolve, reject) => {
     const t = tls.connect({
-      ...(socket ? { socket } : { host: '127.0.0.1', port: route.upstreamPort }),
+      ...(socket ? { socket } : { host: '127.0.0.1', port: directPort(route, host) }),
       servername: host,
       ca: route.ca,
       rejectUnauthorized: !opts.insecure,
@@ -86,7 +88,12 @@ export class RouteAgent extends https.Agent {
   }
 }
 
+/** The loopback port that serves `host` directly. */
+export function directPort(route: Route, host: string): number {
+  return route.hostPorts?.[host] ?? route.upstreamPort;
+}
+
 /** The URL origin a client uses for `host` on this route. */
 export function originOf(route: Route, host: string): string {
-  return route.proxyPort === undefined ? `https://${host}:${route.upstreamPort}` : `https://${host}`;
+  return route.proxyPort === undefined ? `https://${host}:${directPort(route, host)}` : `https://${host}`;
 }

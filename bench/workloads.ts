@@ -3,6 +3,8 @@
  * They return raw measurements; run.ts turns rounds into figures. Every loop is bounded by a count
  * and a time.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import WebSocket from 'ws';
 import { clientFor } from './load.js';
@@ -57,21 +59,30 @@ export async function download(route: Route, host: string, bytes: number, header
 
 const BLOCK = Buffer.alloc(64 * 1024, 0x61);
 
-/** One upload of `bytes` (chunked, 64 KiB writes) over one connection; MB/s. */
-export async function upload(route: Route, host: string, bytes: number, headers: Record<string, string>): Promise<number> {
+let uploads = 0;
+
+/**
+ * One upload of `bytes` (chunked, 64 KiB writes) over one connection, as a PUT that nginx reads
+ * whole into `sinkDir`; MB/s. The file's size proves every byte arrived.
+ */
+export async function upload(route: Route, host: string, bytes: number, headers: Record<string, string>, sinkDir: string): Promise<number> {
   const client = clientFor(route, host, { bodyTimeout: 120_000 });
   async function* chunks() {
     for (let sent = 0; sent < bytes; sent += BLOCK.length) yield BLOCK.subarray(0, Math.min(BLOCK.length, bytes - sent));
   }
+  const name = `upload-${process.pid}-${uploads++}`;
   try {
     const t0 = performance.now();
     const { statusCode, body } = await client.request({
-      path: '/sink', method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: Readable.from(chunks()),
+      path: `/sink/${name}`, method: 'PUT', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: Readable.from(chunks()),
     });
-    const answer = await body.json() as { bytes?: number };
-    if (statusCode !== 200 || answer.bytes !== bytes) throw new Error(`upload answered ${statusCode} ${JSON.stringify(answer)}`);
-    return bytes / 1e6 / ((performance.now() - t0) / 1000);
+    await body.dump();
+    const seconds = (performance.now() - t0) / 1000;
+    const size = fs.statSync(path.join(sinkDir, name)).size;
+    if ((statusCode !== 201 && statusCode !== 204) || size !== bytes) throw new Error(`upload answered ${statusCode}, ${size} of ${bytes} bytes stored`);
+    return bytes / 1e6 / seconds;
   } finally {
+    fs.rmSync(path.join(sinkDir, name), { force: true });
     await client.destroy();
   }
 }

@@ -49,15 +49,20 @@ export function streamPattern(res: ServerResponse, n: number): void {
   pump();
 }
 
+/** The N pattern bytes, block by block (the bench writes them to the files nginx serves). */
+export function* patternBytes(n: number): Generator<Buffer> {
+  for (let sent = 0; sent < n; sent += BLOCK.length) yield BLOCK.subarray(0, Math.min(BLOCK.length, n - sent));
+}
+
 export function patternSha256(n: number): string {
   const h = crypto.createHash('sha256');
-  for (let sent = 0; sent < n; sent += BLOCK.length) h.update(BLOCK.subarray(0, Math.min(BLOCK.length, n - sent)));
+  for (const chunk of patternBytes(n)) h.update(chunk);
   return h.digest('hex');
 }
 
 /** A readable of N pattern bytes, for uploads. */
 export async function* patternChunks(n: number): AsyncGenerator<Buffer> {
-  for (let sent = 0; sent < n; sent += BLOCK.length) yield BLOCK.subarray(0, Math.min(BLOCK.length, n - sent));
+  yield* patternBytes(n);
 }
 
 export const sha256 = (data: Buffer | string) => crypto.createHash('sha256').update(data).digest('hex');
