@@ -43,7 +43,7 @@ export function rssKiB(pid: number): number {
 /**
  * A process's CPU time so far (user + system, /proc/PID/stat fields 14 and 15), in ms. The kernel
  * counts in clock ticks (USER_HZ, 100 on Linux), so a window needs a few seconds of CPU to be
- * read to 1 %. Unlike a rate, it does not change when other processes share the core.
+ * read to 1 %. Unlike a rate, it changes little when other processes share the core.
  */
 export function cpuMs(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -113,7 +113,7 @@ const READY = /mgproxy listening on http:\/\/[^:]+:(\d+) \(admin (http:\/\/[^)]+
 /** The command that runs the proxy, pinned when asked. */
 export function proxyCommand(opts: ProxyStart, port: number): string[] {
   const node = [process.execPath, ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [])];
-  const args = [CLI, 'start', '--port', String(port), '--admin-port', '0', '--ca-dir', opts.caDir, '--config', opts.configFile, '--no-pretty', ...(process.env.BENCH_PROXY_ARGS?.split(' ').filter(Boolean) ?? [])];
+  const args = [CLI, 'start', '--port', String(port), '--admin-port', '0', '--ca-dir', opts.caDir, '--config', opts.configFile, '--no-pretty'];
   return [...(opts.pinning ? ['taskset', '-c', opts.pinning.proxy] : []), ...node, ...args];
 }
 
