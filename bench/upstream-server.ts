@@ -10,7 +10,6 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 
-
 const { cert, key } = JSON.parse(fs.readFileSync(process.argv[2]!, 'utf8')) as { cert: string; key: string };
 const server = https.createServer({ cert, key, keepAliveTimeout: 60_000, requestTimeout: 0, noDelay: true }, (_req, res) => {
   res.writeHead(404, { 'content-type': 'text/plain' });
