@@ -98,6 +98,10 @@ export class Exchange {
   /** The proxy's own answer, when it answered instead of the upstream (the HAR shows it). */
   proxyAnswer?: ProxyAnswer;
   private current: ExchangeState = 'admitting';
+  /** Body findings still on their way (a decoder's last output); `finish` waits for them. */
+  private findingsDue = false;
+  /** The outcome `finish` was called with while findings were due. */
+  private dueOutcome?: Outcome;
   outcome?: Outcome;
   /** The network condition in force at the head (SPEC §11); undefined when none applies. */
   readonly network?: Condition;
@@ -214,8 +218,22 @@ export class Exchange {
     this.upstreamAbort?.();
   }
 
+  /**
+   * The body's findings are still coming (pipeline.ts bodyObservers, behind a content-encoding):
+   * until the returned call, `finish` only notes its outcome, so they are recorded before the end.
+   */
+  awaitFindings(): () => void {
+    this.findingsDue = true;
+    return () => {
+      if (!this.findingsDue) return;
+      this.findingsDue = false;
+      if (this.dueOutcome !== undefined) this.finish(this.dueOutcome);
+    };
+  }
+
   /** The one end of every exchange: releases what the rules hold, logs the exchange line, announces it. */
   finish(outcome: Outcome): void {
+    if (this.findingsDue) { this.dueOutcome ??= outcome; return; }
     if (!this.moveTo('ended')) return;
     this.outcome ??= outcome;
     this.durationMs = this.elapsedMs();

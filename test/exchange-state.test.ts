@@ -104,6 +104,21 @@ describe('Exchange state: what it allows', () => {
     assert.equal(ex.outcome, undefined);
   });
 
+  it('findings still due hold the end: finish notes its outcome, the release ends it', () => {
+    logged = [];
+    const ex = at('answered');
+    const release = ex.awaitFindings();
+    ex.finish('completed');
+    ex.finish('aborted');
+    assert.equal(ex.state, 'answered');
+    assert.equal(logged.length, 0);
+    release();
+    release();
+    assert.equal(ex.state, 'ended');
+    assert.equal(ex.outcome, 'completed');
+    assert.equal(logged.length, 1);
+  });
+
   it('finish ends it once: one exchange line, whatever calls it again', () => {
     logged = [];
     const ex = at('answered');

@@ -181,6 +181,9 @@ export interface BodyTap { observe(chunk: Buffer): void; end(): void }
  * The body observers this response needs, behind one tap; undefined when none does. They see the
  * body as the game would (one zlib decoder when content-encoded, fed alongside the forwarded
  * stream, which is never touched). An unknown or broken encoding ends observation without findings.
+ * A decoder gives its last output a little after the body's end (zlib works off the main thread):
+ * the exchange's end waits for it (Exchange.awaitFindings), so every body finding is recorded
+ * before the exchange ends and its line is logged; the client's response is not held.
  */
 export function bodyObservers(ctx: ProxyContext, ex: Exchange): BodyTap | undefined {
   const observers: BodyObserver[] = [];
@@ -201,10 +204,15 @@ export function bodyObservers(ctx: ProxyContext, ex: Exchange): BodyTap | undefi
   if (decoder === null) return undefined;
   if (decoder === undefined) return { observe: write, end: finish };
   let input = 0;
+  /** Decoding stopped (too big, or broken): no findings, nothing to wait for. */
   let abandoned = false;
+  /** Lets the exchange end once the decoder is through (its end, its error or its close); called once. */
+  let release: (() => void) | undefined;
+  const settle = () => { const r = release; release = undefined; r?.(); };
   decoder.on('data', write);
-  decoder.on('end', finish);
-  decoder.on('error', () => { abandoned = true; });
+  decoder.on('end', () => { finish(); settle(); });
+  decoder.on('error', () => { abandoned = true; settle(); });
+  decoder.on('close', settle);
   return {
     observe: (chunk) => {
       if (abandoned) return;
@@ -212,6 +220,10 @@ export function bodyObservers(ctx: ProxyContext, ex: Exchange): BodyTap | undefi
       if (input > MAX_DECODED_INPUT) { abandoned = true; decoder.destroy(); return; }
       decoder.write(chunk);
     },
-    end: () => { if (!abandoned) decoder.end(); },
+    end: () => {
+      if (abandoned) return;
+      release = ex.awaitFindings();
+      decoder.end();
+    },
   };
 }

@@ -31,8 +31,8 @@ export async function exchangeLogged(proxy: ProxyProcess, url: string, opts: { e
 /**
  * The violation log lines of `rule`, waiting up to `ms` for at least `count` (default 1). With
  * `url`: those of that URL, and never before its exchange line (the `exchanges`-th one) is logged,
- * so `count: 0` asserts an absence. (A body finding behind a content-encoding can be logged just
- * after the exchange line: the decoder ends a tick after the response, so counts still wait.)
+ * so `count: 0` asserts an absence (a body finding behind a content-encoding too: the exchange's
+ * end waits for the decoder, test/rules/response-multiple-bom.test.ts).
  */
 export async function violationsOf(proxy: ProxyProcess, rule: string, opts: { url?: string; count?: number; exchanges?: number; ms?: number } = {}): Promise<LogLine[]> {
   const match = (l: LogLine) => l.msg === 'violation' && l.rule === rule && (opts.url === undefined || l.url === opts.url);
@@ -40,6 +40,17 @@ export async function violationsOf(proxy: ProxyProcess, rule: string, opts: { ur
   const deadline = Date.now() + (opts.ms ?? 5000);
   while (proxy.lines.filter(match).length < (opts.count ?? 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   return proxy.lines.filter(match);
+}
+
+/**
+ * Asserts that `rule`'s violation of `url` was logged before that exchange's own exchange line (an
+ * exchange's findings are all recorded before it ends), looking only once the exchange line is there.
+ */
+export async function assertFindingBeforeExchange(proxy: ProxyProcess, rule: string, url: string): Promise<void> {
+  await exchangeLogged(proxy, url);
+  const exchangeAt = proxy.lines.findIndex((l) => l.msg === 'exchange' && l.url === url);
+  const violationAt = proxy.lines.findIndex((l) => l.msg === 'violation' && l.rule === rule && l.url === url);
+  assert.ok(violationAt >= 0 && violationAt < exchangeAt, `${rule} of ${url} logged before its exchange line (violation at ${violationAt}, exchange at ${exchangeAt}: ${JSON.stringify(proxy.lines[exchangeAt])})`);
 }
 
 /** Every field SPEC §6 gives a request-bound event. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { violationsOf } from '../helpers/assertions.js';
+import { assertFindingBeforeExchange, violationsOf } from '../helpers/assertions.js';
 import { startWorld, type World } from '../helpers/fixture.js';
 import { sha256 } from '../helpers/upstreams.js';
 
@@ -26,6 +26,14 @@ describe('response-multiple-bom', () => {
     const url = raw(BOM + BOM + BOM + JSON_BODY, 'gzip');
     await w.fetch(url);
     assert.match(String((await violationsOf(w.proxy, 'response-multiple-bom', { url }))[0]!.message), /3 UTF-8 BOMs/);
+  });
+
+  it('logs the finding behind gzip before its exchange line, every time (the decoder\'s end is awaited)', async () => {
+    for (let i = 0; i < 20; i++) {
+      const url = `${raw(BOM + BOM + JSON_BODY, 'gzip')}&i=${i}`;
+      await w.fetch(url);
+      await assertFindingBeforeExchange(w.proxy, 'response-multiple-bom', url);
+    }
   });
 
   it('accepts one BOM (the runtime strips it) and none', async () => {

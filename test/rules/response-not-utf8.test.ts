@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { violationsOf } from '../helpers/assertions.js';
+import { assertFindingBeforeExchange, violationsOf } from '../helpers/assertions.js';
 import { startWorld, type World } from '../helpers/fixture.js';
 import { sha256 } from '../helpers/upstreams.js';
 
@@ -31,6 +31,15 @@ describe('response-not-utf8', () => {
     const r = await w.fetch(url);
     assert.equal(r.sha256, sha256(Buffer.from(INVALID, 'hex')));
     assert.equal((await violationsOf(w.proxy, 'response-not-utf8', { url })).length, 1);
+  });
+
+  it('logs invalid bytes at the very end of a gzip body before its exchange line, every time', async () => {
+    const body = Buffer.concat([Buffer.from(`{"a":"${'x'.repeat(200)}"}`), Buffer.from([0xff])]).toString('hex');
+    for (let i = 0; i < 20; i++) {
+      const url = `${raw(body, 'application/json', 'gzip')}&i=${i}`;
+      await w.fetch(url);
+      await assertFindingBeforeExchange(w.proxy, 'response-not-utf8', url);
+    }
   });
 
   it('checks the decoded body of a gzip response', async () => {
