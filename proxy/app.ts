@@ -123,11 +123,11 @@ function listen(server: http.Server, port: number, host: string, what: string): 
 export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger, clientNames: readonly (readonly [string, string])[] = []): ProxyContext {
   const events = new EventHub(log);
   const inFlight = new InFlight();
+  const socketMessages = new SocketMessages();
   const base = {
-    config, log, ca, events, inFlight,
+    config, log, ca, events, inFlight, socketMessages,
     clients: new Clients([...Object.entries(config.clients), ...clientNames]),
-    socketMessages: new SocketMessages(),
-    exchanges: new ExchangeLog(events, inFlight),
+    exchanges: new ExchangeLog(events, inFlight, socketMessages),
     certs: new CertStore(ca),
     state: new RuntimeState(),
     network: new NetworkState(config.network),

@@ -2,8 +2,10 @@
  * What the dashboard shows besides violations (SPEC §8): the recent exchanges, newest
  * MAX_EXCHANGES kept with their headers and timings, and per client a timeline of its requests and
  * sockets in flight (a point at every start and end, for the last TIMELINE_MS) with a marker
- * wherever `concurrency-exceeded` fired, listing the exchanges that were in flight then.
+ * wherever `concurrency-exceeded` fired, listing the exchanges that were in flight then. An open
+ * WebSocket is listed from its 101 on (its `durationMs` null), so its messages can be watched live.
  */
+import type { EventEmitter } from 'node:events';
 import type { Exchange } from './exchange.js';
 import type { EventHub, Violation } from './events.js';
 import type { InFlight } from './inflight.js';
@@ -56,15 +58,27 @@ function headerPairs(raw: readonly string[] | undefined, obj?: Record<string, un
   return Object.entries(obj ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, String(x)] as [string, string]) : v === undefined ? [] : [[k, String(v)] as [string, string]]));
 }
 
+function detailOf(ex: Exchange): ExchangeDetail {
+  return {
+    ...summarize(ex),
+    requestHeaders: headerPairs(ex.req.rawHeaders),
+    responseHeaders: headerPairs(undefined, (ex.proxyAnswer ? answerHeaders(ex.proxyAnswer) : ex.responseHeaders) as Record<string, unknown>),
+  };
+}
+
 export class ExchangeLog {
   private readonly done: ExchangeDetail[] = [];
   private readonly byId = new Map<number, ExchangeDetail>();
   private readonly points = new Map<string, TimelinePoint[]>();
   private readonly markers = new Map<string, TimelineMarker[]>();
+  /** WebSockets past their 101, not ended yet. */
+  private readonly open = new Map<number, Exchange>();
 
-  constructor(private readonly events: EventHub, private readonly inFlight: InFlight) {
+  /** `sockets` announces each socket's 101 ('open', with its exchange). */
+  constructor(private readonly events: EventHub, private readonly inFlight: InFlight, sockets?: EventEmitter) {
     events.on('exchange-start', (ex: Exchange) => this.point(ex.client));
     events.on('exchange', (ex: Exchange) => this.finished(ex));
+    sockets?.on('open', (ex: Exchange) => this.opened(ex));
     events.on('violation', (v: Violation) => { if (v.rule === 'concurrency-exceeded' && v.client) this.marker(v); });
   }
 
@@ -76,13 +90,16 @@ export class ExchangeLog {
     if (list.length > MAX_POINTS * 1.1) list.splice(0, list.length - MAX_POINTS);
   }
 
+  private opened(ex: Exchange): void {
+    if (ex.state === 'ended') return;
+    this.open.set(ex.id, ex);
+    this.events.emit('exchange-summary', detailOf(ex));
+  }
+
   private finished(ex: Exchange): void {
     this.point(ex.client);
-    const d: ExchangeDetail = {
-      ...summarize(ex),
-      requestHeaders: headerPairs(ex.req.rawHeaders),
-      responseHeaders: headerPairs(undefined, (ex.proxyAnswer ? answerHeaders(ex.proxyAnswer) : ex.responseHeaders) as Record<string, unknown>),
-    };
+    this.open.delete(ex.id);
+    const d = detailOf(ex);
     this.done.push(d);
     this.byId.set(d.id, d);
     if (this.done.length > MAX_EXCHANGES * 1.1) for (const old of this.done.splice(0, this.done.length - MAX_EXCHANGES)) this.byId.delete(old.id);
@@ -101,18 +118,21 @@ export class ExchangeLog {
     this.events.emit('timeline-marker', { client: v.client, ...m });
   }
 
-  /** Newest last; `client` filters; `limit` keeps the newest N. */
+  /** Newest last (by id; open sockets among them); `client` filters; `limit` keeps the newest N. */
   recent(client?: string, limit = MAX_EXCHANGES): ExchangeSummary[] {
     const out: ExchangeSummary[] = [];
     for (let i = this.done.length - 1; i >= 0 && out.length < limit; i--) {
       const d = this.done[i]!;
       if (client === undefined || d.client === client) { const { requestHeaders: _a, responseHeaders: _b, ...s } = d; out.push(s); }
     }
-    return out.reverse();
+    for (const ex of this.open.values()) if (client === undefined || ex.client === client) out.push(summarize(ex));
+    return out.sort((a, b) => a.id - b.id).slice(-limit);
   }
 
+  /** A finished exchange, or an open socket (as it stands now). */
   detail(id: number): ExchangeDetail | undefined {
-    return this.byId.get(id);
+    const open = this.open.get(id);
+    return open ? detailOf(open) : this.byId.get(id);
   }
 
   /** The client's points and markers of the last TIMELINE_MS. */

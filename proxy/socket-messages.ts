@@ -46,6 +46,8 @@ export interface SocketTally {
 export class SocketLog {
   readonly kept: Kept[] = [];
   head = 0;
+  /** Messages observed so far (the next one's `seq`). */
+  seq = 0;
 
   constructor(readonly tally: SocketTally) {}
 
@@ -200,6 +202,7 @@ export class SocketMessages extends EventEmitter {
 
   add(log: SocketLog, m: WsMessage): void {
     const t = log.tally;
+    m.seq = log.seq++;
     t.messages[m.type]++;
     t.bytes[m.type] += m.size;
     const k: Kept = { m, gone: false, log };

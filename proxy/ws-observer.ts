@@ -43,6 +43,8 @@ const CLOSE_GRACE_MS = 2000;
 export interface WsMessage {
   /** The socket's exchange id. */
   socket: number;
+  /** Its place among the socket's observed messages (0, 1, …; both directions), set by the store. */
+  seq?: number;
   type: Direction;
   /** Epoch seconds, as in Chrome's HAR. */
   time: number;

@@ -133,11 +133,11 @@ const getExchanges: Route = (ctx, _req, res, url) => {
   sendJson(res, 200, { exchanges: ctx.exchanges.recent(url.searchParams.get('client') ?? undefined, limit) });
 };
 
-/** One exchange: its headers and timings, and for a socket its kept messages. */
+/** One exchange (finished, or a socket still open): its headers and timings, and for a socket its kept messages. */
 const getExchange: Route = (ctx, _req, res, url) => {
   const id = Number(url.searchParams.get('id'));
   const d = Number.isInteger(id) ? ctx.exchanges.detail(id) : undefined;
-  if (!d) { sendJson(res, 404, { error: `no finished exchange ${url.searchParams.get('id')} is kept` }); return; }
+  if (!d) { sendJson(res, 404, { error: `no exchange ${url.searchParams.get('id')} is kept (finished, or a socket open)` }); return; }
   sendJson(res, 200, { ...d, ...(d.api === 'connectSocket' ? { messages: ctx.socketMessages.messagesOf(d.id), tally: ctx.socketMessages.tallyOf(d.id) ?? null } : {}) });
 };
 
