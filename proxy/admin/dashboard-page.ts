@@ -6,8 +6,8 @@
  *
  * The list is bounded: the page keeps the newest MAX_KEPT events and draws one page of them,
  * redrawn at most every 100 ms however fast events come, so 10,000 violations stay cheap. Event
- * text goes into the DOM with textContent only. The script is `dashboard-client.ts`, compiled by
- * tsc with the DOM types and inlined here (a module script, so its top-level names stay its own).
+ * text goes into the DOM with textContent only. The script is `client/*.ts`, compiled by tsc with
+ * the DOM types and inlined here as one module script (its top-level names stay its own).
  */
 import fs from 'node:fs';
 import { NETWORK_SECTION } from './dashboard-network.js';
@@ -64,7 +64,15 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{colo
 #ex-detail,#tl-detail{border-top:1px solid var(--line);margin-top:.5rem;padding-top:.4rem}
 #ex-detail h3,#tl-detail h3{font-size:.95rem;margin:.2rem 0;word-break:break-all}#ex-detail h4{margin:.4rem 0 .2rem;font-size:.85rem}
 #ex-detail pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem;background:var(--box);padding:.3rem;margin:0;max-height:12rem;overflow:auto}
-.msgs{max-height:14rem;overflow:auto;font:12px ui-monospace,Menlo,Consolas,monospace}.msg-send{color:var(--info)}.msg-receive{color:#1a7f37}
+#msg-scroll{position:relative;height:16rem;overflow:auto;border:1px solid var(--line);border-radius:6px}
+#msg-rows{position:absolute;top:0;left:0;right:0}
+.msg-row,.msg-head{display:grid;grid-template-columns:1rem 6.2rem 5.5rem 4.5rem minmax(0,1fr);gap:.4rem;padding:0 .4rem;font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+.msg-row{position:absolute;left:0;right:0;height:20px;line-height:20px;white-space:nowrap;cursor:pointer;border-bottom:1px solid var(--box)}
+.msg-row span{overflow:hidden;text-overflow:ellipsis}.msg-row:hover{background:var(--box)}
+.msg-head{color:var(--muted);font-weight:600;font-family:inherit}
+.msg-send .msg-dir{color:var(--info);font-weight:700}.msg-receive .msg-dir{color:#1a7f37;font-weight:700}
+.msg-note{margin:.1rem 0;font-size:.85rem}#msg-full{margin-top:.3rem}#msg-full p{margin:.1rem 0;font-size:.85rem}
+@media (max-width:640px){.msg-row,.msg-head{grid-template-columns:1rem 3.5rem 3.8rem minmax(0,1fr)}.msg-row span:nth-child(2),.msg-head span:nth-child(2){display:none}}
 @media (max-width:640px){.ex-row,.ex-head{grid-template-columns:3rem minmax(0,1fr) 3rem 4rem}.ex-row span:nth-child(3),.ex-row span:nth-child(6),.ex-row span:nth-child(7),.ex-head span:nth-child(3),.ex-head span:nth-child(6),.ex-head span:nth-child(7){display:none}}
 @media (max-width:640px){
   main{padding:.5rem}
@@ -76,11 +84,36 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{colo
 }
 `;
 
-/** The compiled `dashboard-client.ts` as the page inlines it: its source-map comment would point nowhere. */
-export const DASHBOARD_SCRIPT = fs.readFileSync(new URL('./dashboard-client.js', import.meta.url), 'utf8')
-  .replace(/\n\/\/# sourceMappingURL=\S*\s*$/, '\n');
+/**
+ * The compiled browser files (`client/`) joined into one script: each file after the ones it
+ * imports, their local `import` lines and `export` keywords taken out (one module scope), and
+ * the source-map comments, which would point nowhere. A top-level name declared twice, or an
+ * import or export left over, stops the proxy here rather than breaking the page.
+ */
+export function joinClientScripts(dir: URL, entry: string): string {
+  const done = new Set<string>(), parts: string[] = [], names = new Map<string, string>();
+  const visit = (file: string, path: string[]) => {
+    if (done.has(file)) return;
+    if (path.includes(file)) throw new Error(`dashboard script: import cycle ${[...path, file].join(' → ')}`);
+    const text = fs.readFileSync(new URL(file, dir), 'utf8').replace(/\n\/\/# sourceMappingURL=\S*\s*$/, '\n');
+    const body = text.replace(/^import \{[^}]*\} from '\.\/([a-z-]+\.js)';\n/gm, (_l, dep: string) => { visit(dep, [...path, file]); return ''; })
+      .replace(/^export \{\};\n/gm, '').replace(/^export (?=(?:async )?(?:const|let|function|class) )/gm, '');
+    if (/^\s*(?:import|export)\b/m.test(body)) throw new Error(`dashboard script: ${file} has an import or export the page cannot resolve`);
+    for (const [, name] of body.matchAll(/^(?:(?:async )?function\*? ?|const |let |var |class )([A-Za-z_$][\w$]*)/gm)) {
+      if (names.has(name!)) throw new Error(`dashboard script: ${name} is declared in both ${names.get(name!)} and ${file}`);
+      names.set(name!, file);
+    }
+    done.add(file);
+    parts.push(`// ${file}\n${body}`);
+  };
+  visit(entry, []);
+  return parts.join('\n');
+}
+
+/** The page's script: `client/main.ts` and what it imports. */
+export const DASHBOARD_SCRIPT = joinClientScripts(new URL('./client/', import.meta.url), 'main.js');
 // Inlined: the text must not close its own element.
-if (/<\/script/i.test(DASHBOARD_SCRIPT)) throw new Error('dashboard-client.ts must not contain "</script"');
+if (/<\/script/i.test(DASHBOARD_SCRIPT)) throw new Error('the dashboard script must not contain "</script"');
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

@@ -1,0 +1,171 @@
+/// <reference lib="dom" />
+/**
+ * The traffic views (SPEC §8): the exchange list (virtualised: 10,000 rows cost one screen),
+ * an exchange's details (for a socket, its live message list: sockets.ts), the timeline of
+ * requests and sockets in flight against the caps with a marker per `concurrency-exceeded`, and
+ * the waterfall of a client's last exchanges.
+ */
+import type { ExchangeSummary } from '../../exchange-log.js';
+import type { SocketTally } from '../../socket-messages.js';
+import type { WsMessage } from '../../ws-observer.js';
+import { $, clientLabel, clientNames, el, errorText, getJson, pickedClient, refreshClients, showError, size, svg } from './dom.js';
+import { expectSocket, showSocket } from './sockets.js';
+
+const ROW_H = 26;
+export const MAX_EXCHANGES = 10_000;
+let exchanges: ExchangeSummary[] = [];
+/** The same objects by id: a socket listed at its 101 is updated in place when it ends. */
+const byId = new Map<number, ExchangeSummary>();
+let shownExchanges: ExchangeSummary[] = [];
+let exDrawTimer = 0;
+function exMatches(x: ExchangeSummary, client: string, text: string): boolean {
+  return (!client || x.client === client) && (!text || `${x.method} ${x.url} ${x.api} ${x.status ?? ''} ${x.violations.join(' ')}`.toLowerCase().includes(text));
+}
+function scheduleExchanges(): void {
+  if (!exDrawTimer) exDrawTimer = window.setTimeout(() => { exDrawTimer = 0; drawExchanges(); }, 100);
+}
+/** Filters, then draws only the rows in view. */
+export function drawExchanges(): void {
+  const t0 = performance.now();
+  const client = pickedClient(), text = $<HTMLInputElement>('f-exchange').value.trim().toLowerCase();
+  shownExchanges = [];
+  for (let i = exchanges.length - 1; i >= 0; i--) if (exMatches(exchanges[i]!, client, text)) shownExchanges.push(exchanges[i]!);
+  $('ex-count').textContent = `${shownExchanges.length.toLocaleString()} exchanges (newest first)`;
+  $('ex-spacer').style.height = `${shownExchanges.length * ROW_H}px`;
+  drawExchangeRows();
+  drawWaterfall();
+  (window as unknown as { mgproxyDrawMs: number }).mgproxyDrawMs = performance.now() - t0;
+}
+const isOpenSocket = (x: ExchangeSummary) => x.api === 'connectSocket' && x.durationMs === null && x.status === 101;
+function drawExchangeRows(): void {
+  const box = $('ex-scroll'), first = Math.floor(box.scrollTop / ROW_H), count = Math.ceil(box.clientHeight / ROW_H) + 2;
+  const frag = document.createDocumentFragment();
+  for (let i = first; i < Math.min(shownExchanges.length, first + count); i++) {
+    const x = shownExchanges[i]!, row = el('div', undefined, 'ex-row');
+    row.style.top = `${i * ROW_H}px`;
+    row.dataset.id = String(x.id);
+    row.appendChild(el('span', x.method, 'm'));
+    row.appendChild(el('span', x.url, 'u'));
+    row.appendChild(el('span', x.api, 'muted'));
+    row.appendChild(el('span', x.status === null ? '…' : String(x.status), x.status !== null && x.status >= 400 ? 'sev-error' : ''));
+    row.appendChild(el('span', x.durationMs === null ? (isOpenSocket(x) ? 'open' : '') : `${Math.round(x.durationMs)} ms`, 'num'));
+    row.appendChild(el('span', size(x.bytesOut), 'num'));
+    row.appendChild(el('span', x.violations.join(' '), 'rule sev-error'));
+    frag.appendChild(row);
+  }
+  $('ex-rows').replaceChildren(frag);
+}
+$('ex-scroll').addEventListener('scroll', () => drawExchangeRows(), { passive: true });
+$('f-exchange').addEventListener('input', scheduleExchanges);
+$('ex-rows').addEventListener('click', (e) => {
+  const row = (e.target as HTMLElement).closest<HTMLElement>('.ex-row');
+  if (row) openExchange(Number(row.dataset.id));
+});
+/** New or updated exchanges (live, or the first load); kept in id order, the newest MAX_EXCHANGES. */
+export function addExchanges(list: ExchangeSummary[]): void {
+  let unordered = false;
+  for (const x of list) {
+    const known = byId.get(x.id);
+    if (known) { Object.assign(known, x); continue; }
+    if (exchanges.length && exchanges[exchanges.length - 1]!.id > x.id) unordered = true;
+    exchanges.push(x);
+    byId.set(x.id, x);
+  }
+  if (unordered) exchanges.sort((a, b) => a.id - b.id);
+  if (exchanges.length > MAX_EXCHANGES + 500) for (const old of exchanges.splice(0, exchanges.length - MAX_EXCHANGES)) byId.delete(old.id);
+  for (const x of list) if (!clientNames.has(x.client)) { refreshClients(); break; }
+  scheduleExchanges();
+  scheduleTimeline();
+}
+export function loadExchanges(): void {
+  getJson<{ exchanges: ExchangeSummary[] }>(`/api/exchanges?limit=${MAX_EXCHANGES}`).then((b) => { addExchanges(b.exchanges); loadTimeline(); }, (err) => showError(errorText(err)));
+}
+
+interface Detail extends ExchangeSummary { requestHeaders: [string, string][]; responseHeaders: [string, string][]; messages?: WsMessage[]; tally?: SocketTally | null }
+function openExchange(id: number): void {
+  // Messages of this socket that stream in before its details arrive are kept for it.
+  expectSocket(id);
+  getJson<Detail>(`/api/exchange?id=${id}`).then((d) => {
+    const box = $('ex-detail');
+    box.hidden = false;
+    box.replaceChildren(el('h3', `${d.method} ${d.url}`));
+    const dl = el('dl');
+    const pairs: [string, string][] = [['client', clientLabel(d.client)], ['api', d.api], ['status', String(d.status ?? '')], ['started', new Date(d.start).toISOString()],
+      ['first byte', d.firstByteMs === null ? '' : `${d.firstByteMs} ms`], ['total', d.durationMs === null ? (isOpenSocket(d) ? 'open' : '') : `${d.durationMs} ms`],
+      ['sent / received', `${size(d.bytesIn)} / ${size(d.bytesOut)}`], ['outcome', d.outcome ?? ''], ['violations', d.violations.join(', ') || 'none']];
+    for (const [k, v] of pairs) { dl.appendChild(el('dt', k)); dl.appendChild(el('dd', v)); }
+    box.appendChild(dl);
+    if (d.messages) showSocket(box, id, d.messages, d.tally ?? null);
+    else expectSocket(undefined);
+    for (const [title, hs] of [['request headers', d.requestHeaders], ['response headers', d.responseHeaders]] as const) {
+      box.appendChild(el('h4', title));
+      box.appendChild(el('pre', hs.map(([k, v]) => `${k}: ${v}`).join('\n')));
+    }
+  }, (err) => { expectSocket(undefined); showError(errorText(err)); });
+}
+
+// The timeline: requests and sockets in flight over the last minutes, the caps as lines, a marker per concurrency-exceeded.
+interface Marker { t: number; rule: string; url: string; inFlight: ExchangeSummary[]; client?: string }
+interface Timeline { client: string; caps: { http: number; socket: number }; points: { t: number; http: number; socket: number }[]; markers: Marker[] }
+let tlTimer = 0;
+function scheduleTimeline(): void {
+  if (!tlTimer) tlTimer = window.setTimeout(() => { tlTimer = 0; loadTimeline(); }, 1000);
+}
+function timelineClient(): string {
+  return pickedClient() || (exchanges.length ? exchanges[exchanges.length - 1]!.client : '');
+}
+export function loadTimeline(): void {
+  const client = timelineClient();
+  if (!client) return;
+  getJson<Timeline>(`/api/timeline?client=${encodeURIComponent(client)}`).then(drawTimeline, (err) => showError(errorText(err)));
+}
+function drawTimeline(tl: Timeline): void {
+  $('tl-client').textContent = clientLabel(tl.client);
+  const W = 600, H = 140, now = Date.now(), span = 5 * 60_000, top = Math.max(tl.caps.http, 1) + 2;
+  const x = (t: number) => Math.max(0, W - ((now - t) / span) * W), y = (n: number) => H - (n / top) * (H - 10);
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, id: 'tl-svg', role: 'img', 'aria-label': `in flight for ${tl.client}` });
+  for (const [cap, cls, label] of [[tl.caps.http, 'cap-http', `cap ${tl.caps.http} requests`], [tl.caps.socket, 'cap-socket', `cap ${tl.caps.socket} sockets`]] as const) {
+    root.appendChild(svg('line', { x1: 0, x2: W, y1: y(cap), y2: y(cap), class: cls }));
+    const tx = svg('text', { x: 4, y: y(cap) - 3, class: 'tl-label' }); tx.textContent = label; root.appendChild(tx);
+  }
+  for (const k of ['http', 'socket'] as const) {
+    let d = '', last = 0;
+    for (const p of tl.points) { if (p.t < now - span) { last = p[k]; continue; } d += `${d ? 'L' : `M0 ${y(last)} L`}${x(p.t).toFixed(1)} ${y(last)} L${x(p.t).toFixed(1)} ${y(p[k])} `; last = p[k]; }
+    d = d ? `${d}L${W} ${y(last)}` : `M0 ${y(last)} L${W} ${y(last)}`;
+    root.appendChild(svg('path', { d, class: `tl-${k}` }));
+  }
+  tl.markers.forEach((m, i) => {
+    const c = svg('circle', { cx: x(m.t), cy: 8, r: 6, class: 'tl-marker', tabindex: 0, 'data-i': i });
+    const t = svg('title', {}); t.textContent = `${m.rule} at ${new Date(m.t).toTimeString().slice(0, 8)}: ${m.inFlight.length} in flight`; c.appendChild(t);
+    c.addEventListener('click', () => showMarker(m));
+    root.appendChild(c);
+  });
+  $('timeline').replaceChildren(root);
+  $('tl-legend').textContent = `last 5 minutes · requests (blue) and sockets (green) in flight · ${tl.markers.length} concurrency-exceeded marker(s)`;
+}
+function showMarker(m: Marker): void {
+  const box = $('tl-detail');
+  box.hidden = false;
+  box.replaceChildren(el('h3', `${m.rule} at ${new Date(m.t).toTimeString().slice(0, 8)}: ${m.url} was refused; ${m.inFlight.length} in flight`));
+  const ol = el('ol', undefined, 'tl-inflight');
+  for (const x of m.inFlight) ol.appendChild(el('li', `${x.method} ${x.url} (since ${new Date(x.start).toTimeString().slice(0, 8)})`));
+  box.appendChild(ol);
+}
+
+// The waterfall: a client's last exchanges, waiting (start → first byte) and receiving (→ end).
+function drawWaterfall(): void {
+  const client = timelineClient();
+  const last = shownExchanges.filter((x) => !client || x.client === client).slice(0, 30).reverse();
+  if (!last.length) { $('waterfall').replaceChildren(); return; }
+  const t0 = Math.min(...last.map((x) => x.start)), t1 = Math.max(...last.map((x) => x.start + (x.durationMs ?? 0)), t0 + 1);
+  const W = 600, RH = 12, H = last.length * RH + 4, sx = (t: number) => ((t - t0) / (t1 - t0)) * (W - 4);
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, id: 'wf-svg', role: 'img', 'aria-label': 'waterfall' });
+  last.forEach((x, i) => {
+    const end = x.start + (x.durationMs ?? 0), fb = x.start + (x.firstByteMs ?? x.durationMs ?? 0);
+    root.appendChild(svg('rect', { x: sx(x.start), y: i * RH + 2, width: Math.max(1, sx(fb) - sx(x.start)), height: RH - 3, class: 'wf-wait' }));
+    root.appendChild(svg('rect', { x: sx(fb), y: i * RH + 2, width: Math.max(1, sx(end) - sx(fb)), height: RH - 3, class: x.violations.length ? 'wf-bad' : 'wf-recv' }));
+    const t = svg('title', {}); t.textContent = `${x.method} ${x.url}: first byte ${x.firstByteMs ?? '?'} ms, total ${x.durationMs ?? '?'} ms`;
+    root.lastChild!.appendChild(t);
+  });
+  $('waterfall').replaceChildren(root);
+}
