@@ -1,6 +1,6 @@
 /**
  * The dashboard's network section (SPEC §11): its markup, with the preset and fault names as the
- * proxy knows them. The behaviour is `networkView` in dashboard-client.ts, which reads and writes
+ * proxy knows them. The behaviour is `networkView` in client/panels.ts, which reads and writes
  * `/api/network` only.
  */
 import { FAULT_TYPES, PRESET_NAMES } from '../../config/network.js';
