@@ -61,7 +61,7 @@ export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMes
   if (head.length > 0) socket.unshift(head);
   sniff(socket, (first) => {
     if (first === TLS_HANDSHAKE_RECORD) {
-      interceptTls(ctx, inner, socket, { host, port, client, secure: true }, prepare(ctx, host, port));
+      interceptTls(ctx, inner, socket, { host, port, client, secure: true }, prepare(ctx, socket, host, port));
     }
     else if (first >= 0x41 && first <= 0x5a) {
       // An HTTP method: plain HTTP inside the tunnel (the rules flag it as insecure-scheme).
@@ -81,11 +81,15 @@ export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMes
  * request will need is started for a host the rules do not refuse outright: the TLS audit and a
  * connection to the upstream. A new host then costs about one handshake more than direct, not
  * three in a row (issue 8). A refused host is never contacted. Returns what gives the upstream
- * connection back when the client leaves before its handshake finished (the audit is per host and
- * cached: it completes, bounded, for the next tunnel).
+ * connection back when the client leaves before its handshake finished. The audit is per host and
+ * shared: this tunnel holds it until it closes, and when every tunnel (and request) waiting for it
+ * has gone before it finished, it is stopped at once and the next tunnel starts afresh.
  */
-function prepare(ctx: ProxyContext, host: string, port: number): () => void {
-  return onTunnel(ctx, host, port) ? ctx.upstream.preconnect(host, port) : () => undefined;
+function prepare(ctx: ProxyContext, socket: Duplex, host: string, port: number): () => void {
+  const leave = onTunnel(ctx, host, port);
+  if (!leave) return () => undefined;
+  socket.once('close', leave);
+  return ctx.upstream.preconnect(host, port);
 }
 
 /**

@@ -6,10 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { rawConnect, tlsTunnel } from './helpers/clients.js';
-import { startWorld, type World } from './helpers/fixture.js';
+import { baseConfig, startWorld, type World } from './helpers/fixture.js';
 
 /** The first bytes of a TLS 1.2 ClientHello record: the proxy sees TLS, then nothing more. */
 const HALF_HELLO = Buffer.from('160301020001' + '0001fc0303' + '00'.repeat(16), 'hex');
@@ -24,6 +25,32 @@ async function backToBaseline(pid: number, baseline: number, ms: number): Promis
     await new Promise((r) => setTimeout(r, 20));
   }
   return Date.now() - t0;
+}
+
+/** An upstream that accepts TCP and reads the ClientHello, but never answers it: a TLS audit of it waits. */
+async function startSilentTls(): Promise<{ address: string; open: Set<net.Socket>; hellos: () => number; close: () => Promise<void> }> {
+  const open = new Set<net.Socket>();
+  let hellos = 0;
+  const server = net.createServer((s) => {
+    open.add(s);
+    s.on('error', () => undefined);
+    s.once('data', () => { hellos++; });
+    s.on('close', () => open.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`, open, hellos: () => hellos,
+    close: () => { for (const s of open) s.destroy(); return new Promise((r) => server.close(() => r())); },
+  };
+}
+
+/** Polls `ok` every 20 ms until it holds, failing with `what` after `ms`. */
+async function until(ok: () => boolean, ms: number, what: () => string): Promise<void> {
+  const t0 = Date.now();
+  while (!ok()) {
+    if (Date.now() - t0 > ms) throw new Error(what());
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 type Leave = 'fin' | 'rst' | 'half-hello-fin' | 'half-hello-rst' | 'mid-handshake-fin';
@@ -56,15 +83,25 @@ describe('tunnel sockets', { timeout: 60_000 }, () => {
   let w: World;
   let pid: number;
   let baseline: number;
+  let silent: Awaited<ReturnType<typeof startSilentTls>>;
   before(async () => {
-    w = await startWorld({ proxy: { args: ['--log-level', 'debug'] } });
+    silent = await startSilentTls();
+    w = await startWorld({
+      proxy: { args: ['--log-level', 'debug'] },
+      config: (address, root) => {
+        const c = baseConfig(address, root);
+        c.upstream.hosts['silent.example.test'] = silent.address;
+        c.domains.request.push('https://silent.example.test');
+        return c;
+      },
+    });
     pid = w.proxy.child.pid!;
     baseline = fdsOf(pid);
     // Warm (the leaf, the TLS audit of api.example.test), then wait for its sockets to go (the idle upstream one after 4 s).
     assert.equal((await w.fetch('https://api.example.test/bytes/1')).status, 200);
     await backToBaseline(pid, baseline, 10_000);
   });
-  after(async () => { await w.close(); });
+  after(async () => { await w.close(); await silent.close(); });
 
   it('50 clients that CONNECT, get 200 and leave (FIN or reset, with or without a half ClientHello) hold no fd 1 s later', async () => {
     const clients = Array.from({ length: 50 }, (_, i) => connectAndLeave(w, 'api.example.test', WAYS[i % WAYS.length]!));
@@ -75,10 +112,30 @@ describe('tunnel sockets', { timeout: 60_000 }, () => {
 
   it('the upstream connection opened ahead for a new host goes with its clients', async () => {
     // upload.example.test has not been seen: its first tunnels open a connection to it ahead.
-    const connections = w.upstream.connections;
+    // (TCP connections: the clients leave at once, so neither it nor the TLS audit may finish a handshake.)
+    const connections = w.upstream.tcpConnections;
     await Promise.all(Array.from({ length: 10 }, (_, i) => connectAndLeave(w, 'upload.example.test', i % 2 ? 'half-hello-fin' : 'half-hello-rst')));
     await backToBaseline(pid, baseline, 1000);
-    assert.ok(w.upstream.connections > connections, 'a connection was opened ahead (and closed)');
+    assert.ok(w.upstream.tcpConnections > connections, 'a connection was opened ahead (and closed)');
+  });
+
+  it('the TLS audit of a new host stops at once when its only client leaves (the upstream sees its sockets close), and the next tunnel starts it afresh', async () => {
+    const open = async () => {
+      const { socket } = await rawConnect(w.proxy.port, 'silent.example.test:443');
+      socket.on('error', () => undefined);
+      const hellos = silent.hellos();
+      socket.write(HALF_HELLO);
+      // The audit's two handshakes (and the connection opened ahead) reach the upstream and wait there.
+      await until(() => silent.hellos() >= hellos + 2, 5000, () => `the upstream got ${silent.hellos() - hellos} ClientHellos`);
+      return socket;
+    };
+    for (const round of [1, 2]) {
+      const socket = await open();
+      socket.end();
+      const t0 = Date.now();
+      await until(() => silent.open.size === 0, 1000, () => `round ${round}: the upstream still has ${silent.open.size} connections from the proxy ${Date.now() - t0} ms after the client left`);
+    }
+    await backToBaseline(pid, baseline, 1000);
   });
 
   it('a burst of 300 leaving clients: every fd is back within 1 s of the last', async () => {

@@ -59,10 +59,10 @@ function parse(data: string | Buffer): X509Certificate[] {
   }
 }
 
-function fetchCertificates(url: string, route: Route, timeoutMs: number): Promise<X509Certificate[]> {
+function fetchCertificates(url: string, route: Route, timeoutMs: number, signal?: AbortSignal): Promise<X509Certificate[]> {
   const u = new URL(url);
   return new Promise((resolve) => {
-    const req = http.get({ ...route(u.hostname, 80), path: `${u.pathname}${u.search}`, headers: { host: u.host }, agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.get({ ...route(u.hostname, 80), path: `${u.pathname}${u.search}`, headers: { host: u.host }, agent: false, timeout: timeoutMs, signal }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -83,13 +83,14 @@ function fetchCertificates(url: string, route: Route, timeoutMs: number): Promis
  * caIssuers URL, fetches it and offers what came to the trust store (which uses it only if it
  * really issued that certificate). Stops at `deadline` (epoch ms).
  */
-export async function fetchMissingIssuers(sent: readonly X509Certificate[], trust: TrustStore, route: Route, deadline: number): Promise<void> {
+export async function fetchMissingIssuers(sent: readonly X509Certificate[], trust: TrustStore, route: Route, deadline: number, signal?: AbortSignal): Promise<void> {
   for (let i = 0; i < MAX_FETCHES; i++) {
+    if (signal?.aborted) return;
     const chain = buildChain(sent, trust, Date.now());
     if (chain.end !== 'issuer-unknown') return;
     const url = caIssuerUrls(chain.links[chain.links.length - 1]!.cert)[0];
     const left = deadline - Date.now();
     if (url === undefined || left <= 0) return;
-    if (!trust.offerFetched(await fetchCertificates(url, route, left), url)) return;
+    if (!trust.offerFetched(await fetchCertificates(url, route, left, signal), url)) return;
   }
 }

@@ -82,17 +82,22 @@ export interface AuditDeps { trust: TrustStore; route: Route }
  * Completes what the chain lacks, within the host's time: the certificates this host sent are
  * kept to complete other hosts' chains, and a missing issuer is fetched from its caIssuers URL.
  */
-export async function gatherIssuers(target: ProbeTarget, result: ProbeResult, deps: AuditDeps, deadline: number): Promise<void> {
+export async function gatherIssuers(target: ProbeTarget, result: ProbeResult, deps: AuditDeps, deadline: number, signal?: AbortSignal): Promise<void> {
   const shown = shownHandshake(result);
   if (!shown) return;
   deps.trust.remember(shown.sent, target.host);
-  await fetchMissingIssuers(shown.sent, deps.trust, deps.route, deadline);
+  await fetchMissingIssuers(shown.sent, deps.trust, deps.route, deadline, signal);
 }
 
-/** Probes and analyses one host, all within `timeoutMs` (SPEC §10: 10 s). */
-export async function auditHost(target: ProbeTarget, deps: AuditDeps, timeoutMs = AUDIT_TIMEOUT_MS): Promise<AuditOutcome> {
+/**
+ * Probes and analyses one host, all within `timeoutMs` (SPEC §10: 10 s). `signal` cancels it at
+ * once, its sockets destroyed: the Promise then rejects with the signal's reason.
+ */
+export async function auditHost(target: ProbeTarget, deps: AuditDeps, timeoutMs = AUDIT_TIMEOUT_MS, signal?: AbortSignal): Promise<AuditOutcome> {
   const deadline = Date.now() + timeoutMs;
-  const result = await probe(target, timeoutMs);
-  await gatherIssuers(target, result, deps, deadline);
+  const result = await probe(target, timeoutMs, signal);
+  signal?.throwIfAborted();
+  await gatherIssuers(target, result, deps, deadline, signal);
+  signal?.throwIfAborted();
   return analyse(target, result, deps.trust);
 }

@@ -38,27 +38,29 @@ export interface Handshake {
 
 export interface ProbeFailure {
   ok: false;
-  /** `connect`: no TCP connection; `handshake`: TCP, but no TLS; `timeout`. */
-  stage: 'connect' | 'handshake' | 'timeout';
+  /** `connect`: no TCP connection; `handshake`: TCP, but no TLS; `timeout`; `aborted`: nobody wanted it any more. */
+  stage: 'connect' | 'handshake' | 'timeout' | 'aborted';
   message: string;
 }
 
 export interface ProbeResult { best: Handshake | ProbeFailure; tls12: Handshake | ProbeFailure }
 
-export async function probe(target: ProbeTarget, timeoutMs = AUDIT_TIMEOUT_MS): Promise<ProbeResult> {
+/** `signal` aborts both handshakes at once (their sockets destroyed): the result is then two `aborted` failures. */
+export async function probe(target: ProbeTarget, timeoutMs = AUDIT_TIMEOUT_MS, signal?: AbortSignal): Promise<ProbeResult> {
   if (target.refused) {
     const failure: ProbeFailure = { ok: false, stage: 'connect', message: target.refused.message };
     return { best: failure, tls12: failure };
   }
   const [best, tls12] = await Promise.all([
-    handshake(target, lenientContext('any'), timeoutMs),
-    handshake(target, lenientContext('tls12'), timeoutMs),
+    handshake(target, lenientContext('any'), timeoutMs, signal),
+    handshake(target, lenientContext('tls12'), timeoutMs, signal),
   ]);
   return { best, tls12 };
 }
 
-function handshake(target: ProbeTarget, secureContext: tls.SecureContext, timeoutMs: number): Promise<Handshake | ProbeFailure> {
+function handshake(target: ProbeTarget, secureContext: tls.SecureContext, timeoutMs: number, signal?: AbortSignal): Promise<Handshake | ProbeFailure> {
   return new Promise((resolve) => {
+    if (signal?.aborted) { resolve({ ok: false, stage: 'aborted', message: 'the audit was cancelled' }); return; }
     let connected = false;
     const socket = tls.connect({
       ...target.connect,
@@ -67,8 +69,11 @@ function handshake(target: ProbeTarget, secureContext: tls.SecureContext, timeou
       rejectUnauthorized: false,
     });
     const timer = setTimeout(() => finish({ ok: false, stage: 'timeout', message: `no TLS handshake within ${timeoutMs / 1000} s` }), timeoutMs);
+    const onAbort = () => finish({ ok: false, stage: 'aborted', message: 'the audit was cancelled' });
+    signal?.addEventListener('abort', onAbort, { once: true });
     function finish(result: Handshake | ProbeFailure): void {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.off('error', onError);
       socket.on('error', () => undefined);
       socket.destroy();

@@ -77,11 +77,19 @@ export function checkHost(ctx: Pick<ProxyContext, 'config' | 'rules'>, host: str
   });
 }
 
-/** A CONNECT to `host:port` is being intercepted: the rules start what its first request will need, unless the host is refused. */
-export function onTunnel(ctx: ProxyContext, host: string, port: number): boolean {
-  if (checkHost(ctx, host)) return false;
-  for (const rule of ctx.rules) rule.onTunnel?.(host, port);
-  return true;
+/**
+ * A CONNECT to `host:port` is being intercepted: the rules start what its first request will
+ * need, unless the host is refused (then undefined). Returns what the tunnel calls when it closes,
+ * letting go of what it held.
+ */
+export function onTunnel(ctx: ProxyContext, host: string, port: number): (() => void) | undefined {
+  if (checkHost(ctx, host)) return undefined;
+  let releases: (() => void)[] | undefined;
+  for (const rule of ctx.rules) {
+    const release = rule.onTunnel?.(host, port);
+    if (release) (releases ??= []).push(release);
+  }
+  return () => { if (releases) for (const r of releases) r(); };
 }
 
 type Blocking = Finding | HostFinding | undefined;

@@ -43,22 +43,33 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>): Rule {
     return { rule: error.rule, severity: 'error', message: `${error.message}. Fix: ${error.fix}`, host: outcome.audit.host, port: outcome.audit.port };
   }
 
-  const audit = (host: string, port: number) => cache.get(`${host}:${port}`, () => {
+  const audit = (host: string, port: number) => cache.get(`${host}:${port}`, (signal) => {
     const connect = ctx.upstream.connectOptions(host, port);
-    return auditHost({ host, port, connect, refused: ctx.upstream.loopCheck(connect) }, deps);
+    return auditHost({ host, port, connect, refused: ctx.upstream.loopCheck(connect) }, deps, undefined, signal);
   }, keep);
+  /** What each request waiting for its host's audit lets go of at its end. */
+  const waiting = new WeakMap<Exchange, () => void>();
 
   return {
     ids: TLS_RULE_IDS.filter((id) => id !== 'tls-unreachable'),
     onTunnel(host, port) {
-      // Started with the client's handshake, the audit is usually done when its first request comes.
+      // Started with the client's handshake, the audit is usually done when its first request
+      // comes. Held while the tunnel lives: if every tunnel (and request) waiting for it leaves
+      // first, it is stopped at once (certs/audit/cache.ts).
       const started = audit(host, port);
-      if (started instanceof Promise) started.catch(() => undefined);
+      if (!(started instanceof Promise)) return undefined;
+      started.catch(() => undefined);
+      return cache.hold(`${host}:${port}`);
     },
     onRequest(ex: Exchange) {
       if (ex.scheme !== 'https' && ex.scheme !== 'wss') return undefined;
       const outcome = audit(ex.host, ex.port);
-      return outcome instanceof Promise ? outcome.then(verdict) : verdict(outcome);
+      if (!(outcome instanceof Promise)) return verdict(outcome);
+      waiting.set(ex, cache.hold(`${ex.host}:${ex.port}`));
+      return outcome.then(verdict);
+    },
+    onEnd(ex: Exchange) {
+      waiting.get(ex)?.();
     },
   };
 }

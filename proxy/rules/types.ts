@@ -66,8 +66,9 @@ export interface Rule {
   /**
    * A CONNECT to `host:port` was intercepted and its client is starting TLS: work that the first
    * request will need can start now, alongside the handshake with the client (the TLS audit).
+   * Returns what lets go of it when the tunnel closes (an audit nobody waits for is stopped).
    */
-  onTunnel?(host: string, port: number): void;
+  onTunnel?(host: string, port: number): (() => void) | undefined;
   /**
    * What this rule finds from the host alone, whatever the request. The pipeline asks it at the
    * tunnel (a host every request to which would be blocked is never contacted early) and, for a

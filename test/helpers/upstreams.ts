@@ -78,6 +78,8 @@ export interface Upstream {
   closedSockets: number;
   /** Connections accepted (TLS handshakes that reached the server). */
   connections: number;
+  /** TCP connections accepted, whether or not their TLS handshake finished. */
+  tcpConnections: number;
   wsMessages: number;
   close(): Promise<void>;
 }
@@ -165,7 +167,7 @@ function route(req: IncomingMessage, res: ServerResponse): void {
 export async function startUpstream(opts: UpstreamOptions): Promise<Upstream> {
   const server = https.createServer({ cert: opts.cert, key: opts.key, ...opts.tls });
   const up: Upstream = {
-    port: 0, address: '', seen: [], closedSockets: 0, connections: 0, wsMessages: 0,
+    port: 0, address: '', seen: [], closedSockets: 0, connections: 0, tcpConnections: 0, wsMessages: 0,
     close: () => new Promise((resolve) => {
       wss.clients.forEach((c) => c.terminate());
       wss.close();
@@ -173,6 +175,7 @@ export async function startUpstream(opts: UpstreamOptions): Promise<Upstream> {
       server.close(() => resolve());
     }),
   };
+  server.on('connection', () => { up.tcpConnections++; });
   server.on('secureConnection', (socket) => {
     up.connections++;
     socket.on('close', () => up.closedSockets++);
