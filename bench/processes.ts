@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../proxy/cli.js', import.meta.url));
 const UPSTREAM = fileURLToPath(new URL('./upstream-server.js', import.meta.url));
+const FLOOR = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
@@ -73,21 +74,33 @@ async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise
 
 export interface UpstreamProcess { pid: number; port: number; stop(): Promise<void> }
 
-export async function startUpstreamProcess(certFile: string): Promise<UpstreamProcess> {
-  const child = spawn(process.execPath, [UPSTREAM, certFile], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** A Node script of the bench's that prints {"port": N} when listening, started with one argument; pinned when asked. */
+async function startPortProcess(script: string, arg: string, what: string, pin?: string): Promise<UpstreamProcess> {
+  const cmd = [...(pin === undefined ? [] : ['taskset', '-c', pin]), process.execPath, script, arg];
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   track(child);
   const exited = new Promise((resolve) => child.on('exit', resolve));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error('the upstream did not start within 10 s')), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start within 10 s`)), 10_000);
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /"port":(\d+)/.exec(out);
       if (m) { clearTimeout(timer); resolve(Number(m[1])); }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the upstream exited with ${code}`)); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code}`)); });
   });
   return { pid: child.pid!, port, stop: () => stopChild(child, exited) };
+}
+
+/** The WebSocket echo upstream (bench/upstream-server.ts), on the load generator's core. */
+export function startUpstreamProcess(certFile: string): Promise<UpstreamProcess> {
+  return startPortProcess(UPSTREAM, certFile, 'the upstream');
+}
+
+/** The engine floor (bench/floor-proxy.ts), on the proxy's core; `file` holds {cert, key, upstreamPort}. */
+export function startFloorProcess(file: string, pinning?: Pinning): Promise<UpstreamProcess> {
+  return startPortProcess(FLOOR, file, 'the floor proxy', pinning?.proxy);
 }
 
 export interface ProxyProcess {

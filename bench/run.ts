@@ -5,7 +5,7 @@
  *   --quick        one tiny round of each workload (the smoke test's run)
  *   --rounds N     rounds of the rate workloads (default 3)
  *   --json FILE    writes every raw number
- *   --only A,B     only these workloads: small,newhost,bulk,wss,wss-observed,idle,mint,startup,network
+ *   --only A,B     only these workloads: small,floor,newhost,bulk,wss,wss-observed,idle,mint,startup,network
  *   --cpu-prof DIR runs the shared proxy under `node --cpu-prof` and summarises its profile
  *   --no-pin       do not pin with taskset
  */
@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad } from './load.js';
-import { type Pinning, pinCores, proxyCommand, rssKiB, startProxyProcess, startUpstreamProcess, watchRss } from './processes.js';
+import { type Pinning, pinCores, proxyCommand, rssKiB, startFloorProcess, startProxyProcess, startUpstreamProcess, watchRss } from './processes.js';
 import { summariseProfile } from './profile.js';
 import { createWorld, HEADERS, HOSTS, mintHostName, newHostName, sizes } from './setup.js';
 import { type Figure, formatTable, meets, spread } from './stats.js';
@@ -24,7 +24,7 @@ import { download, firstByteTimes, handshakeEach, openMany, upload, within, wsEc
 import { benchNetwork, networkDownloadSizes } from './network.js';
 import { startNginx } from './nginx.js';
 
-const WORKLOADS = ['small', 'newhost', 'bulk', 'wss', 'wss-observed', 'idle', 'mint', 'startup', 'network'] as const;
+const WORKLOADS = ['small', 'floor', 'newhost', 'bulk', 'wss', 'wss-observed', 'idle', 'mint', 'startup', 'network'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values: args } = parseArgs({
@@ -59,6 +59,11 @@ const hostPorts = { [HOSTS.ws]: upstream.port };
 const direct: Route = { upstreamPort: nginx.port, hostPorts, ca: world.pki.root.certPem };
 const viaProxy: Route = { upstreamPort: nginx.port, hostPorts, proxyPort: proxy.port, ca };
 const sides = [['direct', direct], ['proxy', viaProxy]] as const;
+// The engine floor (bench/floor-proxy.ts): TLS both sides and undici, nothing of mgproxy's own.
+const floorFile = path.join(world.dir, 'floor.json');
+fs.writeFileSync(floorFile, JSON.stringify({ cert: world.certPem, key: world.keyPem, upstreamPort: nginx.port }));
+const floor = only.has('floor') ? await startFloorProcess(floorFile, pinning) : undefined;
+const viaFloor: Route | undefined = floor && { upstreamPort: nginx.port, hostPorts, proxyPort: floor.port, ca: world.pki.root.certPem };
 say(`mgproxy pid ${proxy.pid}; upstreams: nginx pid ${nginx.pid} (HTTP), Node pid ${upstream.pid} (WebSocket echo)`);
 say(pinning ? `pinned with taskset: mgproxy on core ${pinning.proxy}; load generator and upstream on core ${pinning.load}` : 'not pinned (no taskset or fewer than 2 cores)');
 
@@ -66,7 +71,7 @@ let bulkBaseline: number | undefined;
 try {
   for (let round = 0; round < s.rounds; round++) {
     say(`round ${round + 1} of ${s.rounds}`);
-    if (only.has('small')) {
+    if (only.has('small') || only.has('floor')) {
       for (const c of [10, 50]) {
         for (const [side, route] of sides) {
           const r = await within(60_000, `small GETs c=${c}`, runLoad(route, { host: HOSTS.api, path: '/small', headers: HEADERS, connections: c, warmupMs: s.warmupMs, durationMs: s.durationMs, ...(side === 'proxy' ? { cpuPid: proxy.pid } : {}) }));
@@ -75,6 +80,13 @@ try {
           put(`small-c${c}-p99`, side, r.p99Ms);
           if (r.cpuUsPerRequest !== undefined) put(`small-c${c}-cpu`, side, r.cpuUsPerRequest);
           say(`  small GETs c=${c} ${side}: ${Math.round(r.perSecond)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms${r.cpuUsPerRequest === undefined ? '' : `, proxy CPU ${r.cpuUsPerRequest.toFixed(0)} µs per request`}`);
+          if (side === 'direct' && floor) put(`floor-c${c}-rps`, 'direct', r.perSecond);
+        }
+        if (floor && viaFloor) {
+          const r = await within(60_000, `floor c=${c}`, runLoad(viaFloor, { host: HOSTS.api, path: '/small', headers: HEADERS, connections: c, warmupMs: s.warmupMs, durationMs: s.durationMs, cpuPid: floor.pid }));
+          put(`floor-c${c}-rps`, 'proxy', r.perSecond);
+          put(`floor-c${c}-cpu`, 'proxy', r.cpuUsPerRequest!);
+          say(`  small GETs c=${c} engine floor: ${Math.round(r.perSecond)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, CPU ${r.cpuUsPerRequest!.toFixed(0)} µs per request`);
         }
       }
     }
@@ -132,6 +144,7 @@ try {
   }
 } finally {
   await proxy.stop();
+  await floor?.stop();
 }
 
 if (only.has('mint')) {
@@ -179,6 +192,8 @@ for (const c of [10, 50]) {
   fig(`small-c${c}-p50`, `small GETs, c=${c}`, 'p50 latency', 'ms');
   fig(`small-c${c}-p99`, `small GETs, c=${c}`, 'p99 latency', 'ms', c === 50 ? { of: 'ratio', kind: 'max', limit: 3 } : undefined);
   fig(`small-c${c}-cpu`, `small GETs, c=${c}`, 'proxy CPU per request', 'µs', undefined, 'user + system time of the proxy process over the window: unlike req/s, not changed by other load on its core');
+  fig(`floor-c${c}-rps`, `engine floor, small GETs, c=${c}`, 'throughput', 'req/s', undefined, 'bench/floor-proxy.ts in the mgproxy column: TLS both sides and undici, no rules, no log');
+  fig(`floor-c${c}-cpu`, `engine floor, small GETs, c=${c}`, 'CPU per request', 'µs');
 }
 fig('newhost-p50', `new host (${s.newHosts} names)`, 'p50 to first byte', 'ms', { of: 'ratio', kind: 'max', limit: 2 });
 fig('newhost-p95', `new host (${s.newHosts} names)`, 'p95 to first byte', 'ms', { of: 'ratio', kind: 'max', limit: 3 });
