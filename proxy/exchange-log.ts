@@ -9,7 +9,8 @@ import type { EventEmitter } from 'node:events';
 import type { Exchange } from './exchange.js';
 import type { EventHub, Violation } from './events.js';
 import type { InFlight } from './inflight.js';
-import { answerHeaders } from './respond.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import { answerHeaders, type ProxyAnswer } from './respond.js';
 
 export const MAX_EXCHANGES = 10_000;
 export const TIMELINE_MS = 10 * 60_000;
@@ -43,33 +44,98 @@ export interface ExchangeDetail extends ExchangeSummary {
 export interface TimelinePoint { t: number; http: number; socket: number }
 export interface TimelineMarker { t: number; rule: string; url: string; inFlight: ExchangeSummary[] }
 
+const NO_VIOLATIONS: readonly string[] = Object.freeze([]);
+
 function summarize(ex: Exchange): ExchangeSummary {
-  return {
-    id: ex.id, client: ex.client, ...(ex.clientName === undefined ? {} : { clientName: ex.clientName }),
-    method: ex.method, url: ex.url, api: ex.api, status: ex.status ?? null, start: ex.startedAt,
+  const clientName = ex.clientName;
+  const s: ExchangeSummary = {
+    id: ex.id, client: ex.client, method: ex.method, url: ex.url, api: ex.api, status: ex.status ?? null, start: ex.startedAt,
     firstByteMs: ex.responseStartMs === undefined ? null : Math.round(ex.responseStartMs * 10) / 10,
     durationMs: ex.state === 'ended' && ex.durationMs !== undefined ? Math.round(ex.durationMs * 10) / 10 : null,
-    bytesIn: ex.bytesIn, bytesOut: ex.bytesOut, outcome: ex.outcome ?? null, violations: ex.violations.map((v) => v.rule),
+    bytesIn: ex.bytesIn, bytesOut: ex.bytesOut, outcome: ex.outcome ?? null,
+    violations: ex.violations.length === 0 ? NO_VIOLATIONS as string[] : ex.violations.map((v) => v.rule),
   };
+  if (clientName !== undefined) s.clientName = clientName;
+  return s;
 }
 
-function headerPairs(raw: readonly string[] | undefined, obj?: Record<string, unknown>): [string, string][] {
-  if (raw) { const out: [string, string][] = []; for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]); return out; }
+function rawPairs(raw: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
+
+function objectPairs(obj: Record<string, unknown> | undefined): [string, string][] {
   return Object.entries(obj ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, String(x)] as [string, string]) : v === undefined ? [] : [[k, String(v)] as [string, string]]));
 }
 
+/**
+ * A finished exchange as kept: its summary, and its headers as the objects that already exist
+ * (the request's rawHeaders, the response's parsed head or the proxy's answer), turned into pairs
+ * only when `/api/exchange` asks. Keeping costs one object per exchange on the hot path.
+ */
+interface Kept {
+  summary: ExchangeSummary;
+  requestRaw: readonly string[];
+  response: IncomingHttpHeaders | ProxyAnswer | undefined;
+  answered: boolean;
+}
+
+/**
+ * One client's in-flight counts at every start and end, newest MAX_POINTS, in a ring of typed
+ * arrays that grows by doubling: a point costs no allocation (at thousands of requests a second,
+ * an object per point was a steady share of the collector's work).
+ */
+export class Points {
+  private t = new Float64Array(256);
+  private http = new Uint32Array(256);
+  private socket = new Uint32Array(256);
+  private start = 0;
+  private length = 0;
+
+  push(t: number, http: number, socket: number): void {
+    if (this.length === this.t.length && this.length < MAX_POINTS) this.grow();
+    const cap = this.t.length;
+    const i = (this.start + this.length) % cap;
+    this.t[i] = t; this.http[i] = http; this.socket[i] = socket;
+    if (this.length < cap) this.length++;
+    else this.start = (this.start + 1) % cap;
+  }
+
+  private grow(): void {
+    const cap = Math.min(MAX_POINTS, this.t.length * 2);
+    const t = new Float64Array(cap);
+    const http = new Uint32Array(cap);
+    const socket = new Uint32Array(cap);
+    for (let k = 0; k < this.length; k++) {
+      const i = (this.start + k) % this.t.length;
+      t[k] = this.t[i]!; http[k] = this.http[i]!; socket[k] = this.socket[i]!;
+    }
+    this.t = t; this.http = http; this.socket = socket;
+    this.start = 0;
+  }
+
+  since(t0: number): TimelinePoint[] {
+    const out: TimelinePoint[] = [];
+    const cap = this.t.length;
+    for (let k = 0; k < this.length; k++) {
+      const i = (this.start + k) % cap;
+      if (this.t[i]! >= t0) out.push({ t: this.t[i]!, http: this.http[i]!, socket: this.socket[i]! });
+    }
+    return out;
+  }
+}
+
+/** The detail of an exchange as it stands now (an open socket's). */
 function detailOf(ex: Exchange): ExchangeDetail {
-  return {
-    ...summarize(ex),
-    requestHeaders: headerPairs(ex.req.rawHeaders),
-    responseHeaders: headerPairs(undefined, (ex.proxyAnswer ? answerHeaders(ex.proxyAnswer) : ex.responseHeaders) as Record<string, unknown>),
-  };
+  const response = ex.proxyAnswer ? answerHeaders(ex.proxyAnswer) : ex.responseHeaders;
+  return { ...summarize(ex), requestHeaders: rawPairs(ex.req.rawHeaders), responseHeaders: objectPairs(response as Record<string, unknown> | undefined) };
 }
 
 export class ExchangeLog {
-  private readonly done: ExchangeDetail[] = [];
-  private readonly byId = new Map<number, ExchangeDetail>();
-  private readonly points = new Map<string, TimelinePoint[]>();
+  private readonly done: Kept[] = [];
+  private readonly byId = new Map<number, Kept>();
+  private readonly points = new Map<string, Points>();
   private readonly markers = new Map<string, TimelineMarker[]>();
   /** WebSockets past their 101, not ended yet. */
   private readonly open = new Map<number, Exchange>();
@@ -83,11 +149,10 @@ export class ExchangeLog {
   }
 
   private point(client: string): void {
-    const load = this.inFlight.loadOf(client);
     let list = this.points.get(client);
-    if (!list) this.points.set(client, (list = []));
-    list.push({ t: Date.now(), ...load });
-    if (list.length > MAX_POINTS * 1.1) list.splice(0, list.length - MAX_POINTS);
+    if (!list) this.points.set(client, (list = new Points()));
+    const load = this.inFlight.countsOf(client);
+    list.push(Date.now(), load?.http ?? 0, load?.socket ?? 0);
   }
 
   private opened(ex: Exchange): void {
@@ -98,12 +163,15 @@ export class ExchangeLog {
 
   private finished(ex: Exchange): void {
     this.point(ex.client);
-    this.open.delete(ex.id);
-    const d = detailOf(ex);
-    this.done.push(d);
-    this.byId.set(d.id, d);
-    if (this.done.length > MAX_EXCHANGES * 1.1) for (const old of this.done.splice(0, this.done.length - MAX_EXCHANGES)) this.byId.delete(old.id);
-    this.events.emit('exchange-summary', d);
+    if (ex.isWebSocket) this.open.delete(ex.id);
+    const kept: Kept = {
+      summary: summarize(ex), requestRaw: ex.req.rawHeaders,
+      response: ex.proxyAnswer ?? ex.responseHeaders, answered: ex.proxyAnswer !== undefined,
+    };
+    this.done.push(kept);
+    this.byId.set(ex.id, kept);
+    if (this.done.length > MAX_EXCHANGES * 1.1) for (const old of this.done.splice(0, this.done.length - MAX_EXCHANGES)) this.byId.delete(old.summary.id);
+    if (this.events.listenerCount('exchange-summary') > 0) this.events.emit('exchange-summary', kept.summary);
   }
 
   /** The exchanges of `v.client` in flight when the cap refused one (that one left out). */
@@ -122,8 +190,8 @@ export class ExchangeLog {
   recent(client?: string, limit = MAX_EXCHANGES): ExchangeSummary[] {
     const out: ExchangeSummary[] = [];
     for (let i = this.done.length - 1; i >= 0 && out.length < limit; i--) {
-      const d = this.done[i]!;
-      if (client === undefined || d.client === client) { const { requestHeaders: _a, responseHeaders: _b, ...s } = d; out.push(s); }
+      const d = this.done[i]!.summary;
+      if (client === undefined || d.client === client) out.push(d);
     }
     for (const ex of this.open.values()) if (client === undefined || ex.client === client) out.push(summarize(ex));
     return out.sort((a, b) => a.id - b.id).slice(-limit);
@@ -132,14 +200,18 @@ export class ExchangeLog {
   /** A finished exchange, or an open socket (as it stands now). */
   detail(id: number): ExchangeDetail | undefined {
     const open = this.open.get(id);
-    return open ? detailOf(open) : this.byId.get(id);
+    if (open) return detailOf(open);
+    const kept = this.byId.get(id);
+    if (!kept) return undefined;
+    const response = kept.answered ? answerHeaders(kept.response as ProxyAnswer) : kept.response as IncomingHttpHeaders | undefined;
+    return { ...kept.summary, requestHeaders: rawPairs(kept.requestRaw), responseHeaders: objectPairs(response as Record<string, unknown> | undefined) };
   }
 
   /** The client's points and markers of the last TIMELINE_MS. */
   timeline(client: string): { points: TimelinePoint[]; markers: TimelineMarker[] } {
     const since = Date.now() - TIMELINE_MS;
     return {
-      points: (this.points.get(client) ?? []).filter((p) => p.t >= since),
+      points: this.points.get(client)?.since(since) ?? [],
       markers: (this.markers.get(client) ?? []).filter((m) => m.t >= since),
     };
   }

@@ -40,9 +40,9 @@ export class InFlight {
   }
 
   /** One client's load now (a copy). */
-  loadOf(client: string): ClientLoad {
-    const load = this.perClient.get(client);
-    return load ? { ...load } : { http: 0, socket: 0 };
+  /** The live counts of `client` (read, never kept: they change), or undefined when it has none in flight. */
+  countsOf(client: string): Readonly<ClientLoad> | undefined {
+    return this.perClient.get(client);
   }
 
   /** `{"<client>": {"http": N, "socket": N}}`, as `/api/stats` shows it. */
