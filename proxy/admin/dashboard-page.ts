@@ -26,7 +26,7 @@ button,select,input{font:inherit;color:inherit;background:var(--bg);border:1px s
 button{cursor:pointer}button:disabled{opacity:.6;cursor:default}
 #background[aria-pressed=true]{background:#d29922;border-color:#9a6700;color:#111;font-weight:600}
 a{color:var(--accent)}
-main{display:grid;grid-template-columns:minmax(0,1fr) 20rem;gap:1rem;padding:1rem;align-items:start}
+main{display:grid;grid-template-columns:minmax(0,1fr) 22rem;gap:1rem;padding:1rem;align-items:start}
 @media (max-width:900px){main{grid-template-columns:minmax(0,1fr)}}
 section{border:1px solid var(--line);border-radius:8px;padding:.6rem .8rem;margin-bottom:1rem;min-width:0}
 h2{font-size:1rem;margin:0 0 .5rem}h2 .muted{font-weight:normal;font-size:.85rem}
@@ -43,7 +43,7 @@ th{color:var(--muted);font-weight:600;font-size:.85rem}
 .sev-error{color:var(--err);font-weight:600}.sev-warning{color:var(--warn);font-weight:600}.sev-info{color:var(--info)}
 .rule{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85rem}
 #counts button{border:0;padding:0;background:none;color:var(--accent);text-align:left}
-meter{width:5rem;vertical-align:middle}
+meter{width:3rem;vertical-align:middle}#svg-ns{display:none}
 .qr svg{display:block;width:11rem;height:auto;margin:.3rem 0}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{color:var(--muted)}dd{margin:0;word-break:break-all}
 #error{color:var(--err);margin:.5rem 1rem 0}#error:empty{display:none}
@@ -56,9 +56,9 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{colo
 .wf-wait{fill:var(--muted);opacity:.5}.wf-recv{fill:var(--info)}.wf-bad{fill:var(--err)}
 #ex-scroll{position:relative;height:22rem;overflow:auto;border:1px solid var(--line);border-radius:6px}
 #ex-rows{position:absolute;top:0;left:0;right:0}
-.ex-row,.ex-head{display:grid;grid-template-columns:4rem minmax(0,1fr) 6.5rem 3rem 4.5rem 5rem 8rem;gap:.4rem;font-size:.85rem;padding:0 .4rem}
+.ex-row,.ex-head{display:grid;grid-template-columns:4rem minmax(0,1fr) 6.5rem 3.5rem 4.5rem 5rem 11rem;gap:.4rem;font-size:.85rem;padding:0 .4rem}
 .ex-row{position:absolute;left:0;right:0;height:26px;line-height:26px;border-bottom:1px solid var(--line);cursor:pointer;white-space:nowrap}
-.ex-row span{overflow:hidden;text-overflow:ellipsis}.ex-row:hover{background:var(--box)}
+.ex-row span,.ex-head span{overflow:hidden;text-overflow:ellipsis}.ex-row:hover{background:var(--box)}
 .ex-head{color:var(--muted);font-weight:600}
 #list .msg{overflow-wrap:anywhere}.tl-inflight{word-break:break-all;padding-left:1.4rem}#ex-scroll,.ex-head{max-width:100%}
 #ex-detail,#tl-detail{border-top:1px solid var(--line);margin-top:.5rem;padding-top:.4rem}
@@ -73,7 +73,9 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{colo
 .msg-send .msg-dir{color:var(--info);font-weight:700}.msg-receive .msg-dir{color:#1a7f37;font-weight:700}
 .msg-note{margin:.1rem 0;font-size:.85rem}#msg-full{margin-top:.3rem}#msg-full p{margin:.1rem 0;font-size:.85rem}
 @media (max-width:640px){.msg-row,.msg-head{grid-template-columns:1rem 3.5rem 3.8rem minmax(0,1fr)}.msg-row span:nth-child(2),.msg-head span:nth-child(2){display:none}}
-@media (max-width:640px){.ex-row,.ex-head{grid-template-columns:3rem minmax(0,1fr) 3rem 4rem}.ex-row span:nth-child(3),.ex-row span:nth-child(6),.ex-row span:nth-child(7),.ex-head span:nth-child(3),.ex-head span:nth-child(6),.ex-head span:nth-child(7){display:none}}
+@media (max-width:640px){.ex-head{display:none}.ex-row{height:40px;line-height:19px;padding-top:1px;grid-template-columns:3.2rem 3rem 4.5rem minmax(0,1fr);grid-template-areas:"m s t v" "u u u u"}
+  .ex-row span:nth-child(1){grid-area:m}.ex-row span:nth-child(2){grid-area:u}.ex-row span:nth-child(4){grid-area:s}.ex-row span:nth-child(5){grid-area:t;text-align:left}.ex-row span:nth-child(7){grid-area:v}
+  .ex-row span:nth-child(3),.ex-row span:nth-child(6){display:none}}
 @media (max-width:640px){
   main{padding:.5rem}
   #list thead{display:none}
@@ -169,6 +171,7 @@ ${caNotice ? `<p id="ca-notice" role="alert">${escapeHtml(caNotice)}</p>
 <section aria-labelledby="h-waterfall">
 <h2 id="h-waterfall">Waterfall <span class="muted">(last 30: waiting, then receiving)</span></h2>
 <div id="waterfall" class="chart"></div>
+<p id="wf-legend" class="muted"></p>
 </section>
 </div>
 <div>

@@ -11,7 +11,8 @@ import type { WsMessage } from '../../ws-observer.js';
 import { $, clientLabel, clientNames, el, errorText, getJson, pickedClient, refreshClients, showError, size, svg } from './dom.js';
 import { expectSocket, showSocket } from './sockets.js';
 
-const ROW_H = 26;
+/** Row height: two lines at phone widths (the URL on its own line), as the page's style says. */
+const rowH = () => (window.matchMedia('(max-width:640px)').matches ? 40 : 26);
 export const MAX_EXCHANGES = 10_000;
 let exchanges: ExchangeSummary[] = [];
 /** The same objects by id: a socket listed at its 101 is updated in place when it ends. */
@@ -31,21 +32,23 @@ export function drawExchanges(): void {
   shownExchanges = [];
   for (let i = exchanges.length - 1; i >= 0; i--) if (exMatches(exchanges[i]!, client, text)) shownExchanges.push(exchanges[i]!);
   $('ex-count').textContent = `${shownExchanges.length.toLocaleString()} exchanges (newest first)`;
-  $('ex-spacer').style.height = `${shownExchanges.length * ROW_H}px`;
+  $('ex-spacer').style.height = `${shownExchanges.length * rowH()}px`;
   drawExchangeRows();
   drawWaterfall();
   (window as unknown as { mgproxyDrawMs: number }).mgproxyDrawMs = performance.now() - t0;
 }
 const isOpenSocket = (x: ExchangeSummary) => x.api === 'connectSocket' && x.durationMs === null && x.status === 101;
 function drawExchangeRows(): void {
-  const box = $('ex-scroll'), first = Math.floor(box.scrollTop / ROW_H), count = Math.ceil(box.clientHeight / ROW_H) + 2;
+  const ROW_H = rowH(), box = $('ex-scroll'), first = Math.floor(box.scrollTop / ROW_H), count = Math.ceil(box.clientHeight / ROW_H) + 2;
   const frag = document.createDocumentFragment();
   for (let i = first; i < Math.min(shownExchanges.length, first + count); i++) {
     const x = shownExchanges[i]!, row = el('div', undefined, 'ex-row');
     row.style.top = `${i * ROW_H}px`;
     row.dataset.id = String(x.id);
     row.appendChild(el('span', x.method, 'm'));
-    row.appendChild(el('span', x.url, 'u'));
+    // The https scheme goes without saying (the API column tells it); a socket keeps its wss one.
+    row.appendChild(el('span', x.url.replace(/^https:\/\//, ''), 'u'));
+    row.title = x.url;
     row.appendChild(el('span', x.api, 'muted'));
     row.appendChild(el('span', x.status === null ? '…' : String(x.status), x.status !== null && x.status >= 400 ? 'sev-error' : ''));
     row.appendChild(el('span', x.durationMs === null ? (isOpenSocket(x) ? 'open' : '') : `${Math.round(x.durationMs)} ms`, 'num'));
@@ -119,11 +122,28 @@ export function loadTimeline(): void {
   if (!client) return;
   getJson<Timeline>(`/api/timeline?client=${encodeURIComponent(client)}`).then(drawTimeline, (err) => showError(errorText(err)));
 }
+/** The drawing's width in CSS pixels (one unit a pixel: its text stays readable at any width). */
+const widthOf = (box: HTMLElement) => Math.max(280, Math.round(box.clientWidth || 600));
+const spanText = (ms: number) => (ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+let lastTimeline: Timeline | undefined;
+let resizeTimer = 0;
+// The charts are drawn one unit a pixel, the rows' height depends on the width: a new width redraws them.
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = window.setTimeout(() => { if (lastTimeline) drawTimeline(lastTimeline); drawExchanges(); }, 150);
+});
 function drawTimeline(tl: Timeline): void {
+  lastTimeline = tl;
   $('tl-client').textContent = clientLabel(tl.client);
-  const W = 600, H = 140, now = Date.now(), span = 5 * 60_000, top = Math.max(tl.caps.http, 1) + 2;
-  const x = (t: number) => Math.max(0, W - ((now - t) / span) * W), y = (n: number) => H - (n / top) * (H - 10);
+  // The last 5 minutes at most, 30 s at least: a session that just began is not squeezed into the right edge.
+  const W = widthOf($('timeline')), H = 150, now = Date.now(), top = Math.max(tl.caps.http, 1) + 2;
+  const first = Math.min(now, ...tl.points.map((p) => p.t), ...tl.markers.map((m) => m.t));
+  const span = Math.min(5 * 60_000, Math.max(30_000, (now - first) * 1.1));
+  const x = (t: number) => Math.max(0, W - ((now - t) / span) * W), y = (n: number) => H - 16 - (n / top) * (H - 30);
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, id: 'tl-svg', role: 'img', 'aria-label': `in flight for ${tl.client}` });
+  for (const [tx, anchor, label] of [[2, 'start', `−${spanText(span)}`], [W / 2, 'middle', `−${spanText(span / 2)}`], [W - 2, 'end', 'now']] as const) {
+    const t = svg('text', { x: tx, y: H - 3, class: 'tl-label', 'text-anchor': anchor }); t.textContent = label; root.appendChild(t);
+  }
   for (const [cap, cls, label] of [[tl.caps.http, 'cap-http', `cap ${tl.caps.http} requests`], [tl.caps.socket, 'cap-socket', `cap ${tl.caps.socket} sockets`]] as const) {
     root.appendChild(svg('line', { x1: 0, x2: W, y1: y(cap), y2: y(cap), class: cls }));
     const tx = svg('text', { x: 4, y: y(cap) - 3, class: 'tl-label' }); tx.textContent = label; root.appendChild(tx);
@@ -135,13 +155,13 @@ function drawTimeline(tl: Timeline): void {
     root.appendChild(svg('path', { d, class: `tl-${k}` }));
   }
   tl.markers.forEach((m, i) => {
-    const c = svg('circle', { cx: x(m.t), cy: 8, r: 6, class: 'tl-marker', tabindex: 0, 'data-i': i });
+    const c = svg('circle', { cx: Math.min(W - 7, Math.max(7, x(m.t))), cy: 8, r: 6, class: 'tl-marker', tabindex: 0, 'data-i': i });
     const t = svg('title', {}); t.textContent = `${m.rule} at ${new Date(m.t).toTimeString().slice(0, 8)}: ${m.inFlight.length} in flight`; c.appendChild(t);
     c.addEventListener('click', () => showMarker(m));
     root.appendChild(c);
   });
   $('timeline').replaceChildren(root);
-  $('tl-legend').textContent = `last 5 minutes · requests (blue) and sockets (green) in flight · ${tl.markers.length} concurrency-exceeded marker(s)`;
+  $('tl-legend').textContent = `last ${spanText(span)} · requests (blue) and sockets (green) in flight · ${tl.markers.length} concurrency-exceeded marker(s): open one for what was in flight`;
 }
 function showMarker(m: Marker): void {
   const box = $('tl-detail');
@@ -158,7 +178,7 @@ function drawWaterfall(): void {
   const last = shownExchanges.filter((x) => !client || x.client === client).slice(0, 30).reverse();
   if (!last.length) { $('waterfall').replaceChildren(); return; }
   const t0 = Math.min(...last.map((x) => x.start)), t1 = Math.max(...last.map((x) => x.start + (x.durationMs ?? 0)), t0 + 1);
-  const W = 600, RH = 12, H = last.length * RH + 4, sx = (t: number) => ((t - t0) / (t1 - t0)) * (W - 4);
+  const W = widthOf($('waterfall')), RH = 12, H = last.length * RH + 4, sx = (t: number) => ((t - t0) / (t1 - t0)) * (W - 4);
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, id: 'wf-svg', role: 'img', 'aria-label': 'waterfall' });
   last.forEach((x, i) => {
     const end = x.start + (x.durationMs ?? 0), fb = x.start + (x.firstByteMs ?? x.durationMs ?? 0);
@@ -168,4 +188,5 @@ function drawWaterfall(): void {
     root.lastChild!.appendChild(t);
   });
   $('waterfall').replaceChildren(root);
+  $('wf-legend').textContent = `${(t1 - t0).toLocaleString()} ms from the first start to the last end; hover a bar for its URL and timings`;
 }
