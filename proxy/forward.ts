@@ -17,6 +17,7 @@ import { LoopError } from './upstream.js';
 import { DispatchRelay, HOP_BY_HOP, upstreamRequestHeaders } from './dispatch.js';
 import { responseSink, uploadSource } from './network/paths.js';
 import { forwardWebSocket } from './websocket.js';
+import { relayed } from './relay-memory.js';
 
 /** The response head as the client gets it, and as the rules and the HAR read it. */
 function responseHeaders(raw: Buffer[], wantsClose: boolean): { flat: string[]; parsed: IncomingHttpHeaders } {
@@ -63,6 +64,7 @@ function uploadOf(ex: Exchange): Readable | null {
 /** The one place an upload chunk passes (client → upstream): counts and taps it. */
 function onUploadChunk(ex: Exchange, chunk: Buffer): void {
   ex.bytesIn += chunk.length;
+  relayed(chunk.length);
   ex.requestBodyTap?.(chunk);
 }
 
@@ -129,6 +131,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     if (this.done) return true;
     const { ex } = this;
     ex.bytesOut += chunk.length;
+    relayed(chunk.length);
     this.observers?.observe(chunk);
     ex.responseBodyTap?.(chunk);
     return this.sink!.write(chunk);

@@ -13,6 +13,7 @@ import type { Exchange } from './exchange.js';
 import type { Forwarder } from './forward.js';
 import { DispatchRelay, upstreamRequestHeaders } from './dispatch.js';
 import { socketSource, watchSocketDrop } from './network/paths.js';
+import { relayed } from './relay-memory.js';
 
 /** A socket still holding unsent bytes when its peer closed gets this long to flush them. */
 const FLUSH_MS = 2000;
@@ -45,6 +46,7 @@ function headersOf(raw: Buffer[]): Record<string, string> {
 export function relay(from: Duplex, to: Duplex, count: (chunk: Buffer) => void): void {
   from.on('data', (chunk: Buffer) => {
     count(chunk);
+    relayed(chunk.length);
     if (!to.write(chunk)) from.pause();
   });
   to.on('drain', () => from.resume());
