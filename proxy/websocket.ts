@@ -12,7 +12,7 @@ import type { Dispatcher } from 'undici';
 import type { Exchange } from './exchange.js';
 import type { Forwarder } from './forward.js';
 import { DispatchRelay, upstreamRequestHeaders } from './dispatch.js';
-import { socketSource, watchSocketDrop } from './network/paths.js';
+import { followConditions, SocketDirection, watchSocketDrop } from './network/paths.js';
 import { relayed } from './relay-memory.js';
 
 /** A socket still holding unsent bytes when its peer closed gets this long to flush them. */
@@ -43,21 +43,32 @@ function headersOf(raw: Buffer[]): Record<string, string> {
  * The one place WebSocket bytes pass, in one direction: `count` sees every chunk, `to` gets it
  * unchanged, and `from` pauses while `to` is full.
  */
-export function relay(from: Duplex, to: Duplex, count: (chunk: Buffer) => void): void {
-  from.on('data', (chunk: Buffer) => {
+export function relay(from: Duplex, to: Duplex, count: (chunk: Buffer) => void): () => void {
+  const onData = (chunk: Buffer) => {
     count(chunk);
     relayed(chunk.length);
     if (!to.write(chunk)) from.pause();
-  });
-  to.on('drain', () => from.resume());
+  };
+  const onDrain = () => from.resume();
   // A FIN is passed on as a FIN; a peer that vanishes closes the other side once it has flushed.
-  from.on('end', () => to.end());
-  from.on('close', () => {
+  const onEnd = () => to.end();
+  const onClose = () => {
     if (to.writableLength === 0) { to.destroy(); return; }
     to.end();
     setTimeout(() => to.destroy(), FLUSH_MS).unref();
-  });
+  };
+  from.on('data', onData);
+  to.on('drain', onDrain);
+  from.on('end', onEnd);
+  from.on('close', onClose);
   from.resume();
+  // Detached when a network condition puts a shaper between the two (proxy/network/paths.ts).
+  return () => {
+    from.off('data', onData);
+    to.off('drain', onDrain);
+    from.off('end', onEnd);
+    from.off('close', onClose);
+  };
 }
 
 /** undici's Dispatcher handler for one upgrade. */
@@ -85,16 +96,13 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
     // Frame headers read on every socket; messages observed (never changed) once the dashboard or a HAR wants them (SPEC §8).
     const tap = ctx.socketMessages.tap(ex, responseHeaders['sec-websocket-extensions']);
     client.once('close', () => tap.end());
-    // Network conditions (SPEC §11): each direction read through its shaper when one applies.
-    const down = ex.network ? socketSource(ex, upstream, 'down') : upstream;
-    const up = ex.network ? socketSource(ex, client, 'up') : client;
-    relay(down, client, (chunk) => { ex.bytesOut += chunk.length; tap.fromServer(chunk); });
-    relay(up, upstream, (chunk) => { ex.bytesIn += chunk.length; tap.fromClient(chunk); });
-    if (ex.network) {
-      // The shapers end when their source closes; the sockets themselves still close each other.
-      if (down !== upstream) upstream.once('close', () => setTimeout(() => client.destroy(), FLUSH_MS).unref());
-      if (up !== client) client.once('close', () => upstream.destroy());
-    }
+    // Network conditions (SPEC §11): each direction through its shaper when one applies, now or
+    // once one is set while the socket is open.
+    const directions = [
+      new SocketDirection(ex, upstream, client, 'down', relay, (chunk) => { ex.bytesOut += chunk.length; tap.fromServer(chunk); }),
+      new SocketDirection(ex, client, upstream, 'up', relay, (chunk) => { ex.bytesIn += chunk.length; tap.fromClient(chunk); }),
+    ];
+    followConditions(ex, ctx.network, client, directions);
     // `socket-drop` set later applies to sockets already open (SPEC §11).
     watchSocketDrop(ex, ctx.network, client, upstream);
   }

@@ -67,6 +67,31 @@ describe('network shaping on real traffic', () => {
     await setNetwork({ default: 'none', rules: [] });
   });
 
+  it('a condition set while a WebSocket is open shapes its next messages, in order, and lifting it restores full speed', async () => {
+    const ws = await openWs(w.proxy.url, w.proxy.caPem, 'wss://ws.example.test/echo-open');
+    const echo = async (text: string) => {
+      const t0 = performance.now();
+      const echoed = await new Promise<string>((r) => { ws.once('message', (d) => r(d.toString())); ws.send(text); });
+      assert.equal(echoed, text);
+      return performance.now() - t0;
+    };
+    const base = Math.min(await echo('a'), await echo('b'), await echo('c'));
+    // The socket is open and unshaped; now the phone is put on 100 ms of latency.
+    await setNetwork({ rules: [{ client: '127.0.0.1', custom: { latencyMs: 100 } }] });
+    const slow = Math.min(await echo('d'), await echo('e'), await echo('f'));
+    assert.ok(slow - base >= 160 && slow - base <= 600, `an open socket's round trip took ${(slow - base).toFixed(0)} ms longer (base ${base.toFixed(0)} ms)`);
+    // Several in flight at once come back in order.
+    const got: string[] = [];
+    const all = new Promise<void>((r) => { const on = (d: Buffer) => { got.push(d.toString()); if (got.length === 20) { ws.off('message', on); r(); } }; ws.on('message', on); });
+    for (let i = 0; i < 20; i++) ws.send(`m${i}`);
+    await all;
+    assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => `m${i}`));
+    await setNetwork({ default: 'none', rules: [] });
+    const again = Math.min(await echo('g'), await echo('h'), await echo('i'));
+    assert.ok(again < base + 80, `lifted: a round trip takes ${again.toFixed(0)} ms (base ${base.toFixed(0)} ms)`);
+    ws.close();
+  });
+
   it('socket-drop closes an open WebSocket with 1006 (no close frame), also when set while it is open', async () => {
     await setNetwork({ rules: [{ host: 'ws.example.test', fault: { type: 'socket-drop', afterMs: 300 } }] });
     const t0 = performance.now();

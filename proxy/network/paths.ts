@@ -13,7 +13,7 @@ import type { NetworkState } from './state.js';
 import type { Fault, Profile } from '../../config/network.js';
 import type { Condition } from './conditions.js';
 import { outageDown } from './gate.js';
-import { Shaper } from './shaper.js';
+import { Shaper, type ShaperOptions } from './shaper.js';
 
 const NO_PROFILE: Readonly<Profile> = Object.freeze({});
 
@@ -35,13 +35,19 @@ export function shapes(c: Condition | undefined, direction: 'down' | 'up', perCh
   return (direction === 'down' ? p.downKbps : p.upKbps) !== undefined || Boolean(p.lossPercent) || (perChunkLatency && Boolean(p.latencyMs || p.jitterMs));
 }
 
-/** A shaper for one direction of `c`, or undefined when `c` shapes nothing there. */
-export function shaperFor(c: Condition | undefined, direction: 'down' | 'up', perChunkLatency: boolean): Shaper | undefined {
-  if (!c || !shapes(c, direction, perChunkLatency)) return undefined;
+/** What a shaper of one direction of `c` does (nothing, when `c` shapes nothing there). */
+function shaperOptions(c: Condition | undefined, direction: 'down' | 'up', perChunkLatency: boolean): ShaperOptions {
+  if (!c || !shapes(c, direction, perChunkLatency)) return { profile: NO_PROFILE, perChunkLatency: false };
   const outage = c.fault?.type === 'outage' ? c.fault : undefined;
   const profile = c.profile ?? NO_PROFILE;
   const kbps = direction === 'down' ? profile.downKbps : profile.upKbps;
-  const shaper = new Shaper({ kbps, profile, perChunkLatency, heldUntil: outage ? outageHold(outage, c.since) : undefined });
+  return { kbps, profile, perChunkLatency, heldUntil: outage ? outageHold(outage, c.since) : undefined };
+}
+
+/** A shaper for one direction of `c`, or undefined when `c` shapes nothing there. */
+export function shaperFor(c: Condition | undefined, direction: 'down' | 'up', perChunkLatency: boolean): Shaper | undefined {
+  if (!c || !shapes(c, direction, perChunkLatency)) return undefined;
+  const shaper = new Shaper(shaperOptions(c, direction, perChunkLatency));
   // A write after its reader left (the client closed) is dropped with it (STYLE habit 6).
   shaper.on('error', () => undefined);
   return shaper;
@@ -117,33 +123,61 @@ export function uploadSource(ex: Exchange, body: Readable): Readable {
   return shaper;
 }
 
+/** How the WebSocket path relays one direction (proxy/websocket.ts `relay`); returns what detaches it. */
+export type Relay = (from: Duplex, to: Duplex, count: (chunk: Buffer) => void) => () => void;
+
 /**
- * One direction of an open WebSocket, as the relay reads it: `from` itself, or a shaper fed by
- * `from` that adds the latency to each chunk in order. `from` closing ends the shaper once what it
- * holds has gone out, so a last frame before a close is not lost.
+ * One direction of an open WebSocket under the network conditions (SPEC §11): `from` relayed to
+ * `to` directly while nothing shapes it (no stream, no timer), or through a shaper that adds the
+ * latency to each chunk in order. The conditions follow the network object while the socket is
+ * open: a phone put on `slow-3g` from the dashboard has its open socket's next bytes shaped.
+ * The first condition that shapes a direction puts a shaper in it; later changes reconfigure
+ * that shaper in place, so bytes keep their order.
  */
-export function socketSource(ex: Exchange, from: Duplex, direction: 'down' | 'up'): Duplex {
-  const shaper = shaperFor(ex.network, direction, true);
-  if (!shaper) return from;
-  from.pipe(shaper);
-  from.on('close', () => { if (!shaper.writableEnded) shaper.end(); });
-  // The relay pauses what it reads when its target is full; the shaper then stops reading `from`.
-  return shaper;
+export class SocketDirection {
+  private shaper?: Shaper;
+  private readonly detach: () => void;
+
+  constructor(ex: Exchange, private readonly from: Duplex, private readonly to: Duplex,
+    private readonly direction: 'down' | 'up', private readonly relay: Relay, private readonly count: (chunk: Buffer) => void) {
+    const shaper = shaperFor(ex.network, direction, true);
+    this.detach = shaper ? () => undefined : relay(from, to, count);
+    if (shaper) this.through(shaper);
+  }
+
+  /** The condition in force for this socket is now `c`. */
+  follow(c: Condition | undefined): void {
+    if (this.shaper) { this.shaper.reconfigure(shaperOptions(c, this.direction, true)); return; }
+    const shaper = shaperFor(c, this.direction, true);
+    if (!shaper || this.from.destroyed || this.from.readableEnded || this.to.destroyed) return;
+    // The direct relay writes each chunk as it reads it: nothing is held between the two, so the
+    // shaper's bytes follow the relay's in order.
+    this.detach();
+    this.through(shaper);
+  }
+
+  private through(shaper: Shaper): void {
+    this.shaper = shaper;
+    const { from, to } = this;
+    from.pipe(shaper);
+    // `from` closing ends the shaper once what it holds has gone out, so a last frame before a close is not lost.
+    from.once('close', () => { if (!shaper.writableEnded) shaper.end(); });
+    this.relay(shaper, to, this.count);
+    // The sockets still close each other: the upstream's last bytes get FLUSH_MS to reach the
+    // client; a client that left takes the upstream with it at once.
+    if (this.direction === 'down') from.once('close', () => setTimeout(() => to.destroy(), SHAPED_FLUSH_MS).unref());
+    else from.once('close', () => to.destroy());
+  }
 }
 
-/** A WebSocket of this exchange goes through shapers (`shapeOpenSocket`). */
-export const shapesSocket = (ex: Exchange) => shapes(ex.network, 'down', true) || shapes(ex.network, 'up', true);
+/** A shaped socket whose upstream closed gets this long to pass on what the shaper still holds. */
+const SHAPED_FLUSH_MS = 2000;
 
-/** Pipes an open WebSocket through its shapers, both ways, in place of the direct pipes. */
-export function shapeOpenSocket(ex: Exchange, client: Duplex, upstream: Duplex): void {
-  upstream.unpipe(client);
-  client.unpipe(upstream);
-  const down = socketSource(ex, upstream, 'down');
-  const up = socketSource(ex, client, 'up');
-  down.pipe(client);
-  up.pipe(upstream);
-  // The upstream left: what it sent before reaches the client, then the client is closed too.
-  if (down !== upstream) down.once('end', () => setTimeout(() => client.destroy(), 2000).unref());
+/** Both directions of an open socket follow the network object until the client's socket closes. */
+export function followConditions(ex: Exchange, network: NetworkState, client: Duplex, directions: SocketDirection[]): void {
+  const onChange = () => { const c = network.current(ex.client, ex.host); for (const d of directions) d.follow(c); };
+  network.on('change', onChange);
+  client.once('close', () => network.off('change', onChange));
 }
 
 /**

@@ -44,14 +44,35 @@ export class Shaper extends Duplex {
   private finishing?: (err?: Error | null) => void;
   private wantRead = false;
   private timer?: NodeJS.Timeout;
-  private readonly slice: number;
-  private readonly rto: number;
+  private slice = MAX_SLICE;
+  private rto = MIN_RTO_MS;
 
-  constructor(private readonly opts: ShaperOptions) {
+  constructor(private opts: ShaperOptions) {
     super({ allowHalfOpen: true });
+    this.configure(opts);
+  }
+
+  private configure(opts: ShaperOptions): void {
+    this.opts = opts;
     const bytesPer50Ms = opts.kbps === undefined ? MAX_SLICE : Math.round((opts.kbps * 1000) / 8 / 20);
     this.slice = Math.min(MAX_SLICE, Math.max(MIN_SLICE, bytesPer50Ms));
     this.rto = Math.max(MIN_RTO_MS, 2 * (opts.profile.latencyMs ?? 0));
+  }
+
+  /**
+   * The link changed (a condition set while a WebSocket is open): bytes written from now on are
+   * paced by `opts`. What is already queued keeps its order; when the new link is faster it goes
+   * out no later than the new link would have let it.
+   */
+  reconfigure(opts: ShaperOptions): void {
+    this.configure(opts);
+    const now = performance.now();
+    if (opts.kbps === undefined && !opts.heldUntil && !(opts.perChunkLatency && (opts.profile.latencyMs || opts.profile.jitterMs))) {
+      for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.at = Math.min(this.queue[i]!.at, now);
+      this.nextFree = Math.min(this.nextFree, now);
+      this.lastRelease = Math.min(this.lastRelease, now);
+    }
+    this.pump();
   }
 
   /** When each part of `chunk` leaves: after the bytes before it, its own transmission time, a lost chunk's retransmission, and the latency. */
