@@ -191,6 +191,7 @@ export class Upstream {
         clearTimeout(timer);
         if (err) { s.destroy(); callback(err, null); } else callback(null, s);
       });
+      socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(new ConnectTimeoutError(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
       return;
     }
@@ -203,7 +204,6 @@ export class Upstream {
       ...this.connectOptions(name, port),
       servername: net.isIP(name) ? undefined : name,
       ALPNProtocols: ['http/1.1'],
-      noDelay: true,
     } as tls.ConnectionOptions;
   }
 
@@ -216,6 +216,10 @@ export class Upstream {
       // Verify against the name, not the address it was routed to (curl --resolve semantics).
       checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
     });
+    // `noDelay` in tls.connect's options is not passed to its TCP socket (Node 20: TCP_NODELAY
+    // was never set, strace shows); without it Nagle holds a small write (a WebSocket message,
+    // a body after its head) until the previous one is acknowledged.
+    socket.setNoDelay(true);
     socket.on('session', (session: Buffer) => {
       if (this.sessions.size >= MAX_POOLS) this.sessions.delete(this.sessions.keys().next().value!);
       this.sessions.set(key, session);
