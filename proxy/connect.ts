@@ -124,7 +124,9 @@ const warnedRefusals = new Set<string>();
 function interceptTls(ctx: ProxyContext, inner: Server, socket: Duplex, info: TunnelInfo, release: () => void): void {
   // Until the handshake finishes, a client that leaves (FIN or reset) takes everything with it: its
   // socket, at once, and the upstream connection opened ahead for it. A FIN that comes while the
-  // certificate is minted reaches the raw socket; one that comes later, the TLS socket.
+  // certificate is minted reaches the raw socket; one that comes later, the TLS socket: on Node 20
+  // TLSWrap hands the EOF to it as 'end' (a reset as 'error') also while the handshake is under way,
+  // after the ServerHello (tunnel-sockets test 'clients that leave … after the ServerHello').
   let secure = false;
   let tlsSocket: tls.TLSSocket | undefined;
   const abandon = () => {

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { rawConnect, tlsTunnel } from './helpers/clients.js';
@@ -53,7 +54,21 @@ async function until(ok: () => boolean, ms: number, what: () => string): Promise
   }
 }
 
-type Leave = 'fin' | 'rst' | 'half-hello-fin' | 'half-hello-rst' | 'mid-handshake-fin';
+/**
+ * A whole ClientHello for `servername`, as Node's TLS client writes it: captured from a client
+ * whose socket is a stream that goes nowhere, so the bytes can be sent on a raw socket, which then
+ * reads the ServerHello and leaves without finishing the handshake.
+ */
+function clientHello(servername: string): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const sink = new Duplex({ read: () => undefined, write: (chunk: Buffer, _enc, cb) => { resolve(Buffer.from(chunk)); cb(); } });
+    const t = tls.connect({ socket: sink, servername, rejectUnauthorized: false });
+    t.on('error', () => undefined);
+    setImmediate(() => t.destroy());
+  });
+}
+
+type Leave = 'fin' | 'rst' | 'half-hello-fin' | 'half-hello-rst' | 'mid-handshake-fin' | 'mid-handshake-rst';
 
 /** CONNECT, 200, then leave the way `how` says. Resolves once the client's side is gone. */
 async function connectAndLeave(w: World, host: string, how: Leave): Promise<void> {
@@ -61,13 +76,19 @@ async function connectAndLeave(w: World, host: string, how: Leave): Promise<void
   assert.match(head, /^HTTP\/1\.1 200 /);
   socket.on('error', () => undefined);
   if (how === 'half-hello-fin' || how === 'half-hello-rst') await new Promise<void>((r) => socket.write(HALF_HELLO, () => r()));
-  if (how === 'mid-handshake-fin') {
-    // A whole ClientHello; the client goes when the ServerHello comes.
-    await new Promise<void>((resolve) => {
-      const t = tls.connect({ socket, servername: host, rejectUnauthorized: false });
-      t.on('error', () => undefined);
-      socket.once('data', () => { socket.end(); resolve(); });
-      setTimeout(resolve, 5000).unref();
+  if (how === 'mid-handshake-fin' || how === 'mid-handshake-rst') {
+    // A whole ClientHello; the client goes when the ServerHello comes, its own Finished never sent.
+    const hello = await clientHello(host);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no ServerHello within 5 s')), 5000);
+      socket.once('data', (d: Buffer) => {
+        clearTimeout(timer);
+        if (d[0] !== 0x16) { reject(new Error(`not a TLS handshake record: ${d[0]}`)); return; }
+        if (how === 'mid-handshake-rst') socket.resetAndDestroy();
+        else socket.end();
+        resolve();
+      });
+      socket.write(hello);
     });
     return;
   }
@@ -75,9 +96,7 @@ async function connectAndLeave(w: World, host: string, how: Leave): Promise<void
   else socket.end();
 }
 
-// A client that leaves after its whole ClientHello, once the ServerHello came ('mid-handshake-fin'),
-// is not seen leaving by the TLS socket until the handshake bound closes it (10 s, last test).
-const WAYS: Leave[] = ['fin', 'rst', 'half-hello-fin', 'half-hello-rst'];
+const WAYS: Leave[] = ['fin', 'rst', 'half-hello-fin', 'half-hello-rst', 'mid-handshake-fin', 'mid-handshake-rst'];
 
 describe('tunnel sockets', { timeout: 60_000 }, () => {
   let w: World;
@@ -117,6 +136,16 @@ describe('tunnel sockets', { timeout: 60_000 }, () => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => connectAndLeave(w, 'upload.example.test', i % 2 ? 'half-hello-fin' : 'half-hello-rst')));
     await backToBaseline(pid, baseline, 1000);
     assert.ok(w.upstream.tcpConnections > connections, 'a connection was opened ahead (and closed)');
+  });
+
+  it('clients that leave (FIN or reset) after the ServerHello, their handshake unfinished, take their socket and the connection opened ahead with them at once', async () => {
+    // cdn.example.test has not been seen: its first tunnels open a connection to it ahead.
+    const connections = w.upstream.tcpConnections;
+    const t0 = Date.now();
+    await Promise.all(Array.from({ length: 10 }, (_, i) => connectAndLeave(w, 'cdn.example.test', i % 2 ? 'mid-handshake-fin' : 'mid-handshake-rst')));
+    const took = await backToBaseline(pid, baseline, 1000);
+    assert.ok(w.upstream.tcpConnections > connections, 'a connection was opened ahead (and closed)');
+    assert.ok(took <= 1000, `back to baseline ${took} ms after the last client left (${Date.now() - t0} ms in all)`);
   });
 
   it('the TLS audit of a new host stops at once when its only client leaves (the upstream sees its sockets close), and the next tunnel starts it afresh', async () => {
