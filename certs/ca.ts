@@ -7,7 +7,6 @@ import crypto, { type KeyObject, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type forge from 'node-forge';
 import { certificateDerProblems } from './der.js';
 import { loadForge } from './forge.js';
 import { BACKDATE_MS, CA_VALIDITY_DAYS, DAY_MS, randomSerial, signWithNativeKey, utf8Name } from './x509.js';
@@ -18,14 +17,8 @@ export interface Ca {
   certPem: string;
   /** The certificate in DER, for `/ca.crt` and `--der`. */
   certDer: Buffer;
-  /** Parsed by forge on first read (minting): a start does not pay for loading forge. */
-  readonly cert: forge.pki.Certificate;
   x509: X509Certificate;
   key: KeyObject;
-  /** The CA's subject key identifier (bytes as a binary string), for the leaves' authorityKeyIdentifier. */
-  readonly keyId: string;
-  /** The CA's subject Name as it is encoded in ca.pem, for the leaves' issuer. */
-  readonly subjectName: forge.asn1.Asn1;
   /**
    * Set when this load replaced the CA the folder held (expired, or one a strict parser refuses):
    * the one line telling the user to install the new CA, shown on the onboarding page and the
@@ -186,25 +179,5 @@ function readCa(certFile: string, keyFile: string): Ca {
   const key = crypto.createPrivateKey(fs.readFileSync(keyFile));
   const x509 = new X509Certificate(certPem);
   if (!x509.checkPrivateKey(key)) throw new Error(`${CA_KEY_FILE} is not the key of ${CA_CERT_FILE}`);
-  let parsed: { cert: forge.pki.Certificate; keyId: string; subjectName: forge.asn1.Asn1 } | undefined;
-  const parse = () => {
-    if (parsed) return parsed;
-    const forge = loadForge();
-    const cert = forge.pki.certificateFromPem(certPem);
-    const ski = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null;
-    const keyId = ski?.subjectKeyIdentifier
-      ? forge.util.hexToBytes(ski.subjectKeyIdentifier)
-      : cert.generateSubjectKeyIdentifier().getBytes();
-    const tbs = forge.asn1.fromDer(x509.raw.toString('binary')).value[0] as forge.asn1.Asn1;
-    const fields = tbs.value as forge.asn1.Asn1[];
-    // version [0] (absent in v1), serialNumber, signature, issuer, validity, subject
-    const subjectName = fields[(fields[0]!.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0) + 4]!;
-    return (parsed = { cert, keyId, subjectName });
-  };
-  return {
-    certFile, keyFile, certPem, certDer: x509.raw, x509, key,
-    get cert() { return parse().cert; },
-    get keyId() { return parse().keyId; },
-    get subjectName() { return parse().subjectName; },
-  };
+  return { certFile, keyFile, certPem, certDer: x509.raw, x509, key };
 }

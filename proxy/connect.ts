@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { ProxyContext } from './context.js';
 import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../config/net-address.js';
+import { helloServerName, MAX_CLIENT_HELLO } from './client-hello.js';
 import { writeRawAnswer } from './respond.js';
 import { tunnelRaw } from './tunnel.js';
 import { onTunnel } from './rules/pipeline.js';
@@ -118,59 +119,92 @@ function sniff(socket: Duplex, then: (first: number) => void): void {
   socket.once('close', done);
 }
 
+/**
+ * Collects, without consuming them, the bytes of the ClientHello, and tells its server name: a
+ * string, `undefined` when the client sent none, `null` when the hello cannot be read whole ahead
+ * (then TLS reads it, and the name comes through SNICallback). The caller bounds it in time and
+ * handles the client leaving.
+ */
+function readHello(socket: Duplex, then: (sni: string | undefined | null) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    const hello = helloServerName(chunks.length === 1 ? chunk : Buffer.concat(chunks, size));
+    if (hello.kind === 'partial' && size < MAX_CLIENT_HELLO) return;
+    socket.removeListener('data', onData);
+    socket.pause();
+    socket.unshift(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    then(hello.kind === 'done' ? hello.name : null);
+  };
+  socket.on('data', onData);
+  socket.resume();
+}
+
 /** Clients that refused our certificate, told once each: the usual cause is a CA not installed or not trusted. */
 const warnedRefusals = new Set<string>();
 
 function interceptTls(ctx: ProxyContext, inner: Server, socket: Duplex, info: TunnelInfo, release: () => void): void {
   // Until the handshake finishes, a client that leaves (FIN or reset) takes everything with it: its
   // socket, at once, and the upstream connection opened ahead for it. A FIN that comes while the
-  // certificate is minted reaches the raw socket; one that comes later, the TLS socket: on Node 20
-  // TLSWrap hands the EOF to it as 'end' (a reset as 'error') also while the handshake is under way,
-  // after the ServerHello (tunnel-sockets test 'clients that leave … after the ServerHello').
+  // ClientHello is read or the certificate minted reaches the raw socket; one that comes later,
+  // the TLS socket: on Node 20 TLSWrap hands the EOF to it as 'end' (a reset as 'error') also while
+  // the handshake is under way, after the ServerHello (tunnel-sockets test 'clients that leave …
+  // after the ServerHello').
   let secure = false;
   let tlsSocket: tls.TLSSocket | undefined;
+  const handshake = setTimeout(() => {
+    ctx.log.debug({ client: info.client, host: info.host, timeoutMs: TLS_HANDSHAKE_TIMEOUT_MS }, 'TLS handshake with client did not finish in time; closed');
+    abandon();
+  }, TLS_HANDSHAKE_TIMEOUT_MS);
   const abandon = () => {
     if (secure) return;
+    clearTimeout(handshake);
     socket.destroy();
     tlsSocket?.destroy();
     release();
   };
   socket.once('end', abandon);
   socket.once('close', abandon);
-  ctx.certs.context(info.host).then((secureContext) => {
-    if (socket.destroyed || socket.readableEnded) { abandon(); return; }
-    const s = tlsSocket = new tls.TLSSocket(socket, {
-      isServer: true,
-      secureContext,
-      ALPNProtocols: ['http/1.1'],
-      SNICallback: (servername, cb) => {
-        const name = normalizeHost(servername);
-        if (name === info.host) { cb(null, secureContext); return; }
-        ctx.certs.context(name).then((c) => cb(null, c), (err: Error) => cb(err, undefined));
-      },
+  readHello(socket, (sni) => {
+    // The leaf is for the SNI name, else the CONNECT host.
+    const leafHost = sni ? normalizeHost(sni) : info.host;
+    ctx.certs.context(leafHost).then((secureContext) => {
+      if (socket.destroyed || socket.readableEnded) { abandon(); return; }
+      const s = tlsSocket = new tls.TLSSocket(socket, {
+        isServer: true,
+        secureContext,
+        ALPNProtocols: ['http/1.1'],
+        // Only for a ClientHello that could not be read ahead: it then gets one leaf of the right
+        // name, the other kind staying the CONNECT host's (proxy/client-hello.ts).
+        ...(sni === null ? {
+          SNICallback: (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
+            const name = normalizeHost(servername);
+            if (name === info.host) { cb(null, secureContext); return; }
+            ctx.certs.context(name).then((c) => cb(null, c), (err: Error) => cb(err, undefined));
+          },
+        } : {}),
+      });
+      s.on('error', (err: NodeJS.ErrnoException) => {
+        const key = `${info.client} ${info.host}`;
+        if (/ALERT|alert/.test(err.message) && !warnedRefusals.has(key) && warnedRefusals.size < 10_000) {
+          warnedRefusals.add(key);
+          ctx.log.warn({ client: info.client, host: info.host, error: { code: err.code, message: err.message } },
+            'the client refused mgproxy\'s certificate: install and trust the CA (mgproxy ca) on that device');
+        } else {
+          ctx.log.debug({ client: info.client, host: info.host, error: { code: err.code, message: err.message } }, 'TLS with client failed');
+        }
+        s.destroy();
+      });
+      s.once('secure', () => { secure = true; clearTimeout(handshake); });
+      s.once('end', () => { if (!secure) s.destroy(); });
+      s.once('close', abandon);
+      tunnels.set(s, info);
+      inner.emit('connection', s);
+    }, (err: Error) => {
+      ctx.log.error({ host: info.host, error: { message: err.message } }, 'cannot mint a certificate');
+      abandon();
     });
-    s.on('error', (err: NodeJS.ErrnoException) => {
-      const key = `${info.client} ${info.host}`;
-      if (/ALERT|alert/.test(err.message) && !warnedRefusals.has(key) && warnedRefusals.size < 10_000) {
-        warnedRefusals.add(key);
-        ctx.log.warn({ client: info.client, host: info.host, error: { code: err.code, message: err.message } },
-          'the client refused mgproxy\'s certificate: install and trust the CA (mgproxy ca) on that device');
-      } else {
-        ctx.log.debug({ client: info.client, host: info.host, error: { code: err.code, message: err.message } }, 'TLS with client failed');
-      }
-      s.destroy();
-    });
-    const handshake = setTimeout(() => {
-      ctx.log.debug({ client: info.client, host: info.host, timeoutMs: TLS_HANDSHAKE_TIMEOUT_MS }, 'TLS handshake with client did not finish in time; closed');
-      s.destroy();
-    }, TLS_HANDSHAKE_TIMEOUT_MS);
-    s.once('secure', () => { secure = true; clearTimeout(handshake); });
-    s.once('end', () => { if (!secure) s.destroy(); });
-    s.once('close', () => { clearTimeout(handshake); abandon(); });
-    tunnels.set(s, info);
-    inner.emit('connection', s);
-  }, (err: Error) => {
-    ctx.log.error({ host: info.host, error: { message: err.message } }, 'cannot mint a certificate');
-    abandon();
   });
 }

@@ -1,5 +1,6 @@
 /**
- * The conformance matrix (issue 12): the CA and every kind of leaf the proxy presents, verified by
+ * The conformance matrix (issue 12): the CA and every kind of leaf the proxy presents (each in
+ * its RSA 2048 form and its ECDSA P-256 twin), verified by
  * three independent X.509 implementations from Debian's packages (Chromium, the fourth, runs in
  * browser-proxy.test.ts): OpenSSL (`openssl verify -x509_strict -purpose sslserver`, with the name),
  * GnuTLS (`certtool --verify`, medium profile, the name, serverAuth) and NSS (`vfychain -pp`,
@@ -14,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadOrCreateCa } from '../certs/ca.js';
 import { ensureDebianTool } from './helpers/debian.js';
-import { LEAF_KINDS, presentedLeaf } from './helpers/leaves.js';
+import { CLIENT_KINDS, LEAF_KINDS, presentedLeaf } from './helpers/leaves.js';
 import { startProxy, tempDir, type ProxyProcess } from './helpers/proxy.js';
 
 interface Verdict { ok: boolean; output: string }
@@ -85,10 +86,13 @@ describe('conformance: OpenSSL, GnuTLS and NSS accept the CA and every kind of l
     dir = tempDir();
     otherCa = loadOrCreateCa(path.join(dir, 'other-ca')).ca.certFile;
     for (const [kind, host] of Object.entries(LEAF_KINDS)) {
-      const leaf: X509Certificate = await presentedLeaf(p, host);
-      const file = path.join(dir, `${kind.replace(/\W/g, '-')}.pem`);
-      fs.writeFileSync(file, leaf.toString());
-      leaves.set(kind, file);
+      for (const client of CLIENT_KINDS) {
+        const leaf: X509Certificate = await presentedLeaf(p, host, client.options);
+        assert.equal(leaf.publicKey.asymmetricKeyType, client.key.type.toLowerCase(), `${kind} for ${client.client}`);
+        const file = path.join(dir, `${kind.replace(/\W/g, '-')}-${client.key.type}.pem`);
+        fs.writeFileSync(file, leaf.toString());
+        leaves.set(`${kind} ${client.key.type}`, file);
+      }
     }
   });
   after(async () => { await p?.stop(); });
@@ -103,16 +107,18 @@ describe('conformance: OpenSSL, GnuTLS and NSS accept the CA and every kind of l
         assert.ok(v.ok, v.output);
       });
       for (const [kind, host] of Object.entries(LEAF_KINDS)) {
-        it(`the ${kind} leaf`, (t) => {
-          if (!bin) return skip(t);
-          const name = host.replace(/\.$/, '');
-          const v = stack.verify(bin, p.caFile, leaves.get(kind)!, name, dir);
-          assert.ok(v.ok, v.output);
-        });
+        for (const type of ['RSA', 'EC'] as const) {
+          it(`the ${kind} leaf, ${type === 'EC' ? 'ECDSA P-256' : 'RSA 2048'}`, (t) => {
+            if (!bin) return skip(t);
+            const name = host.replace(/\.$/, '');
+            const v = stack.verify(bin, p.caFile, leaves.get(`${kind} ${type}`)!, name, dir);
+            assert.ok(v.ok, v.output);
+          });
+        }
       }
       it('refuses a leaf checked against another CA (the check can fail)', (t) => {
         if (!bin) return skip(t);
-        const v = stack.verify(bin, otherCa, leaves.get('plain')!, undefined, dir);
+        const v = stack.verify(bin, otherCa, leaves.get('plain EC')!, undefined, dir);
         assert.ok(!v.ok, v.output);
       });
     });

@@ -1,9 +1,9 @@
 /**
  * mgproxy's own CA and the leaves it mints pass the same audit (SPEC §5, last paragraph) and
- * Apple's trust requirements: SAN, serverAuth EKU, validity ≤ 397 days, SHA-256, RSA ≥ 2048 for the
- * leaves; the CA a 10-year root with critical basicConstraints CA:TRUE and keyCertSign.
- * The leaves are served exactly as the proxy presents them (CertStore's contexts), for a host
- * name and for an IP address.
+ * Apple's trust requirements: SAN, serverAuth EKU, validity ≤ 397 days, SHA-256, and RSA 2048 or
+ * ECDSA P-256 for the leaves (the twin a client gets depends on what it offers); the CA a 10-year
+ * root with critical basicConstraints CA:TRUE and keyCertSign. The leaves are served exactly as the
+ * proxy presents them (CertStore's contexts), for a host name and for an IP address.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -17,7 +17,9 @@ import { keyOf, signatureAlgorithmOf } from '../certs/audit/describe.js';
 import type { HostAudit } from '../certs/audit/types.js';
 import { type Ca, loadOrCreateCa } from '../certs/ca.js';
 import { CertStore } from '../certs/store.js';
+import { helloServerName } from '../proxy/client-hello.js';
 import { ensureDebianTool } from './helpers/debian.js';
+import { CLIENT_KINDS } from './helpers/leaves.js';
 import { runCli, tempDir } from './helpers/proxy.js';
 
 const DAY_MS = 86_400_000;
@@ -28,22 +30,31 @@ const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
  * `fallback` (an IP address: clients send no SNI for those), as the proxy's interception does.
  */
 async function serveMinted(store: CertStore, fallback: string, leaves: Map<string, X509Certificate>): Promise<{ server: net.Server; port: number }> {
-  const fallbackContext = await store.context(fallback);
-  // The shape of proxy/connect.ts: a TLSSocket over the accepted socket, the fallback's context by default.
+  // The shape of proxy/connect.ts: the ClientHello's server name read ahead, and a TLSSocket over
+  // the accepted socket with the leaf of that name (else the fallback's).
   const server = net.createServer((raw) => {
     raw.on('error', () => undefined);
-    const socket = new tls.TLSSocket(raw, {
-      isServer: true,
-      secureContext: fallbackContext,
-      SNICallback: (name, cb) => store.context(name).then((c) => cb(null, c), (e: Error) => cb(e)),
-    });
+    let seen = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      seen = Buffer.concat([seen, chunk]);
+      const hello = helloServerName(seen);
+      if (hello.kind === 'partial') return;
+      raw.off('data', onData);
+      raw.pause();
+      raw.unshift(seen);
+      store.context(hello.kind === 'done' && hello.name ? hello.name : fallback).then((secureContext) => serve(raw, secureContext), () => raw.destroy());
+    };
+    raw.on('data', onData);
+  });
+  const serve = (raw: net.Socket, secureContext: tls.SecureContext) => {
+    const socket = new tls.TLSSocket(raw, { isServer: true, secureContext });
     socket.on('error', () => undefined);
     socket.on('secure', () => {
       const leaf = socket.getX509Certificate();
-      if (leaf) leaves.set(leaf.subjectAltName ?? '', leaf);
+      if (leaf) leaves.set(`${leaf.subjectAltName ?? ''} ${keyOf(leaf).type}`, leaf);
       socket.end();
     });
-  });
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, port: (server.address() as AddressInfo).port };
 }
@@ -54,7 +65,19 @@ function assertAppleLeafRules(cert: X509Certificate, what: string): void {
   const days = (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / DAY_MS;
   assert.ok(days <= 397, `${what}: valid ${days} days`);
   assert.equal(signatureAlgorithmOf(cert).name, 'sha256WithRSAEncryption', `${what}: SHA-256`);
-  assert.deepEqual(keyOf(cert), { type: 'RSA', bits: 2048 }, `${what}: RSA 2048`);
+  const key = keyOf(cert);
+  assert.deepEqual(key, key.type === 'EC' ? { type: 'EC', bits: 256 } : { type: 'RSA', bits: 2048 }, `${what}: RSA 2048 or EC P-256`);
+}
+
+/** A handshake with a minted-leaf server as `name`, as one kind of client; the server records the leaf it presented. */
+function handshake(port: number, name: string, options: tls.ConnectionOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername: net.isIP(name) ? undefined : name, rejectUnauthorized: false, ...options }, () => {
+      s.on('close', () => resolve());
+      s.end();
+    });
+    s.on('error', reject);
+  });
 }
 
 describe("mgproxy's own certificates", () => {
@@ -69,6 +92,11 @@ describe("mgproxy's own certificates", () => {
     const named = await serveMinted(store, 'api.own.test', leaves);
     const ip = await serveMinted(store, '10.9.8.7', leaves);
     servers.push(named.server, ip.server);
+    for (const kind of CLIENT_KINDS) {
+      await handshake(named.port, 'api.own.test', kind.options);
+      await handshake(named.port, 'ws.own.test', kind.options);
+      await handshake(ip.port, '10.9.8.7', kind.options);
+    }
     config = path.join(dir, 'mgproxy.config.json');
     fs.writeFileSync(config, JSON.stringify({
       domains: { request: ['https://api.own.test'], socket: ['wss://ws.own.test'] },
@@ -87,13 +115,16 @@ describe("mgproxy's own certificates", () => {
     for (const h of hosts) {
       assert.deepEqual(h.findings, [], `${h.host}: ${JSON.stringify(h.findings)}`);
       assert.equal(h.trustedVia, 'extraCaFiles');
-      assert.deepEqual([h.chain.length, h.chain[0]!.keyType, h.chain[0]!.keyBits, h.chain[0]!.signature], [1, 'RSA', 2048, 'sha256WithRSAEncryption']);
+      // The audit's handshakes offer ECDSA, as phones do: they get the P-256 twin.
+      assert.deepEqual([h.chain.length, h.chain[0]!.keyType, h.chain[0]!.keyBits, h.chain[0]!.signature], [1, 'EC', 256, 'sha256WithRSAEncryption']);
     }
     assert.deepEqual(hosts.map((h) => h.protocol), ['TLSv1.3', 'TLSv1.3', 'TLSv1.3']);
   });
 
-  it("meet Apple's requirements: SAN, serverAuth EKU, at most 397 days, SHA-256, RSA 2048", () => {
-    assert.deepEqual([...leaves.keys()].sort(), ['DNS:api.own.test', 'DNS:ws.own.test', 'IP Address:10.9.8.7']);
+  it("meet Apple's requirements: SAN, serverAuth EKU, at most 397 days, SHA-256, RSA 2048 for a client that offers only RSA, P-256 for the others", () => {
+    assert.deepEqual([...leaves.keys()].sort(), [
+      'DNS:api.own.test EC', 'DNS:api.own.test RSA', 'DNS:ws.own.test EC', 'DNS:ws.own.test RSA', 'IP Address:10.9.8.7 EC', 'IP Address:10.9.8.7 RSA',
+    ]);
     for (const [name, leaf] of leaves) {
       assertAppleLeafRules(leaf, name);
       assert.ok(leaf.checkIssued(ca.x509) && leaf.verify(ca.x509.publicKey), `${name}: signed by the CA`);

@@ -125,14 +125,14 @@ export function rawConnect(proxyPort: number, target: string): Promise<{ socket:
 }
 
 /** TLS inside a CONNECT tunnel, trusting `ca`. */
-export async function tlsTunnel(proxyPort: number, host: string, port: number, ca: string): Promise<import('node:tls').TLSSocket> {
+export async function tlsTunnel(proxyPort: number, host: string, port: number, ca: string, extra: import('node:tls').ConnectionOptions = {}): Promise<import('node:tls').TLSSocket> {
   const { socket, head } = await rawConnect(proxyPort, `${host.includes(":") ? `[${host}]` : host}:${port}`);
   if (!head.startsWith('HTTP/1.1 200')) throw new Error(`CONNECT refused: ${head}`);
   const tls = (await import('node:tls')).default;
   const net = (await import('node:net')).default;
   return new Promise((resolve, reject) => {
     const checkServerIdentity = (_h: string, cert: import('node:tls').PeerCertificate) => tls.checkServerIdentity(host, cert);
-    const s = tls.connect({ socket, servername: net.isIP(host) ? undefined : host, ca, checkServerIdentity, ALPNProtocols: ['http/1.1'] }, () => resolve(s));
+    const s = tls.connect({ socket, servername: net.isIP(host) ? undefined : host, ca, checkServerIdentity, ALPNProtocols: ['http/1.1'], ...extra }, () => resolve(s));
     s.on('error', reject);
   });
 }
