@@ -14,6 +14,7 @@ import tls from 'node:tls';
 import type { Pool } from 'undici';
 import type { RuntimeConfig } from '../config/load.js';
 import { formatHost, isLoopbackIp, normalizeIp } from '../config/net-address.js';
+import { type Handshake, handshakeOf } from '../certs/audit/probe.js';
 import { connectPinned } from './pinned-tls.js';
 
 let undici: typeof import('undici') | undefined;
@@ -66,7 +67,16 @@ function poolKey(mode: TlsMode, name: string, port: number): string {
   return `${mode.kind === 'pinned' ? `pinned:${mode.pin ?? '*'}` : mode.kind} ${name} ${port}`;
 }
 
-interface Ahead { socket: tls.TLSSocket; ready: boolean; timer: NodeJS.Timeout; drop: () => void; fail: (err: Error) => void; holders: number }
+interface Ahead {
+  socket: tls.TLSSocket;
+  ready: boolean;
+  timer: NodeJS.Timeout;
+  drop: () => void;
+  fail: (err: Error) => void;
+  holders: number;
+  /** What its handshake showed, for the TLS audit; undefined when it failed (verification included). */
+  handshake: Promise<Handshake | undefined>;
+}
 
 /**
  * One more tunnel waits for the connection opened ahead. Its release (once: the client left before
@@ -249,12 +259,27 @@ export class Upstream {
       if (this.failedAhead.size < PRECONNECT_MAX * 40) this.failedAhead.add(key);
       drop();
     };
-    const entry: Ahead = { socket, ready: false, drop, fail, timer: setTimeout(drop, PRECONNECT_IDLE_MS).unref(), holders: 0 };
+    let shown: (h: Handshake | undefined) => void = () => undefined;
+    const handshake = new Promise<Handshake | undefined>((resolve) => { shown = resolve; });
+    const entry: Ahead = { socket, ready: false, drop, fail, timer: setTimeout(drop, PRECONNECT_IDLE_MS).unref(), holders: 0, handshake };
     this.ahead.set(key, entry);
-    socket.once('secureConnect', () => { entry.ready = true; });
+    socket.once('secureConnect', () => {
+      entry.ready = true;
+      shown(handshakeOf(socket));
+    });
     socket.on('error', fail);
     socket.on('close', drop);
+    // Refused, unverifiable or closed first: the audit makes its own handshake.
+    socket.once('close', () => shown(undefined));
     return holdAhead(this.ahead, key, entry);
+  }
+
+  /**
+   * The handshake of the connection opened ahead to `name:port`, while there is one: the TLS
+   * audit takes the chain it judges from it instead of making a handshake of its own.
+   */
+  handshakeAhead(name: string, port: number): Promise<Handshake | undefined> | undefined {
+    return this.ahead.get(`${name}:${port}`)?.handshake;
   }
 
   private takeAhead(key: string, evenIfHandshaking: boolean): Ahead | undefined {

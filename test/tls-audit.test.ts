@@ -186,6 +186,25 @@ describe('inline TLS audit, cache and pinning', () => {
     }
   });
 
+  it("judges a new host's chain from the forwarding connection's own handshake: one TLS 1.2 probe beside it, no other", async () => {
+    const host = 'fresh.tls.test';
+    const server = await countingServer(pki, host);
+    const proxy = await startProxy({ config: { domains: { request: [`https://${host}`] }, upstream: { hosts: { [host]: server.address }, extraCaFiles: [pki.rootFile] } } });
+    try {
+      const r = await viaProxy(proxy.url, proxy.caPem, `https://${host}/first`);
+      assert.equal(r.status, 200);
+      // The connection opened at tunnel open carried the request, and its handshake is the one the
+      // audit judged; only the TLS 1.2 handshake is the audit's own.
+      assert.equal(server.probes(), 1);
+      const api = await (await fetch(`${proxy.adminUrl}/api/report`)).json() as { tls: { host: string; protocol: string; chain: unknown[]; findings: unknown[] }[] };
+      const audit = api.tls.find((t) => t.host === host)!;
+      assert.deepEqual([audit.protocol, audit.chain.length, audit.findings], ['TLSv1.3', 2, []]);
+    } finally {
+      await proxy.stop();
+      await server.close();
+    }
+  });
+
   it('forwards to a relaxed host only while it presents the leaf the audit checked', async () => {
     const host = 'pinned.tls.test';
     const server = await countingServer(pki, host, { expired: true });

@@ -14,7 +14,7 @@ import http from 'node:http';
 import type { LookupFunction } from 'node:net';
 import type forge from 'node-forge';
 import { loadForge } from '../forge.js';
-import { buildChain } from './chain.js';
+import { type BuiltChain, buildChain } from './chain.js';
 import type { TrustStore } from './trust.js';
 
 /** Where a connection for `host:port` goes (proxy/upstream.ts `connectOptions`). */
@@ -81,16 +81,18 @@ function fetchCertificates(url: string, route: Route, timeoutMs: number, signal?
 /**
  * While the chain from `sent` stops at an issuer found nowhere and the last certificate names a
  * caIssuers URL, fetches it and offers what came to the trust store (which uses it only if it
- * really issued that certificate). Stops at `deadline` (epoch ms).
+ * really issued that certificate). Stops at `deadline` (epoch ms). Returns the chain as last built,
+ * which is the one the store now completes (undefined after the last fetch, when it was not rebuilt).
  */
-export async function fetchMissingIssuers(sent: readonly X509Certificate[], trust: TrustStore, route: Route, deadline: number, signal?: AbortSignal): Promise<void> {
+export async function fetchMissingIssuers(sent: readonly X509Certificate[], trust: TrustStore, route: Route, deadline: number, signal?: AbortSignal): Promise<BuiltChain | undefined> {
   for (let i = 0; i < MAX_FETCHES; i++) {
-    if (signal?.aborted) return;
+    if (signal?.aborted) return undefined;
     const chain = buildChain(sent, trust, Date.now());
-    if (chain.end !== 'issuer-unknown') return;
+    if (chain.end !== 'issuer-unknown') return chain;
     const url = caIssuerUrls(chain.links[chain.links.length - 1]!.cert)[0];
     const left = deadline - Date.now();
-    if (url === undefined || left <= 0) return;
-    if (!trust.offerFetched(await fetchCertificates(url, route, left, signal), url)) return;
+    if (url === undefined || left <= 0) return chain;
+    if (!trust.offerFetched(await fetchCertificates(url, route, left, signal), url)) return chain;
   }
+  return undefined;
 }

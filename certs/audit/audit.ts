@@ -4,7 +4,7 @@
  * `mgproxy audit` can probe every host first and let each chain be completed with the
  * intermediates the others sent.
  */
-import { buildChain } from './chain.js';
+import { type BuiltChain, buildChain } from './chain.js';
 import { describeCert, keyOf, notAfterOf, shortName, signatureAlgorithmOf } from './describe.js';
 import { CHECKS, unreachableFinding } from './findings.js';
 import { fetchMissingIssuers, type Route } from './aia.js';
@@ -35,7 +35,11 @@ export const errorsOf = (audit: HostAudit): AuditFinding[] => audit.findings.fil
 
 const routeOf = (t: ProbeTarget) => `${t.connect.host}:${t.connect.port}`;
 
-export function analyse(target: ProbeTarget, result: ProbeResult, trust: TrustStore, now = Date.now()): AuditOutcome {
+/**
+ * `built`: the chain as gatherIssuers last built it. A complete one stands (what other hosts add to
+ * the store later cannot change it); one that stops short is built again, with what came since.
+ */
+export function analyse(target: ProbeTarget, result: ProbeResult, trust: TrustStore, now = Date.now(), built?: BuiltChain): AuditOutcome {
   const route = routeOf(target);
   const via = route === `${target.host}:${target.port}` ? '' : ` (upstream.hosts: ${route})`;
   const best = shownHandshake(result);
@@ -47,7 +51,7 @@ export function analyse(target: ProbeTarget, result: ProbeResult, trust: TrustSt
       details: { route },
     };
   }
-  const chain = buildChain(best.sent, trust, now);
+  const chain = built && built.end !== 'issuer-unknown' ? built : buildChain(best.sent, trust, now);
   const facts = { host: target.host, port: target.port, now, best, tls12: result.tls12, chain };
   const findings = CHECKS.map((check) => check(facts)).filter((f): f is AuditFinding => f !== undefined);
   if (chain.trustedVia === 'extraCaFiles') {
@@ -82,22 +86,23 @@ export interface AuditDeps { trust: TrustStore; route: Route }
  * Completes what the chain lacks, within the host's time: the certificates this host sent are
  * kept to complete other hosts' chains, and a missing issuer is fetched from its caIssuers URL.
  */
-export async function gatherIssuers(target: ProbeTarget, result: ProbeResult, deps: AuditDeps, deadline: number, signal?: AbortSignal): Promise<void> {
+export async function gatherIssuers(target: ProbeTarget, result: ProbeResult, deps: AuditDeps, deadline: number, signal?: AbortSignal): Promise<BuiltChain | undefined> {
   const shown = shownHandshake(result);
-  if (!shown) return;
+  if (!shown) return undefined;
   deps.trust.remember(shown.sent, target.host);
-  await fetchMissingIssuers(shown.sent, deps.trust, deps.route, deadline, signal);
+  return fetchMissingIssuers(shown.sent, deps.trust, deps.route, deadline, signal);
 }
 
 /**
  * Probes and analyses one host, all within `timeoutMs` (SPEC §10: 10 s). `signal` cancels it at
- * once, its sockets destroyed: the Promise then rejects with the signal's reason.
+ * once, its sockets destroyed: the Promise then rejects with the signal's reason. `forwarding` is
+ * the proxy's own connection's handshake, when it opened one (certs/audit/probe.ts).
  */
-export async function auditHost(target: ProbeTarget, deps: AuditDeps, timeoutMs = AUDIT_TIMEOUT_MS, signal?: AbortSignal): Promise<AuditOutcome> {
+export async function auditHost(target: ProbeTarget, deps: AuditDeps, timeoutMs = AUDIT_TIMEOUT_MS, signal?: AbortSignal, forwarding?: Promise<Handshake | undefined>): Promise<AuditOutcome> {
   const deadline = Date.now() + timeoutMs;
-  const result = await probe(target, timeoutMs, signal);
+  const result = await probe(target, timeoutMs, signal, forwarding);
   signal?.throwIfAborted();
-  await gatherIssuers(target, result, deps, deadline, signal);
+  const chain = await gatherIssuers(target, result, deps, deadline, signal);
   signal?.throwIfAborted();
-  return analyse(target, result, deps.trust);
+  return analyse(target, result, deps.trust, Date.now(), chain);
 }

@@ -1,6 +1,7 @@
 /**
  * The probe: two TLS handshakes with an upstream, in parallel, each with SNI = the name and the
- * lenient context (weak crypto must not stop it). One offers TLS 1.0 to 1.3 and shows what the
+ * lenient context (weak crypto must not stop it); in the proxy, the first is its own forwarding
+ * connection's when that one passed strict verification (`probe`'s `forwarding`). One offers TLS 1.0 to 1.3 and shows what the
  * server does at its best; one offers TLS 1.2 alone, the best older Android has (SPEC §5
  * `tls-no-tls12`: the server must accept it). Nothing is verified here: the probe records what
  * the server sent.
@@ -45,17 +46,48 @@ export interface ProbeFailure {
 
 export interface ProbeResult { best: Handshake | ProbeFailure; tls12: Handshake | ProbeFailure }
 
-/** `signal` aborts both handshakes at once (their sockets destroyed): the result is then two `aborted` failures. */
-export async function probe(target: ProbeTarget, timeoutMs = AUDIT_TIMEOUT_MS, signal?: AbortSignal): Promise<ProbeResult> {
+/**
+ * `signal` aborts both handshakes at once (their sockets destroyed): the result is then two
+ * `aborted` failures. `forwarding`: the handshake of the proxy's own connection to the host,
+ * opened at tunnel open (proxy/upstream.ts `preconnect`), when there is one. It stands in for the
+ * best-version handshake, so a new host costs one handshake less: its chain, names and dates are
+ * what the audit judges, and only the TLS 1.2 handshake runs beside it. When it failed (strict
+ * verification refused the chain, or the server offers only TLS < 1.2) the probe's own lenient
+ * handshake runs instead, as the forwarding connection's failure tells nothing about what the
+ * server sent.
+ */
+export async function probe(target: ProbeTarget, timeoutMs = AUDIT_TIMEOUT_MS, signal?: AbortSignal, forwarding?: Promise<Handshake | undefined>): Promise<ProbeResult> {
   if (target.refused) {
     const failure: ProbeFailure = { ok: false, stage: 'connect', message: target.refused.message };
     return { best: failure, tls12: failure };
   }
-  const [best, tls12] = await Promise.all([
-    handshake(target, lenientContext('any'), timeoutMs, signal),
-    handshake(target, lenientContext('tls12'), timeoutMs, signal),
-  ]);
-  return { best, tls12 };
+  const best = async () => (forwarding && await untilAborted(forwarding, signal)) || handshake(target, lenientContext('any'), timeoutMs, signal);
+  const [b, tls12] = await Promise.all([best(), handshake(target, lenientContext('tls12'), timeoutMs, signal)]);
+  return { best: b, tls12 };
+}
+
+/**
+ * What a finished handshake shows: protocol, cipher and the chain the server sent. Undefined for
+ * a resumed session or no certificate (nothing to judge). Call it once per socket, at
+ * 'secureConnect': Node's client-side getPeerX509Certificate takes the leaf out of the peer
+ * chain, so a second call sees none.
+ */
+export function handshakeOf(socket: tls.TLSSocket): Handshake | undefined {
+  if (socket.isSessionReused()) return undefined;
+  const sent = sentChain(socket);
+  if (sent.length === 0) return undefined;
+  return { ok: true, protocol: socket.getProtocol() ?? 'unknown', cipher: socket.getCipher()?.name ?? 'unknown', sent, leafFingerprint256: sent[0]!.fingerprint256 };
+}
+
+/** `p`, or undefined as soon as `signal` aborts. */
+function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); });
+  });
 }
 
 function handshake(target: ProbeTarget, secureContext: tls.SecureContext, timeoutMs: number, signal?: AbortSignal): Promise<Handshake | ProbeFailure> {
@@ -87,9 +119,7 @@ function handshake(target: ProbeTarget, secureContext: tls.SecureContext, timeou
     socket.on('error', onError);
     socket.once('connect', () => { connected = true; });
     socket.once('secureConnect', () => {
-      const sent = sentChain(socket);
-      if (sent.length === 0) finish({ ok: false, stage: 'handshake', message: 'the server sent no certificate' });
-      else finish({ ok: true, protocol: socket.getProtocol() ?? 'unknown', cipher: socket.getCipher()?.name ?? 'unknown', sent, leafFingerprint256: sent[0]!.fingerprint256 });
+      finish(handshakeOf(socket) ?? { ok: false, stage: 'handshake', message: 'the server sent no certificate' });
     });
   });
 }

@@ -78,12 +78,14 @@ export function checkHost(ctx: Pick<ProxyContext, 'config' | 'rules'>, host: str
 }
 
 /**
- * A CONNECT to `host:port` is being intercepted: the rules start what its first request will
- * need, unless the host is refused (then undefined). Returns what the tunnel calls when it closes,
- * letting go of what it held.
+ * A CONNECT to `host:port` is being intercepted: unless the host is refused (then undefined),
+ * `open` starts the upstream connection and then the rules start what its first request will
+ * need (the TLS audit uses that connection's handshake). Returns what the tunnel calls when it
+ * closes, letting go of what it held.
  */
-export function onTunnel(ctx: ProxyContext, host: string, port: number): (() => void) | undefined {
+export function onTunnel(ctx: ProxyContext, host: string, port: number, open: () => void = () => undefined): (() => void) | undefined {
   if (checkHost(ctx, host)) return undefined;
+  open();
   let releases: (() => void)[] | undefined;
   for (const rule of ctx.rules) {
     const release = rule.onTunnel?.(host, port);

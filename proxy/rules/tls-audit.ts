@@ -45,7 +45,7 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>): Rule {
 
   const audit = (host: string, port: number) => cache.get(`${host}:${port}`, (signal) => {
     const connect = ctx.upstream.connectOptions(host, port);
-    return auditHost({ host, port, connect, refused: ctx.upstream.loopCheck(connect) }, deps, undefined, signal);
+    return auditHost({ host, port, connect, refused: ctx.upstream.loopCheck(connect) }, deps, undefined, signal, ctx.upstream.handshakeAhead(host, port));
   }, keep);
   /** What each request waiting for its host's audit lets go of at its end. */
   const waiting = new WeakMap<Exchange, () => void>();
