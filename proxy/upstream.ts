@@ -117,12 +117,16 @@ export class Upstream {
 
   /** Loads what forwarding needs, soon, off the first moments after start (when the first CONNECTs come). */
   warm(): void {
-    setTimeout(loadUndici, UNDICI_WARM_DELAY_MS).unref();
+    setTimeout(() => {
+      loadUndici();
+      // The roots context too (~20 ms): the first new host's connection would pay for it.
+      void this.trust;
+    }, UNDICI_WARM_DELAY_MS).unref();
   }
 
   /**
    * Node's roots plus `extraCaFiles`, parsed once and shared by every upstream connection. Built
-   * on first use, not at start: parsing some 140 roots takes ~20 ms, a seventh of a start.
+   * on first use or by `warm`, not at start: parsing some 140 roots takes ~20 ms, a seventh of a start.
    */
   get trust(): tls.SecureContext {
     return (this.trustContext ??= tls.createSecureContext({ ca: [...tls.rootCertificates, ...this.config.extraCas.map((c) => c.pem)] }));

@@ -32,7 +32,10 @@ export interface Handshake {
   protocol: string;
   /** OpenSSL's name, as `openssl s_client` prints it. */
   cipher: string;
-  /** The certificates the server sent, leaf first, in issuing order. */
+  /**
+   * The certificates the server sent, leaf first, in issuing order. Empty for the TLS 1.2
+   * handshake when the forwarding connection's was shown (only its success is judged then).
+   */
   sent: X509Certificate[];
   leafFingerprint256: string;
 }
@@ -61,8 +64,10 @@ export async function probe(target: ProbeTarget, timeoutMs = AUDIT_TIMEOUT_MS, s
     const failure: ProbeFailure = { ok: false, stage: 'connect', message: target.refused.message };
     return { best: failure, tls12: failure };
   }
-  const best = async () => (forwarding && await untilAborted(forwarding, signal)) || handshake(target, lenientContext('any'), timeoutMs, signal);
-  const [b, tls12] = await Promise.all([best(), handshake(target, lenientContext('tls12'), timeoutMs, signal)]);
+  let forwarded: Handshake | undefined;
+  const best = async () => (forwarded = forwarding && await untilAborted(forwarding, signal)) || handshake(target, lenientContext('any'), timeoutMs, signal);
+  // Once the forwarding handshake is shown, only whether TLS 1.2 is accepted matters: its chain is not read.
+  const [b, tls12] = await Promise.all([best(), handshake(target, lenientContext('tls12'), timeoutMs, signal, () => forwarded === undefined)]);
   return { best: b, tls12 };
 }
 
@@ -90,7 +95,7 @@ function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T | undef
   });
 }
 
-function handshake(target: ProbeTarget, secureContext: tls.SecureContext, timeoutMs: number, signal?: AbortSignal): Promise<Handshake | ProbeFailure> {
+function handshake(target: ProbeTarget, secureContext: tls.SecureContext, timeoutMs: number, signal?: AbortSignal, needChain = () => true): Promise<Handshake | ProbeFailure> {
   return new Promise((resolve) => {
     if (signal?.aborted) { resolve({ ok: false, stage: 'aborted', message: 'the audit was cancelled' }); return; }
     let connected = false;
@@ -119,7 +124,8 @@ function handshake(target: ProbeTarget, secureContext: tls.SecureContext, timeou
     socket.on('error', onError);
     socket.once('connect', () => { connected = true; });
     socket.once('secureConnect', () => {
-      finish(handshakeOf(socket) ?? { ok: false, stage: 'handshake', message: 'the server sent no certificate' });
+      if (!needChain()) finish({ ok: true, protocol: socket.getProtocol() ?? 'unknown', cipher: socket.getCipher()?.name ?? 'unknown', sent: [], leafFingerprint256: '' });
+      else finish(handshakeOf(socket) ?? { ok: false, stage: 'handshake', message: 'the server sent no certificate' });
     });
   });
 }
