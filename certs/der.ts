@@ -110,7 +110,8 @@ function checkPrimitive({ tag, content: c }: Tlv, where: string): void {
   }
 }
 
-const oidString = (c: Buffer): string => {
+/** An OBJECT IDENTIFIER's content octets as dotted text (X.690 §8.19). */
+export const oidString = (c: Buffer): string => {
   const arcs: number[] = [];
   let v = 0;
   for (const b of c) {

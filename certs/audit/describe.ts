@@ -6,6 +6,7 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import type { ChainEntry } from './types.js';
+import { oidString } from '../der.js';
 
 /** A signature algorithm's OpenSSL name and the hash it signs with (`undefined` when unknown). */
 export interface SignatureAlgorithm { name: string; hash?: string }
@@ -56,24 +57,13 @@ function element(der: Buffer, at: number): { tag: number; body: number; end: num
   return { tag: der[at]!, body, end: body + len };
 }
 
-function oidText(content: Buffer): string {
-  const arcs: number[] = [];
-  let v = 0;
-  for (const b of content) {
-    v = v * 128 + (b & 0x7f);
-    if (!(b & 0x80)) { arcs.push(v); v = 0; }
-  }
-  const [head = 0, ...rest] = arcs;
-  const first = head < 80 ? Math.floor(head / 40) : 2;
-  return [first, head - first * 40, ...rest].join('.');
-}
 
 /** The OID and the parameters' bounds of the AlgorithmIdentifier SEQUENCE at `at`. */
 function algorithmAt(der: Buffer, at: number): { oid: string; params?: { body: number; end: number; tag: number } } {
   const alg = element(der, at);
   const id = element(der, alg.body);
   if (alg.tag !== 0x30 || id.tag !== 0x06) throw new Error('not an AlgorithmIdentifier');
-  return { oid: oidText(der.subarray(id.body, id.end)), params: id.end < alg.end ? element(der, id.end) : undefined };
+  return { oid: oidString(der.subarray(id.body, id.end)), params: id.end < alg.end ? element(der, id.end) : undefined };
 }
 
 const signatures = new WeakMap<X509Certificate, SignatureAlgorithm>();
