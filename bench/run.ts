@@ -67,7 +67,6 @@ const viaFloor: Route | undefined = floor && { upstreamPort: nginx.port, hostPor
 say(`mgproxy pid ${proxy.pid}; upstreams: nginx pid ${nginx.pid} (HTTP), Node pid ${upstream.pid} (WebSocket echo)`);
 say(pinning ? `pinned with taskset: mgproxy on core ${pinning.proxy}; load generator and upstream on core ${pinning.load}` : 'not pinned (no taskset or fewer than 2 cores)');
 
-let bulkBaseline: number | undefined;
 try {
   for (let round = 0; round < s.rounds; round++) {
     say(`round ${round + 1} of ${s.rounds}`);
@@ -103,11 +102,13 @@ try {
       const bulk = [['download', download], ['upload', (r: Route, h: string, n: number, hd: Record<string, string>) => upload(r, h, n, hd, nginx.sinkDir)]] as const;
       for (const [what, run] of bulk) {
         for (const [side, route] of sides) {
-          bulkBaseline ??= side === 'proxy' ? rssKiB(proxy.pid) : undefined;
+          // Growth is counted from the RSS just before this transfer, so that what earlier workloads
+          // left in the heap is not charged to it.
+          const baseline = side === 'proxy' ? rssKiB(proxy.pid) : 0;
           const watch = side === 'proxy' ? watchRss(proxy.pid) : undefined;
           const mbps = await within(300_000, what, run(route, HOSTS.api, s.bulkBytes, HEADERS));
           put(`${what}-MBps`, side, mbps);
-          if (watch) put(`${what}-rss-growth-MiB`, side, (watch.stop() - bulkBaseline!) / 1024);
+          if (watch) put(`${what}-rss-growth-MiB`, side, (watch.stop() - baseline) / 1024);
           say(`  ${what} ${side}: ${mbps.toFixed(0)} MB/s`);
         }
       }
@@ -130,6 +131,7 @@ try {
       put('wss-echo-observed', 'proxy', rate);
       say(`  WSS echo proxy, messages observed (a dashboard listening): ${Math.round(rate)} round trips/s`);
     }
+    say(`  mgproxy RSS at the end of round ${round + 1}: ${rssKiB(proxy.pid)} KiB`);
   }
 
   if (only.has('idle')) {
