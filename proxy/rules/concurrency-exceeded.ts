@@ -24,6 +24,8 @@ export function concurrencyExceeded(ctx: Pick<ProxyContext, 'config'>): Rule {
   const byPlatform = platforms.map((p) => ctx.config.caps.get(p.name)!.map((cap) => ({ id: nextId++, cap, platform: p })));
   const slotsOf = (api: Api): Slot[][] => byPlatform.map((slots) => slots.filter((s) => s.cap.apis.includes(api)));
   const table = new Map<Api, Slot[][]>((['request', 'uploadFile', 'downloadFile', 'connectSocket'] as const).map((api) => [api, slotsOf(api)]));
+  // Every platform's slots of an API in one list, for taking and giving back slots.
+  const allOf = new Map<Api, Slot[]>([...table].map(([api, perPlatform]) => [api, perPlatform.flat()]));
 
   const used = new Map<string, number>();
   const queues = new Map<string, Exchange[]>();
@@ -40,7 +42,9 @@ export function concurrencyExceeded(ctx: Pick<ProxyContext, 'config'>): Rule {
     return undefined;
   };
   const acquire = (ex: Exchange) => {
-    const keys = table.get(ex.api)!.flat().map((s) => keyOf(s, ex));
+    const slots = allOf.get(ex.api)!;
+    const keys = new Array<string>(slots.length);
+    for (let i = 0; i < slots.length; i++) keys[i] = keyOf(slots[i]!, ex);
     for (const k of keys) used.set(k, (used.get(k) ?? 0) + 1);
     holding.set(ex, keys);
   };
@@ -76,8 +80,12 @@ export function concurrencyExceeded(ctx: Pick<ProxyContext, 'config'>): Rule {
     ids: ['concurrency-exceeded'],
     onRequest: (ex) => {
       const perPlatform = table.get(ex.api)!;
-      const breaches = perPlatform.map((slots) => full(slots, ex)).filter((b) => b !== undefined);
-      if (breaches.length === 0) { acquire(ex); return undefined; }
+      let breaches: { slot: Slot; n: number }[] | undefined;
+      for (const slots of perPlatform) {
+        const breach = full(slots, ex);
+        if (breach) (breaches ??= []).push(breach);
+      }
+      if (!breaches) { acquire(ex); return undefined; }
       const finding: Finding = {
         rule: 'concurrency-exceeded', severity: 'error',
         platforms: breaches.map((b) => b.slot.platform.name),

@@ -118,6 +118,8 @@ export function runRequestRules(ctx: ProxyContext, ex: Exchange, from = 0): Bloc
     const rule = rules[i]!;
     if (!applies(rule, ex)) continue;
     const found = rule.onRequest ? rule.onRequest(ex) : rule.checkHost?.(ex.host);
+    if (found === undefined) continue;
+    // Made only when a rule waits: the common path allocates nothing per rule.
     const next = () => runRequestRules(ctx, ex, i + 1);
     if (found instanceof Promise) {
       return found.then((finding) => {
