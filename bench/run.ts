@@ -108,8 +108,14 @@ try {
           const watch = side === 'proxy' ? watchRss(proxy.pid) : undefined;
           const mbps = await within(300_000, what, run(route, HOSTS.api, s.bulkBytes, HEADERS));
           put(`${what}-MBps`, side, mbps);
+          if (side === 'direct' && floor) put(`floor-${what}-MBps`, 'direct', mbps);
           if (watch) put(`${what}-rss-growth-MiB`, side, (watch.stop() - baseline) / 1024);
           say(`  ${what} ${side}: ${mbps.toFixed(0)} MB/s`);
+        }
+        if (floor && viaFloor) {
+          const mbps = await within(300_000, `${what} floor`, run(viaFloor, HOSTS.api, s.bulkBytes, HEADERS));
+          put(`floor-${what}-MBps`, 'proxy', mbps);
+          say(`  ${what} engine floor: ${mbps.toFixed(0)} MB/s`);
         }
       }
     }
@@ -214,6 +220,8 @@ fig('download-MBps', `download ${MiB} MiB`, 'throughput', 'MB/s', { of: 'ratio',
 fig('download-rss-growth-MiB', `download ${MiB} MiB`, 'proxy RSS growth', 'MiB', { of: 'value', kind: 'max', limit: 16 });
 fig('upload-MBps', `upload ${MiB} MiB`, 'throughput', 'MB/s', { of: 'ratio', kind: 'min', limit: 0.8 });
 fig('upload-rss-growth-MiB', `upload ${MiB} MiB`, 'proxy RSS growth', 'MiB', { of: 'value', kind: 'max', limit: 16 });
+fig('floor-download-MBps', `engine floor, download ${MiB} MiB`, 'throughput', 'MB/s');
+fig('floor-upload-MBps', `engine floor, upload ${MiB} MiB`, 'throughput', 'MB/s');
 fig('wss-echo', 'WSS echo, 64 B, 10 sockets', 'round trips', '/s', { of: 'ratio', kind: 'min', limit: 0.95 });
 fig('wss-echo-observed', 'WSS echo, 64 B, 10 sockets, messages observed', 'round trips', '/s', undefined, 'a dashboard listening: each frame parsed both ways');
 fig('idle-wss-KiB-each', `${s.idleSockets} idle WSS connections`, 'proxy RSS each', 'KiB', { of: 'value', kind: 'max', limit: 32 });

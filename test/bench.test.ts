@@ -34,7 +34,7 @@ it('npm run bench --quick measures every workload, direct and through the proxy'
   const report = JSON.parse(fs.readFileSync(json, 'utf8')) as Report;
   const metrics = report.figures.map((f) => `${f.workload}: ${f.metric}`);
   for (const want of ['small GETs, c=10: throughput', 'small GETs, c=10: proxy CPU per request', 'small GETs, c=50: p99 latency', 'new host (5 names): p50 to first byte',
-    'download 4 MiB: throughput', 'upload 4 MiB: proxy RSS growth', 'WSS echo, 64 B, 10 sockets: round trips',
+    'download 4 MiB: throughput', 'upload 4 MiB: proxy RSS growth', 'engine floor, upload 4 MiB: throughput', 'WSS echo, 64 B, 10 sockets: round trips',
     '20 idle WSS connections: proxy RSS each', '50 distinct hosts minted: proxy RSS over idle',
     'process start → first CONNECT answered: time']) {
     assert.ok(metrics.includes(want), `no figure "${want}" in ${JSON.stringify(metrics)}`);
