@@ -8,6 +8,8 @@
  *   --only A,B     only these workloads: small,floor,newhost,bulk,wss,wss-observed,idle,mint,startup,network
  *   --cpu-prof DIR runs the shared proxy under `node --cpu-prof` and summarises its profile
  *   --no-pin       do not pin with taskset
+ *   --cli PATH     runs another build's dist/proxy/cli.js (a before/after in one harness; an older
+ *                  build without /api/network cannot run the network workload)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,11 +37,14 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'cpu-prof': { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    cli: { type: 'string' },
   },
 });
 const only = new Set((args.only?.split(',') ?? WORKLOADS) as Workload[]);
 for (const w of only) if (!WORKLOADS.includes(w)) throw new Error(`--only: unknown workload ${w}; known: ${WORKLOADS.join(',')}`);
 const s = sizes(args.quick, args.rounds ? Number(args.rounds) : undefined);
+const cli = args.cli ? path.resolve(args.cli) : undefined;
+if (cli && !fs.existsSync(cli)) { process.stderr.write(`bench: --cli: no such file ${cli}\n`); process.exit(2); }
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 
@@ -53,7 +58,7 @@ const nginx = await startNginx({ certPem: world.certPem, keyPem: world.keyPem, b
 const upstream = await startUpstreamProcess(world.certFile);
 const configFile = world.writeConfig(nginx.port, upstream.port);
 const cpuProfDir = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined;
-const proxy = await startProxyProcess({ configFile, caDir: world.caDir, pinning, cpuProfDir });
+const proxy = await startProxyProcess({ configFile, caDir: world.caDir, pinning, cpuProfDir, cli });
 const ca = fs.readFileSync(path.join(world.caDir, 'ca.pem'), 'utf8');
 const hostPorts = { [HOSTS.ws]: upstream.port };
 const direct: Route = { upstreamPort: nginx.port, hostPorts, ca: world.pki.root.certPem };
@@ -149,7 +154,7 @@ if (only.has('idle')) {
   // A fresh proxy: in the shared one, a collection of what the earlier workloads left can free
   // more than the sockets take (the figure came out negative). A few sockets first mint the host's
   // leaf and warm the code, so that the figure is what each further socket holds.
-  const fresh = await startProxyProcess({ configFile, caDir: world.caDir, pinning });
+  const fresh = await startProxyProcess({ configFile, caDir: world.caDir, pinning, cli });
   try {
     const route = { ...viaProxy, proxyPort: fresh.port };
     for (const ws of await openMany(route, HOSTS.ws, 20, 20, HEADERS)) ws.terminate();
@@ -168,7 +173,7 @@ if (only.has('idle')) {
 
 if (only.has('mint')) {
   // A fresh proxy: "idle" is its RSS right after start.
-  const fresh = await startProxyProcess({ configFile, caDir: world.caDir, pinning, cpuProfDir });
+  const fresh = await startProxyProcess({ configFile, caDir: world.caDir, pinning, cpuProfDir, cli });
   try {
     await new Promise((r) => setTimeout(r, 500));
     const idle = rssKiB(fresh.pid);
@@ -192,7 +197,7 @@ if (only.has('startup')) {
   const log = path.join(world.dir, 'startup.log');
   for (let i = 0; i < s.startups; i++) {
     put('startup-ms', 'direct', await timeNodeFloor(pin, log));
-    put('startup-ms', 'proxy', await timeProxyStart((port) => proxyCommand({ configFile, caDir: world.caDir, pinning }, port), log));
+    put('startup-ms', 'proxy', await timeProxyStart((port) => proxyCommand({ configFile, caDir: world.caDir, pinning, cli }, port), log));
   }
   say(`  start → first CONNECT answered: ${raw['startup-ms']!.proxy.map((x) => x.toFixed(0)).join(', ')} ms (node alone: ${raw['startup-ms']!.direct.map((x) => x.toFixed(0)).join(', ')} ms)`);
 }
