@@ -119,7 +119,7 @@ export function runRequestRules(ctx: ProxyContext, ex: Exchange, from = 0): Bloc
     if (!applies(rule, ex)) continue;
     const found = rule.onRequest ? rule.onRequest(ex) : rule.checkHost?.(ex.host);
     if (found === undefined) continue;
-    // Made only when a rule waits: the common path allocates nothing per rule.
+    // Made only for a rule that found something or waits: a rule with nothing to say allocates nothing.
     const next = () => runRequestRules(ctx, ex, i + 1);
     if (found instanceof Promise) {
       return found.then((finding) => {
