@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad } from './load.js';
-import { type Pinning, pinCores, proxyCommand, rssKiB, startFloorProcess, startProxyProcess, startUpstreamProcess, watchRss } from './processes.js';
+import { type Pinning, pinCores, type ProxyProcess, proxyCommand, rssKiB, startFloorProcess, startProxyProcess, startUpstreamProcess, watchRss } from './processes.js';
 import { summariseProfile } from './profile.js';
 import { createWorld, HEADERS, HOSTS, mintHostName, newHostName, sizes } from './setup.js';
 import { type Figure, formatTable, meets, spread } from './stats.js';
@@ -144,19 +144,26 @@ try {
     }
     say(`  mgproxy RSS at the end of round ${round + 1}: ${rssKiB(proxy.pid)} KiB`);
   }
-
 } finally {
   await proxy.stop();
   await floor?.stop();
+}
+
+/** Runs `measure` on a proxy of its own, started for it and stopped after, whatever happens. */
+async function onFreshProxy(measure: (fresh: ProxyProcess, route: Route) => Promise<void>, profile = false): Promise<void> {
+  const fresh = await startProxyProcess({ configFile, caDir: world.caDir, pinning, cli, ...(profile ? { cpuProfDir } : {}) });
+  try {
+    await measure(fresh, { ...viaProxy, proxyPort: fresh.port });
+  } finally {
+    await fresh.stop();
+  }
 }
 
 if (only.has('idle')) {
   // A fresh proxy: in the shared one, a collection of what the earlier workloads left can free
   // more than the sockets take (the figure came out negative). A few sockets first mint the host's
   // leaf and warm the code, so that the figure is what each further socket holds.
-  const fresh = await startProxyProcess({ configFile, caDir: world.caDir, pinning, cli });
-  try {
-    const route = { ...viaProxy, proxyPort: fresh.port };
+  await onFreshProxy(async (fresh, route) => {
     for (const ws of await openMany(route, HOSTS.ws, 20, 20, HEADERS)) ws.terminate();
     await new Promise((r) => setTimeout(r, 500));
     const before = rssKiB(fresh.pid);
@@ -166,30 +173,25 @@ if (only.has('idle')) {
     for (const ws of sockets) ws.terminate();
     put('idle-wss-KiB-each', 'proxy', (after - before) / s.idleSockets);
     say(`  ${s.idleSockets} idle WSS on a fresh proxy: ${((after - before) / s.idleSockets).toFixed(1)} KiB each (RSS ${before} → ${after} KiB)`);
-  } finally {
-    await fresh.stop();
-  }
+  });
 }
 
 if (only.has('mint')) {
   // A fresh proxy: "idle" is its RSS right after start.
-  const fresh = await startProxyProcess({ configFile, caDir: world.caDir, pinning, cpuProfDir, cli });
-  try {
+  await onFreshProxy(async (fresh, route) => {
     await new Promise((r) => setTimeout(r, 500));
     const idle = rssKiB(fresh.pid);
     const watch = watchRss(fresh.pid, 100);
     const t0 = performance.now();
     const names = Array.from({ length: s.mintHosts }, (_, i) => mintHostName(i));
-    const done = await handshakeEach({ ...viaProxy, proxyPort: fresh.port }, names, 8, s.mintDeadlineMs);
+    const done = await handshakeEach(route, names, 8, s.mintDeadlineMs);
     const seconds = (performance.now() - t0) / 1000;
     const peak = watch.stop();
     if (done < names.length) say(`  minting: only ${done} of ${names.length} hosts within ${s.mintDeadlineMs} ms`);
     put('mint-rss-growth-MiB', 'proxy', (peak - idle) / 1024);
     put('mint-per-second', 'proxy', done / seconds);
     say(`  ${done} hosts minted in ${seconds.toFixed(1)} s: RSS idle ${idle} KiB, peak ${peak} KiB`);
-  } finally {
-    await fresh.stop();
-  }
+  }, true);
 }
 
 if (only.has('startup')) {

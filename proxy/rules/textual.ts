@@ -1,9 +1,5 @@
 /** Content types whose bodies the runtime hands the game as text (and so converts and strips a BOM from). */
 
-function mediaTypeOf(contentType: string | undefined): string {
-  return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
-}
-
 const TEXTUAL_TYPES = new Set(['application/json', 'application/javascript', 'application/ecmascript', 'application/xml', 'application/x-www-form-urlencoded']);
 
 interface TypeInfo { textual: boolean; charset: string | undefined }
@@ -21,7 +17,7 @@ function infoOf(contentType: string | undefined): TypeInfo {
   if (contentType === undefined) return NONE;
   let info = known.get(contentType);
   if (info) return info;
-  const type = mediaTypeOf(contentType);
+  const type = contentType.split(';', 1)[0]!.trim().toLowerCase();
   const m = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType);
   info = {
     textual: type.startsWith('text/') || type.endsWith('+json') || type.endsWith('+xml') || TEXTUAL_TYPES.has(type),
