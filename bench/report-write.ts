@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { EventHub, type Violation } from '../proxy/events.js';
+import { EventHub, type Violation } from '../proxy/flow/events.js';
 import { HarRecorder, type HarExchange } from '../proxy/reports/har.js';
 import { jsonReportChunks } from '../proxy/reports/json.js';
 import { junitReportChunks } from '../proxy/reports/junit.js';

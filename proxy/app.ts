@@ -12,18 +12,18 @@ import { type Ca, CA_RENEW_WARNING_DAYS, caDaysLeft, loadOrCreateCa } from '../c
 import { CertStore } from '../certs/store.js';
 import { createAdminServer } from './admin/server.js';
 import { type ProxyContext, RuntimeState } from './context.js';
-import { EventHub } from './events.js';
-import { InFlight } from './inflight.js';
+import { EventHub } from './flow/events.js';
+import { InFlight } from './flow/inflight.js';
 import { createLogger, type LogFormat, type LogLevel } from './log.js';
-import { ClientAccess } from './client-access.js';
-import { Clients } from './clients.js';
-import { SocketMessages } from './socket-messages.js';
-import { ExchangeLog } from './exchange-log.js';
+import { ClientAccess } from './phones/client-access.js';
+import { Clients } from './flow/clients.js';
+import { SocketMessages } from './sockets/messages.js';
+import { ExchangeLog } from './admin/exchange-store.js';
 import { type Cidr, formatHost, isLoopbackIp } from '../config/net-address.js';
-import { createOnboarding } from './onboarding.js';
+import { createOnboarding } from './phones/onboarding.js';
 import { createRules } from './rules/index.js';
-import { ProxyServer } from './server.js';
-import { Upstream } from './upstream.js';
+import { ProxyServer } from './engine/server.js';
+import { Upstream } from './engine/upstream/pools.js';
 import { NetworkState } from './network/state.js';
 import type { PresetName } from '../config/network.js';
 

@@ -4,14 +4,14 @@ import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../config/load.js';
 import type { Ca } from '../certs/ca.js';
 import type { CertStore } from '../certs/store.js';
-import type { Clients } from './clients.js';
-import type { EventHub } from './events.js';
-import type { ExchangeLog } from './exchange-log.js';
-import type { InFlight } from './inflight.js';
+import type { Clients } from './flow/clients.js';
+import type { EventHub } from './flow/events.js';
+import type { ExchangeLog } from './admin/exchange-store.js';
+import type { InFlight } from './flow/inflight.js';
 import type { NetworkState } from './network/state.js';
-import type { SocketMessages } from './socket-messages.js';
+import type { SocketMessages } from './sockets/messages.js';
 import type { Rule } from './rules/types.js';
-import type { Upstream } from './upstream.js';
+import type { Upstream } from './engine/upstream/pools.js';
 
 /** Switched by `POST /api/background` and the dashboard (SPEC §8); the background rules listen. */
 export class RuntimeState extends EventEmitter {

@@ -1,10 +1,10 @@
 /**
- * The dashboard's timeline points (proxy/exchange-log.ts): a ring of typed arrays per client that
+ * The dashboard's timeline points (proxy/admin/exchange-store.ts): a ring of typed arrays per client that
  * keeps the newest MAX_POINTS in order, across growth and wrap-around.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { Points } from '../proxy/exchange-log.js';
+import { Points } from '../proxy/admin/exchange-store.js';
 
 it('keeps every point, in order, while it grows', () => {
   const p = new Points();

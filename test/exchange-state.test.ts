@@ -1,5 +1,5 @@
 /**
- * The Exchange's one state (proxy/exchange.ts, issue 14 item 5), in process: every move from each
+ * The Exchange's one state (proxy/flow/exchange.ts, issue 14 item 5), in process: every move from each
  * state, allowed or refused, on a real Exchange; what "answerable" means in each; and that the
  * proxy's own answer is given once, only while nothing was sent. The real-socket tests (timeout,
  * background-interrupted, faults, websocket) check the same states end to end.
@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import type { ProxyContext } from '../proxy/context.js';
-import { Exchange, type ExchangeState } from '../proxy/exchange.js';
-import { upstreamErrorAnswer } from '../proxy/respond.js';
+import { Exchange, type ExchangeState } from '../proxy/flow/exchange.js';
+import { upstreamErrorAnswer } from '../proxy/flow/respond.js';
 
 const STATES: ExchangeState[] = ['admitting', 'queued', 'forwarding', 'answered', 'ended'];
 

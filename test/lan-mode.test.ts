@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ClientAccess, parseAllowClients } from '../proxy/client-access.js';
+import { ClientAccess, parseAllowClients } from '../proxy/phones/client-access.js';
 import { curlFrom, makeNetns, type Netns, PRIVATE_ADDRESS, PUBLIC_ADDRESS, runIn } from './helpers/netns.js';
 import { type ProxyProcess, runCli, startProxy } from './helpers/proxy.js';
 

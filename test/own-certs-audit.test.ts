@@ -17,7 +17,7 @@ import { keyOf, signatureAlgorithmOf } from '../certs/audit/describe.js';
 import type { HostAudit } from '../certs/audit/types.js';
 import { type Ca, loadOrCreateCa } from '../certs/ca.js';
 import { CertStore } from '../certs/store.js';
-import { helloServerName } from '../proxy/client-hello.js';
+import { helloServerName } from '../proxy/engine/client-hello.js';
 import { ensureDebianTool } from './helpers/debian.js';
 import { CLIENT_KINDS } from './helpers/leaves.js';
 import { runCli, tempDir } from './helpers/proxy.js';
@@ -30,7 +30,7 @@ const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
  * `fallback` (an IP address: clients send no SNI for those), as the proxy's interception does.
  */
 async function serveMinted(store: CertStore, fallback: string, leaves: Map<string, X509Certificate>): Promise<{ server: net.Server; port: number }> {
-  // The shape of proxy/connect.ts: the ClientHello's server name read ahead, and a TLSSocket over
+  // The shape of proxy/engine/connect.ts: the ClientHello's server name read ahead, and a TLSSocket over
   // the accepted socket with the leaf of that name (else the fallback's).
   const server = net.createServer((raw) => {
     raw.on('error', () => undefined);

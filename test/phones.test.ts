@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { formatPhoneBlock, lanAddresses, phoneSetups } from '../proxy/phones.js';
+import { formatPhoneBlock, lanAddresses, phoneSetups } from '../proxy/phones/phones.js';
 import { makeNetns, type Netns, PRIVATE_ADDRESS, PUBLIC_ADDRESS, SECOND_PRIVATE_ADDRESS } from './helpers/netns.js';
 import { type ProxyProcess, READY, startProxy } from './helpers/proxy.js';
 import { decodeImage, terminalQrToPbm, zbarimgMissing } from './helpers/qr-decode.js';

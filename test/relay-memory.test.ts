@@ -1,10 +1,10 @@
 /**
- * proxy/relay-memory.ts: relayed chunks, each in a fresh ArrayBuffer as Node's TLS hands them
+ * proxy/engine/relay-memory.ts: relayed chunks, each in a fresh ArrayBuffer as Node's TLS hands them
  * out, do not pile up as garbage. In process: the figure is V8's own count of ArrayBuffer memory.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RELAY_BUDGET_BYTES, relayed } from '../proxy/relay-memory.js';
+import { RELAY_BUDGET_BYTES, relayed } from '../proxy/engine/relay-memory.js';
 
 const MiB = 1024 * 1024;
 const RECORD = 16 * 1024;

@@ -1,6 +1,6 @@
 /**
- * The WebSocket message observer (proxy/ws-observer.ts) and its bounded store
- * (proxy/socket-messages.ts) on real `ws` sockets: a client and a server talk through a plain TCP
+ * The WebSocket message observer (proxy/sockets/observer.ts) and its bounded store
+ * (proxy/sockets/messages.ts) on real `ws` sockets: a client and a server talk through a plain TCP
  * relay that forwards every chunk unchanged and feeds the same chunks to the observer, as the
  * proxy's WebSocket path does. The server checks what it got (sha256), so an observer that
  * changed a forwarded byte would fail the exchange itself.
@@ -10,8 +10,8 @@ import crypto from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
-import { MAX_MESSAGES_PER_SOCKET, type SocketMessages as Store, SocketMessages } from '../proxy/socket-messages.js';
-import { FrameTracker, LATE_DEFLATE_REASON, MAX_SHOWN_BYTES, type WsMessage } from '../proxy/ws-observer.js';
+import { MAX_MESSAGES_PER_SOCKET, type SocketMessages as Store, SocketMessages } from '../proxy/sockets/messages.js';
+import { FrameTracker, LATE_DEFLATE_REASON, MAX_SHOWN_BYTES, type WsMessage } from '../proxy/sockets/observer.js';
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 

@@ -17,7 +17,7 @@ import { loadForge } from '../forge.js';
 import { type BuiltChain, buildChain } from './chain.js';
 import type { TrustStore } from './trust.js';
 
-/** Where a connection for `host:port` goes (proxy/upstream.ts `connectOptions`). */
+/** Where a connection for `host:port` goes (proxy/engine/upstream/pools.ts `connectOptions`). */
 export type Route = (host: string, port: number) => { host: string; port: number; lookup?: LookupFunction };
 
 /** A CA's certificate file is a few KiB; a PKCS#7 bundle a few more. */

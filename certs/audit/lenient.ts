@@ -5,7 +5,7 @@
  * below 1024 bits, and TLS 1.0/1.1 (Node's minVersion is TLSv1.2, and OpenSSL 3 allows TLS < 1.2
  * only at level 0). It accepts RSA 1024. Level 0 lifts all of these for the one connection that
  * asks; whoever uses these contexts checks chain, names and dates itself (certs/audit) or pins
- * the leaf the audit checked (proxy/pinned-tls.ts).
+ * the leaf the audit checked (proxy/engine/upstream/pinned-tls.ts).
  */
 import tls from 'node:tls';
 

@@ -52,7 +52,7 @@ export interface ProbeResult { best: Handshake | ProbeFailure; tls12: Handshake 
 /**
  * `signal` aborts both handshakes at once (their sockets destroyed): the result is then two
  * `aborted` failures. `forwarding`: the handshake of the proxy's own connection to the host,
- * opened at tunnel open (proxy/upstream.ts `preconnect`), when there is one. It stands in for the
+ * opened at tunnel open (proxy/engine/upstream/pools.ts `preconnect`), when there is one. It stands in for the
  * best-version handshake, so a new host costs one handshake less: its chain, names and dates are
  * what the audit judges, and only the TLS 1.2 handshake runs beside it. When it failed (strict
  * verification refused the chain, or the server offers only TLS < 1.2) the probe's own lenient

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import type { ProxyContext } from '../context.js';
-import type { Violation } from '../events.js';
+import type { Violation } from '../flow/events.js';
 import { getConfig, getDashboard } from './dashboard.js';
 import { jsonReportChunks, platformSummaries } from '../reports/json.js';
 import { clientNameProblem } from '../../config/client-name.js';

@@ -10,9 +10,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { androidSystemFileName } from '../../certs/android.js';
 import type { ProxyContext } from '../context.js';
 import { formatHost } from '../../config/net-address.js';
-import { caCommonName } from '../onboarding.js';
-import { isWildcardHost, phoneSetup, phoneSetups } from '../phones.js';
-import { qrSvg } from '../qr.js';
+import { caCommonName } from '../phones/onboarding.js';
+import { isWildcardHost, phoneSetup, phoneSetups } from '../phones/phones.js';
+import { qrSvg } from '../phones/qr.js';
 import { DASHBOARD_SCRIPT, DASHBOARD_STYLE, renderDashboardPage } from './dashboard-page.js';
 
 const hash = (text: string) => `'sha256-${crypto.createHash('sha256').update(text).digest('base64')}'`;

@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import { splitHostPort } from '../../config/net-address.js';
-import { writeRawAnswer } from '../respond.js';
+import { writeRawAnswer } from '../flow/respond.js';
 import { ROUTES, sendJson } from './api.js';
 
 /**

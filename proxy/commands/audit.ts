@@ -12,7 +12,7 @@ import { TrustStore } from '../../certs/audit/trust.js';
 import { findConfigFile, formatProblem, loadConfig, type RuntimeConfig } from '../../config/load.js';
 import { DOMAIN_LISTS } from '../../config/schema.js';
 import { isValidHost, splitHostPort } from '../../config/net-address.js';
-import { Upstream } from '../upstream.js';
+import { Upstream } from '../engine/upstream/pools.js';
 import { withConfigOption } from './options.js';
 
 interface AuditArgs { config?: string; json?: boolean; hosts?: string[] }

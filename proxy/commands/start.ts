@@ -9,7 +9,7 @@ import { ConfigError, ListenError, type ProxyOptions, type RunningProxy, startPr
 import { formatProblem } from '../../config/load.js';
 import { INTERNAL_ERROR } from '../log.js';
 import { isLoopbackIp } from '../../config/net-address.js';
-import { formatPhoneBlock, phoneSetups } from '../phones.js';
+import { formatPhoneBlock, phoneSetups } from '../phones/phones.js';
 import { type ReportPaths, Reports } from '../reports/index.js';
 import { type ProxyArgs, proxyOptionsFrom, reportPathsOf, withProxyOptions } from './options.js';
 

@@ -4,8 +4,8 @@
  * `dns-fail`, `offline`, an `outage` that is down), `hang`, and the latency added once per exchange
  * before the response head. The proxy's own answers get the latency too.
  */
-import type { Exchange } from '../exchange.js';
-import { type ProxyAnswer, upstreamErrorAnswer } from '../respond.js';
+import type { Exchange } from '../flow/exchange.js';
+import { type ProxyAnswer, upstreamErrorAnswer } from '../flow/respond.js';
 import type { Finding } from '../rules/types.js';
 import type { Fault, Profile } from '../../config/network.js';
 import type { Condition } from './conditions.js';

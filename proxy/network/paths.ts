@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { Writable as WritableStream } from 'node:stream';
-import type { Exchange } from '../exchange.js';
+import type { Exchange } from '../flow/exchange.js';
 import type { NetworkState } from './state.js';
 import type { Fault, Profile } from '../../config/network.js';
 import type { Condition } from './conditions.js';
@@ -123,7 +123,7 @@ export function uploadSource(ex: Exchange, body: Readable): Readable {
   return shaper;
 }
 
-/** How the WebSocket path relays one direction (proxy/websocket.ts `relay`); returns what detaches it. */
+/** How the WebSocket path relays one direction (proxy/engine/websocket.ts `relay`); returns what detaches it. */
 export type Relay = (from: Duplex, to: Duplex, count: (chunk: Buffer) => void) => () => void;
 
 /**

@@ -4,7 +4,7 @@
  * no request: `<host>:<port>` stands where `<METHOD> <URL>` would), and every other log line as
  * `mgproxy: <level> <msg> (key=value …)`. Colour only when asked (a terminal without NO_COLOR).
  */
-import type { Violation } from '../events.js';
+import type { Violation } from '../flow/events.js';
 import { violationTarget } from './junit.js';
 
 /** https://no-color.org: a NO_COLOR that is present and not empty turns colour off. */

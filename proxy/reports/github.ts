@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import type { Severity } from '../../config/schema.js';
-import { SEVERITY_ORDER, type Violation } from '../events.js';
+import { SEVERITY_ORDER, type Violation } from '../flow/events.js';
 import type { RuleId } from '../rules/types.js';
 import { type ViolationTally } from './summary.js';
 import { violationTarget } from './junit.js';

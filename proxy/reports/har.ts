@@ -16,10 +16,10 @@ import fs from 'node:fs';
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import zlib from 'node:zlib';
 import type { Api } from '../../config/schema.js';
-import type { Violation } from '../events.js';
-import type { Outcome } from '../exchange.js';
-import type { WsMessage } from '../ws-observer.js';
-import { answerHeaders, type ProxyAnswer } from '../respond.js';
+import type { Violation } from '../flow/events.js';
+import type { Outcome } from '../flow/exchange.js';
+import type { WsMessage } from '../sockets/observer.js';
+import { answerHeaders, type ProxyAnswer } from '../flow/respond.js';
 import { type Condition, describeCondition } from '../network/conditions.js';
 import { AtomicFile } from './write-atomic.js';
 
@@ -30,7 +30,7 @@ export const CAPTURE_BUDGET_BYTES = 256 * 1024 * 1024;
 /** Serialised entries waiting for the disk; past it bodies are omitted until it catches up. */
 const MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
 
-/** What the recorder reads of an exchange (proxy/exchange.ts's Exchange; the benchmark feeds look-alikes). */
+/** What the recorder reads of an exchange (proxy/flow/exchange.ts's Exchange; the benchmark feeds look-alikes). */
 export interface HarExchange {
   readonly id: number;
   readonly method: string;
@@ -177,7 +177,7 @@ const omittedComment = (what: string, reason: OmitReason, size: number) => (reas
   ? `${what} of ${size} bytes is over the 1 MiB limit: omitted by mgproxy`
   : `${what} omitted by mgproxy: too many bodies were being recorded at once`);
 
-/** Where a socket's observed messages come from (proxy/socket-messages.ts's SocketMessages). */
+/** Where a socket's observed messages come from (proxy/sockets/messages.ts's SocketMessages). */
 export interface HarSocketMessages {
   settled(socket: number): Promise<void>;
   messagesOf(socket: number): readonly WsMessage[];

@@ -4,10 +4,10 @@
  * run with 100,000 violations is streamed to the file or the admin response instead of being
  * held as one large string.
  */
-import type { EventHub } from '../events.js';
-import type { ClientSummary } from '../clients.js';
+import type { EventHub } from '../flow/events.js';
+import type { ClientSummary } from '../flow/clients.js';
 import type { NetworkSummary } from '../network/state.js';
-import type { SocketTally } from '../socket-messages.js';
+import type { SocketTally } from '../sockets/messages.js';
 import type { PlatformName, PlatformProfile } from '../../config/platforms.js';
 
 /** What the report reads: the EventHub, or anything shaped like it (the benchmark). */

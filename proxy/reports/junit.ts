@@ -6,7 +6,7 @@
  * CI's test view still shows them. Wrapped in `<testsuites>`, the root GitLab, Jenkins and the
  * GitHub test-report actions all read.
  */
-import type { Violation } from '../events.js';
+import type { Violation } from '../flow/events.js';
 import { formatHost } from '../../config/net-address.js';
 import type { RuleId } from '../rules/types.js';
 import type { ReportSource } from './json.js';

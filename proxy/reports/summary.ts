@@ -5,7 +5,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Severity } from '../../config/schema.js';
-import { SEVERITY_ORDER, type Violation } from '../events.js';
+import { SEVERITY_ORDER, type Violation } from '../flow/events.js';
 import type { RuleId } from '../rules/types.js';
 import { violationTarget } from './junit.js';
 

@@ -10,7 +10,7 @@
 import type { ProxyContext } from '../context.js';
 import type { Cap, PlatformProfile } from '../../config/platforms.js';
 import type { Api } from '../../config/schema.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange } from '../flow/exchange.js';
 import type { Finding, Rule } from './types.js';
 
 /** One cap of one platform, numbered so that it has a counter of its own. */

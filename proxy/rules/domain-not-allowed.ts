@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import { DOMAIN_LISTS, LIST_OF_API, type DomainList } from '../../config/schema.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange } from '../flow/exchange.js';
 import { isLocalhostName } from '../../config/net-address.js';
 import type { Finding, Rule } from './types.js';
 

@@ -10,7 +10,7 @@ import type { Mode } from '../../config/schema.js';
 import type { PlatformName } from '../../config/platforms.js';
 import type { Action } from '../../config/vocabulary.js';
 import type { ProxyContext } from '../context.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange } from '../flow/exchange.js';
 import type { BodyObserver, Finding, HostFinding, Rule, Verdict } from './types.js';
 
 /**

@@ -9,7 +9,7 @@
 import net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import type { PlatformProfile } from '../../config/platforms.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange } from '../flow/exchange.js';
 import { splitHostPort } from '../../config/net-address.js';
 import { candidateLists } from './domain-not-allowed.js';
 import type { Rule } from './types.js';

@@ -5,10 +5,10 @@
  * not is checked as it streams (decoded when content-encoded). downloadFile saves bytes to a file
  * and connectSocket frames carry their own types, so only request and uploadFile are checked.
  */
-import type { Exchange } from '../exchange.js';
+import type { Exchange } from '../flow/exchange.js';
 import type { Rule } from './types.js';
-import { charsetOf, isTextual } from './textual.js';
-import { Utf8Check } from './utf8-check.js';
+import { charsetOf, isTextual } from './body/textual.js';
+import { Utf8Check } from './body/utf8-check.js';
 
 const UTF8 = new Set(['utf-8', 'utf8']);
 

@@ -10,7 +10,7 @@
  * (thread 000a4a318343d0c4ba72ca28866c00, 2024-11-26). A request refused with 429 never starts one.
  */
 import type { ProxyContext } from '../context.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange } from '../flow/exchange.js';
 import { raise } from './pipeline.js';
 import type { Rule } from './types.js';
 

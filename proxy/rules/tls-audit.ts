@@ -4,13 +4,13 @@
  * becomes one per-host violation event for the run (`rule severity host port action message
  * time`, no request fields). In `enforce` mode an error finding answers every request to that
  * host with 502 and `ssl hand shake error`; warnings never block. A host with findings that is
- * still forwarded to is pinned to the leaf the audit checked (proxy/pinned-tls.ts).
+ * still forwarded to is pinned to the leaf the audit checked (proxy/engine/upstream/pinned-tls.ts).
  */
 import { type AuditOutcome, auditHost, errorsOf } from '../../certs/audit/audit.js';
 import { AuditCache } from '../../certs/audit/cache.js';
 import { TrustStore } from '../../certs/audit/trust.js';
 import type { ProxyContext } from '../context.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange } from '../flow/exchange.js';
 import { TLS_RULE_IDS } from '../../config/vocabulary.js';
 import { recordHostFinding } from './pipeline.js';
 import type { HostFinding, Rule } from './types.js';

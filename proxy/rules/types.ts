@@ -4,7 +4,7 @@
  * `decide()` turns a finding and the mode into what happens. No rule reads the mode.
  */
 import type { Api, RuleId, Severity, TlsRuleId } from '../../config/vocabulary.js';
-import type { Exchange } from '../exchange.js';
+import type { Exchange } from '../flow/exchange.js';
 import type { PlatformName } from '../../config/platforms.js';
 
 // The rules speak the shared vocabulary (config/vocabulary.ts); re-exported for the rule modules' users.

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { REQUEST_RULE_IDS } from '../../config/vocabulary.js';
-import { ANSWERS, ruleAnswer } from '../../proxy/respond.js';
+import { ANSWERS, ruleAnswer } from '../../proxy/flow/respond.js';
 import { decide, type Phase, type Situation } from '../../proxy/rules/pipeline.js';
 import type { Finding, HostFinding } from '../../proxy/rules/types.js';
 

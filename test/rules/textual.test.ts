@@ -1,11 +1,11 @@
 /**
- * proxy/rules/textual.ts: what a Content-Type value says (textual or not, its charset), the same
+ * proxy/rules/body/textual.ts: what a Content-Type value says (textual or not, its charset), the same
  * on the first reading of a value, on later ones (kept per value), and after more distinct values
  * than it keeps.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { charsetOf, isTextual } from '../../proxy/rules/textual.js';
+import { charsetOf, isTextual } from '../../proxy/rules/body/textual.js';
 
 const CASES: [string | undefined, boolean, string | undefined][] = [
   [undefined, false, undefined],

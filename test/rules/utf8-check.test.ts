@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { describe, it } from 'node:test';
-import { Utf8Check } from '../../proxy/rules/utf8-check.js';
+import { Utf8Check } from '../../proxy/rules/body/utf8-check.js';
 
 const SAMPLES: Buffer[] = [
   Buffer.from('plain ascii'), Buffer.from('中文 ✓ 😀 é'), Buffer.from([0xff]), Buffer.from([0xe4, 0xb8]), Buffer.from('a\u00e9b'),

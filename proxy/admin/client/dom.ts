@@ -4,7 +4,7 @@
  * JSON, formatting, and the client picked in the header (names and the filter). Browser code:
  * see main.ts for how the files become the page's one inline script.
  */
-import type { Violation } from '../../events.js';
+import type { Violation } from '../../flow/events.js';
 import type { stats } from '../api.js';
 import type { configSummary } from '../dashboard.js';
 

@@ -11,9 +11,9 @@
  * and each violation (live). Adding one is a section in `dashboard-page.ts` and an entry in VIEWS.
  * The exchanges, the timeline and socket messages come live over the same SSE stream.
  */
-import type { Violation } from '../../events.js';
-import type { ExchangeSummary } from '../../exchange-log.js';
-import type { WsMessage } from '../../ws-observer.js';
+import type { Violation } from '../../flow/events.js';
+import type { ExchangeSummary } from '../exchange-store.js';
+import type { WsMessage } from '../../sockets/observer.js';
 import { $, type DashboardConfig, errorText, getJson, refreshClients, showError, type Stats, type View } from './dom.js';
 import { backgroundSeq, backgroundSettled, backgroundView, configView, loadView, networkView, phonesView } from './panels.js';
 import { liveMessages } from './sockets.js';

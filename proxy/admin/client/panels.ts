@@ -85,7 +85,7 @@ export const phonesView: View = {
     }
     for (const p of c.phones) {
       const fig = el('div', undefined, 'qr');
-      fig.innerHTML = p.qrSvg; // drawn by the proxy (proxy/qr.ts): only rect and path elements
+      fig.innerHTML = p.qrSvg; // drawn by the proxy (proxy/phones/qr.ts): only rect and path elements
       box.appendChild(fig);
       const d = el('dl');
       for (const [k, v] of [['Wi-Fi proxy', p.proxy], ['PAC', p.pac], ['page', p.onboarding]] as const) { d.appendChild(el('dt', k)); d.appendChild(el('dd', v)); }

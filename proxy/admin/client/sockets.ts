@@ -7,8 +7,8 @@
  * screen. A click on a row shows the whole message as the proxy keeps it (text, or base64 for
  * binary and ping/pong; cut at 64 KiB).
  */
-import type { SocketTally } from '../../socket-messages.js';
-import type { WsMessage } from '../../ws-observer.js';
+import type { SocketTally } from '../../sockets/messages.js';
+import type { WsMessage } from '../../sockets/observer.js';
 import { clock, el, size } from './dom.js';
 
 export const MAX_MESSAGES = 100_000;

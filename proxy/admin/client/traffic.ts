@@ -5,9 +5,9 @@
  * requests and sockets in flight against the caps with a marker per `concurrency-exceeded`, and
  * the waterfall of a client's last exchanges.
  */
-import type { ExchangeSummary } from '../../exchange-log.js';
-import type { SocketTally } from '../../socket-messages.js';
-import type { WsMessage } from '../../ws-observer.js';
+import type { ExchangeSummary } from '../exchange-store.js';
+import type { SocketTally } from '../../sockets/messages.js';
+import type { WsMessage } from '../../sockets/observer.js';
 import { $, clientLabel, clientNames, el, errorText, getJson, pickedClient, refreshClients, showError, size, svg } from './dom.js';
 import { expectSocket, showSocket } from './sockets.js';
 

@@ -5,7 +5,7 @@
  * events and draws one page of them, redrawn at most every 100 ms however fast events come, so
  * 10,000 violations stay cheap. Event text goes into the DOM with textContent only.
  */
-import type { Violation } from '../../events.js';
+import type { Violation } from '../../flow/events.js';
 import { $, clientLabel, clock, el, pickedClient, type View } from './dom.js';
 
 export const MAX_KEPT = 5000;

@@ -8,12 +8,12 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import type { ProxyContext } from './context.js';
-import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../config/net-address.js';
+import type { ProxyContext } from '../context.js';
+import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../../config/net-address.js';
 import { helloServerName, MAX_CLIENT_HELLO } from './client-hello.js';
-import { writeRawAnswer } from './respond.js';
+import { writeRawAnswer } from '../flow/respond.js';
 import { tunnelRaw } from './tunnel.js';
-import { onTunnel } from './rules/pipeline.js';
+import { onTunnel } from '../rules/pipeline.js';
 
 /** What the requests inside a tunnel inherit from its CONNECT. */
 export interface TunnelInfo {
@@ -179,7 +179,7 @@ function interceptTls(ctx: ProxyContext, inner: Server, socket: Duplex, info: Tu
         secureContext,
         ALPNProtocols: ['http/1.1'],
         // Only for a ClientHello that could not be read ahead: it then gets one leaf of the right
-        // name, the other kind staying the CONNECT host's (proxy/client-hello.ts).
+        // name, the other kind staying the CONNECT host's (proxy/engine/client-hello.ts).
         ...(sni === null ? {
           SNICallback: (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
             const name = normalizeHost(servername);

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Api, RequestRuleId, RuleId } from '../config/vocabulary.js';
+import type { Api, RequestRuleId, RuleId } from '../../config/vocabulary.js';
 
 /** The answer a rule wants when its finding stops an exchange: SPEC §10 "Status codes" and "errMsg reason per rule". */
 export interface RuleAnswer { status: number; reason: string }

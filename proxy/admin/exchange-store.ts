@@ -6,11 +6,11 @@
  * WebSocket is listed from its 101 on (its `durationMs` null), so its messages can be watched live.
  */
 import type { EventEmitter } from 'node:events';
-import type { Exchange } from './exchange.js';
-import type { EventHub, Violation } from './events.js';
-import type { InFlight } from './inflight.js';
+import type { Exchange } from '../flow/exchange.js';
+import type { EventHub, Violation } from '../flow/events.js';
+import type { InFlight } from '../flow/inflight.js';
 import type { IncomingHttpHeaders } from 'node:http';
-import { answerHeaders, type ProxyAnswer } from './respond.js';
+import { answerHeaders, type ProxyAnswer } from '../flow/respond.js';
 
 export const MAX_EXCHANGES = 10_000;
 export const TIMELINE_MS = 10 * 60_000;

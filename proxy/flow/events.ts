@@ -6,9 +6,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Action, Api, RuleId, Severity } from '../config/vocabulary.js';
-import type { HostAudit } from '../certs/audit/types.js';
-import type { PlatformName } from '../config/platforms.js';
+import type { Action, Api, RuleId, Severity } from '../../config/vocabulary.js';
+import type { HostAudit } from '../../certs/audit/types.js';
+import type { PlatformName } from '../../config/platforms.js';
 
 /** A violation event: request-bound ones carry every field; per-host TLS findings carry no api, method, url or client. */
 export interface Violation {

@@ -5,14 +5,14 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Action, Api } from '../config/vocabulary.js';
-import type { ProxyContext } from './context.js';
+import type { Action, Api } from '../../config/vocabulary.js';
+import type { ProxyContext } from '../context.js';
 import type { Violation } from './events.js';
 import { isPreflight, preflightAnswer, type ProxyAnswer, ruleAnswer, sendAnswer, withCors, writeRawProxyAnswer } from './respond.js';
-import { onEnd } from './rules/pipeline.js';
-import type { Finding, HostFinding } from './rules/types.js';
-import { formatHost } from '../config/net-address.js';
-import type { Condition } from './network/conditions.js';
+import { onEnd } from '../rules/pipeline.js';
+import type { Finding, HostFinding } from '../rules/types.js';
+import { formatHost } from '../../config/net-address.js';
+import type { Condition } from '../network/conditions.js';
 
 export type Scheme = 'https' | 'http' | 'wss' | 'ws';
 /** How it ended: `completed` (whole response sent), `blocked` (answered by the proxy), `aborted` (a peer left), `cut` (a rule cut it), `error`. */

@@ -10,7 +10,7 @@
  * where messages begin (and to count them for a JSON report); the bytes pass unchanged.
  */
 import { EventEmitter } from 'node:events';
-import { type Direction, FrameTracker, SocketObserver, type WsMessage } from './ws-observer.js';
+import { type Direction, FrameTracker, SocketObserver, type WsMessage } from './observer.js';
 
 export const MAX_MESSAGES_PER_SOCKET = 10_000;
 export const MAX_MESSAGES_TOTAL = 100_000;

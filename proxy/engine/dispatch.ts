@@ -1,8 +1,8 @@
 /**
- * What both dispatch handlers share (proxy/forward.ts for HTTP, proxy/websocket.ts for upgrades):
+ * What both dispatch handlers share (proxy/engine/forward.ts for HTTP, proxy/engine/websocket.ts for upgrades):
  * the request headers the upstream gets, and the exchange's handle on aborting the dispatch.
  */
-import type { Exchange } from './exchange.js';
+import type { Exchange } from '../flow/exchange.js';
 import type { Forwarder } from './forward.js';
 
 /**

@@ -3,8 +3,8 @@
  * IP=NAME`, config `clients`, `POST /api/clients`). A lab shares one proxy between several phones;
  * the name is what the dashboard, the events (`clientName`), the reports and the HAR show.
  */
-import { clientNameProblem } from '../config/client-name.js';
-import { normalizeIp } from '../config/net-address.js';
+import { clientNameProblem } from '../../config/client-name.js';
+import { normalizeIp } from '../../config/net-address.js';
 
 export interface ClientSummary {
   client: string;

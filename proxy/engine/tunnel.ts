@@ -3,8 +3,8 @@
  * The upstream is connected first, so a client is told 502 rather than 200 when it cannot be.
  */
 import type { Duplex } from 'node:stream';
-import type { ProxyContext } from './context.js';
-import { writeRawAnswer } from './respond.js';
+import type { ProxyContext } from '../context.js';
+import { writeRawAnswer } from '../flow/respond.js';
 
 export function tunnelRaw(ctx: ProxyContext, socket: Duplex, head: Buffer, host: string, port: number, client: string): void {
   const upstream = ctx.upstream.connectRaw(host, port);

@@ -1,7 +1,7 @@
 /** Which API an exchange is (SPEC §10 "Classification"): it decides the domain list, the timeout and the errMsg prefix. */
 import type { IncomingMessage } from 'node:http';
-import type { Api } from '../config/schema.js';
-import type { RuntimeConfig } from '../config/load.js';
+import type { Api } from '../../config/schema.js';
+import type { RuntimeConfig } from '../../config/load.js';
 
 const MULTIPART = /^\s*multipart\/form-data/i;
 

@@ -6,7 +6,7 @@
  * it never gets a tunnel. Decided on the socket's own remote address, never on a header.
  */
 import type { Logger } from 'pino';
-import { type Cidr, isLoopbackIp, normalizeIp, parseCidr, PRIVATE_RANGES } from '../config/net-address.js';
+import { type Cidr, isLoopbackIp, normalizeIp, parseCidr, PRIVATE_RANGES } from '../../config/net-address.js';
 
 /** Refusals logged at `warn` once per address (then `debug`), so a scanner cannot flood the log. */
 const MAX_WARNED_ADDRESSES = 10_000;

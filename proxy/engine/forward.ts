@@ -1,21 +1,21 @@
 /**
  * Forwarding with undici's Dispatcher (STYLE "Forwarding"): each admitted exchange is dispatched
- * on its route's Pool (proxy/upstream.ts) with a raw handler that writes the response to the
+ * on its route's Pool (proxy/engine/upstream/pools.ts) with a raw handler that writes the response to the
  * client as it arrives. Backpressure both ways: `onData` returns false when the client's socket
  * is full and the dispatch resumes on its 'drain'; the upload is the client's request stream,
  * which undici pauses when the upstream socket is full. The Referer (and any other override) is
- * set in the headers the dispatch sends. The WebSocket path is proxy/websocket.ts.
+ * set in the headers the dispatch sends. The WebSocket path is proxy/engine/websocket.ts.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { ProxyContext } from './context.js';
-import type { Exchange } from './exchange.js';
-import { upstreamErrorAnswer } from './respond.js';
-import { type BodyTap, bodyObservers, runResponseHeadRules } from './rules/pipeline.js';
-import { LoopError } from './upstream.js';
+import type { ProxyContext } from '../context.js';
+import type { Exchange } from '../flow/exchange.js';
+import { upstreamErrorAnswer } from '../flow/respond.js';
+import { type BodyTap, bodyObservers, runResponseHeadRules } from '../rules/pipeline.js';
+import { LoopError } from './upstream/pools.js';
 import { DispatchRelay, HOP_BY_HOP, upstreamRequestHeaders } from './dispatch.js';
-import { responseSink, uploadSource } from './network/paths.js';
+import { responseSink, uploadSource } from '../network/paths.js';
 import { forwardWebSocket } from './websocket.js';
 import { relayed } from './relay-memory.js';
 
@@ -178,7 +178,7 @@ export class Forwarder {
     }, new ResponseRelay(this, ex, res));
   }
 
-  /** Sends an admitted WebSocket upgrade upstream (proxy/websocket.ts). */
+  /** Sends an admitted WebSocket upgrade upstream (proxy/engine/websocket.ts). */
   ws(ex: Exchange, head: Buffer): void {
     if (!ex.moveTo('forwarding')) return;
     const dispatcher = this.dispatcherFor(ex);

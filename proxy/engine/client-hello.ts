@@ -1,6 +1,6 @@
 /**
  * The server name (SNI) of a TLS ClientHello, read from the bytes before the handshake starts, so
- * that the leaf for the right name is chosen up front (proxy/connect.ts). Node's SNICallback can
+ * that the leaf for the right name is chosen up front (proxy/engine/connect.ts). Node's SNICallback can
  * switch contexts, but it copies only one certificate of the new context onto the connection
  * (node_crypto's UseSNIContext), so a context holding an RSA leaf and its ECDSA twin would leave the
  * other kind from the first context in place.

@@ -3,7 +3,7 @@
  * keep-alive; `upstream.hosts` routing in the pools' `connect` (curl's `--resolve`: connect to the
  * mapped address, keep the name for SNI, Host and certificate checks); strict verification against
  * Node's roots plus `extraCaFiles`; the relaxed and pinned connector for hosts the audit let through
- * (proxy/pinned-tls.ts); connections opened ahead at tunnel open; and the guard that stops the
+ * (proxy/engine/upstream/pinned-tls.ts); connections opened ahead at tunnel open; and the guard that stops the
  * proxy from connecting to itself (SPEC §9).
  */
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
@@ -12,9 +12,9 @@ import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
 import type { Pool } from 'undici';
-import type { RuntimeConfig } from '../config/load.js';
-import { formatHost, isLoopbackIp, normalizeIp } from '../config/net-address.js';
-import { type Handshake, handshakeOf } from '../certs/audit/probe.js';
+import type { RuntimeConfig } from '../../../config/load.js';
+import { formatHost, isLoopbackIp, normalizeIp } from '../../../config/net-address.js';
+import { type Handshake, handshakeOf } from '../../../certs/audit/probe.js';
 import { connectPinned } from './pinned-tls.js';
 
 let undici: typeof import('undici') | undefined;
@@ -80,7 +80,7 @@ interface Ahead {
 
 /**
  * One more tunnel waits for the connection opened ahead. Its release (once: the client left before
- * its handshake finished, proxy/connect.ts) drops the connection when no waiting tunnel is left.
+ * its handshake finished, proxy/engine/connect.ts) drops the connection when no waiting tunnel is left.
  */
 function holdAhead(ahead: Map<string, Ahead>, key: string, entry: Ahead): () => void {
   entry.holders++;
@@ -138,7 +138,7 @@ export class Upstream {
     return mapped ? { host: mapped.host, port: mapped.port ?? port } : { host: name, port };
   }
 
-  /** Later connections to `name:port` skip strict verification but must present this leaf (proxy/pinned-tls.ts). */
+  /** Later connections to `name:port` skip strict verification but must present this leaf (proxy/engine/upstream/pinned-tls.ts). */
   pin(name: string, port: number, fingerprint256: string): void {
     this.pins.set(`${name}:${port}`, fingerprint256);
   }
@@ -241,7 +241,7 @@ export class Upstream {
     return socket;
   }
 
-  /** Opens a verified connection to `name:port` ahead of its first request (proxy/connect.ts). */
+  /** Opens a verified connection to `name:port` ahead of its first request (proxy/engine/connect.ts). */
   preconnect(name: string, port: number): () => void {
     const key = `${name}:${port}`;
     const open = this.ahead.get(key);

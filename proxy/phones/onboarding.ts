@@ -7,14 +7,14 @@
  */
 import crypto, { type X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { androidSystemFileName } from '../certs/android.js';
-import type { ProxyContext } from './context.js';
-import { tunnelOf } from './connect.js';
-import { isValidHost, normalizeIp, splitHostPort } from '../config/net-address.js';
+import { androidSystemFileName } from '../../certs/android.js';
+import type { ProxyContext } from '../context.js';
+import { tunnelOf } from '../engine/connect.js';
+import { isValidHost, normalizeIp, splitHostPort } from '../../config/net-address.js';
 import { ONBOARDING_STYLE, type OnboardingPageData, renderOnboardingPage } from './onboarding-page.js';
 import { ONBOARDING_HOST, phoneSetup } from './phones.js';
 import { qrSvg } from './qr.js';
-import { isOriginForm } from './server.js';
+import { isOriginForm } from '../engine/server.js';
 
 /** Where the client reached the proxy, and what it asked for. */
 interface OnboardingRequest { host: string; port: number; path: string; viaProxy: boolean }

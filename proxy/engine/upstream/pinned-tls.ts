@@ -10,7 +10,7 @@
  * No session is resumed (no `session` option), so every connection shows its certificate.
  */
 import tls from 'node:tls';
-import { lenientContext } from '../certs/audit/lenient.js';
+import { lenientContext } from '../../../certs/audit/lenient.js';
 
 export class PinMismatchError extends Error {
   /** Carries `CERT` so forward.ts reports it as `upstream-tls`. */

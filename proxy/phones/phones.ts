@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import os from 'node:os';
-import { formatHost, isLoopbackIp, normalizeIp, parseCidr } from '../config/net-address.js';
+import { formatHost, isLoopbackIp, normalizeIp, parseCidr } from '../../config/net-address.js';
 import { qrTerminal } from './qr.js';
 
 /** The host name the proxy answers onboarding requests for (SPEC §8). */

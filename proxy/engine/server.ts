@@ -5,16 +5,16 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ClientAccess } from './client-access.js';
-import type { ProxyContext } from './context.js';
-import { classifyApi } from './classify.js';
+import type { ClientAccess } from '../phones/client-access.js';
+import type { ProxyContext } from '../context.js';
+import { classifyApi } from '../flow/classify.js';
 import { handleConnect, tunnelOf } from './connect.js';
-import { Exchange, type Scheme } from './exchange.js';
+import { Exchange, type Scheme } from '../flow/exchange.js';
 import { Forwarder } from './forward.js';
-import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../config/net-address.js';
-import { writeRawAnswer } from './respond.js';
-import { runRequestRules } from './rules/pipeline.js';
-import { proceedUnder } from './network/gate.js';
+import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../../config/net-address.js';
+import { writeRawAnswer } from '../flow/respond.js';
+import { runRequestRules } from '../rules/pipeline.js';
+import { proceedUnder } from '../network/gate.js';
 
 /** Where a request goes, taken from its tunnel or its absolute-form URL. */
 interface Target { scheme: Scheme; host: string; port: number; path: string; client: string }

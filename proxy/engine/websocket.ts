@@ -1,5 +1,5 @@
 /**
- * WebSocket upgrades (SPEC §3, §10): the rules ran first (proxy/server.ts); the upgrade goes out
+ * WebSocket upgrades (SPEC §3, §10): the rules ran first (proxy/engine/server.ts); the upgrade goes out
  * on the route's Pool with undici's `upgrade`, and once the upstream answers 101 its head goes to
  * the client as it came and the bytes are relayed both ways unchanged (frames, close codes and
  * reasons included). An upstream that answers anything but 101 has that response relayed to the
@@ -9,10 +9,10 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { Exchange } from './exchange.js';
+import type { Exchange } from '../flow/exchange.js';
 import type { Forwarder } from './forward.js';
 import { DispatchRelay, upstreamRequestHeaders } from './dispatch.js';
-import { followConditions, SocketDirection, watchSocketDrop } from './network/paths.js';
+import { followConditions, SocketDirection, watchSocketDrop } from '../network/paths.js';
 import { relayed } from './relay-memory.js';
 
 /** A socket still holding unsent bytes when its peer closed gets this long to flush them. */
