@@ -49,6 +49,8 @@ export function configSummary(ctx: ProxyContext) {
   const at = ctx.state.listening;
   return {
     appid: config.appid, version: config.version, mode: config.mode, file: config.file ?? null,
+    // The platforms checked, the deciding one first, and the device: what `mgproxy/runtime` takes as its defaults (docs/runtime.md).
+    platform: config.platformNames, device: config.device,
     domains: config.domains, concurrency: config.concurrency, timeouts: config.timeouts, referer: config.referer,
     skipVerification: config.skipVerification, allowLanIps: config.allowLanIps, passthrough: config.passthrough,
     proxy: at ? { host: at.host, port: at.port, url: `http://${formatHost(at.host)}:${at.port}` } : null,
