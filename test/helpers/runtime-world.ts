@@ -61,7 +61,8 @@ function parseMultipart(req: IncomingMessage, body: Buffer) {
   return { contentType: type, parts };
 }
 
-export async function startRuntimeWorld(config: Record<string, unknown> = {}): Promise<RuntimeWorld> {
+/** `config` joins the base config (test/helpers/fixture.ts); `hosts` joins its `upstream.hosts` (a name to `127.0.0.1:PORT`). */
+export async function startRuntimeWorld(config: Record<string, unknown> = {}, hosts: Record<string, string> = {}): Promise<RuntimeWorld> {
   const pki = new TestPki();
   const leaf = pki.leaf({ names: HOSTS });
   const held: Held[] = [];
@@ -101,7 +102,8 @@ export async function startRuntimeWorld(config: Record<string, unknown> = {}): P
     return false;
   };
   const upstream = await startUpstream({ cert: pki.chain(leaf), key: leaf.keyPem, handle });
-  const proxy = await startProxy({ config: { ...baseConfig(upstream.address, pki.rootFile), ...config } });
+  const base = baseConfig(upstream.address, pki.rootFile);
+  const proxy = await startProxy({ config: { ...base, ...config, upstream: { ...base.upstream, hosts: { ...base.upstream.hosts, ...hosts } } } });
   return {
     pki, upstream, proxy, held,
     release(name) {
