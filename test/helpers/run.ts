@@ -13,6 +13,8 @@ import { startUpstream, type Upstream, type UpstreamOptions } from './upstreams.
 
 /** The example suite `mgproxy run` runs in the tests (and the README shows). */
 export const GAME_CLIENT = path.join(ROOT, 'test/fixtures/game-client/game-client.test.mjs');
+/** The same suite written against `mgproxy/runtime` (the README's second example). */
+export const RUNTIME_GAME_CLIENT = path.join(ROOT, 'test/fixtures/game-client/runtime-game.test.mjs');
 /** A client that makes the requests named on its command line through HTTPS_PROXY: `node REQUESTS URL['|Header: value']…`. */
 export const REQUESTS = path.join(ROOT, 'test/fixtures/requests/requests.mjs');
 
