@@ -140,6 +140,13 @@ describe('mgproxy/runtime: request', () => {
     assert.equal(w.upstream.seen.length, before);
   });
 
+  it('redirects are followed, each hop through the proxy and its rules', async () => {
+    const r = await outcome<any>((cb) => wx.request({ url: `${API}/redirect?to=/echo%3Fhop%3D2`, ...cb }));
+    assert.deepEqual([r.ok, r.res.statusCode, r.res.data.url], [true, 200, '/echo?hop=2']);
+    const out = await outcome<any>((cb) => wx.request({ url: `${API}/redirect?to=${encodeURIComponent('https://evil.example.test/x')}`, ...cb }));
+    assert.deepEqual([out.ok, out.res.errMsg, out.res.errno], [false, 'request:fail url not in domain list', 600002]);
+  });
+
   it('an upstream that resets the connection: the proxy\'s 502 x-mgproxy-error becomes Cronet\'s -101', async () => {
     const r = await outcome<any>((cb) => wx.request({ url: `${API}/reset`, ...cb }));
     assert.deepEqual([r.ok, r.res.errMsg, r.res.errno], [false, 'request:fail errcode:-101 cronet_error_code:-101 error_msg:net::ERR_CONNECTION_RESET', 600001]);

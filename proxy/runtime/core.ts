@@ -4,7 +4,7 @@
  * interrupt.
  */
 import tls from 'node:tls';
-import { Agent, type Dispatcher, ProxyAgent } from 'undici';
+import { Agent, type Dispatcher, interceptors, ProxyAgent } from 'undici';
 import type { Device } from '../../config/platforms.js';
 import type { ApiName } from './errors.js';
 import { MAX_TIMEOUT_MS, type Settings } from './settings.js';
@@ -27,12 +27,18 @@ export interface Core {
   live: Set<LiveCall>;
 }
 
+/** Chromium's limit (a URLRequest follows at most 20 redirects); the platform states none. */
+const MAX_REDIRECTS = 20;
+
 export function makeDispatcher(proxy: URL | undefined, ca: string[] | undefined): Dispatcher {
   // The runtime's own timer decides timeouts (the call's, game.json's, 60 s): undici's are switched off.
   const common = { headersTimeout: 0, bodyTimeout: 0 };
   const requestTls = ca ? { ca } : undefined;
-  if (proxy) return new ProxyAgent({ uri: proxy.href, ...common, ...(requestTls ? { requestTls } : {}) });
-  return new Agent({ ...common, ...(requestTls ? { connect: requestTls } : {}) });
+  const base = proxy
+    ? new ProxyAgent({ uri: proxy.href, ...common, ...(requestTls ? { requestTls } : {}) })
+    : new Agent({ ...common, ...(requestTls ? { connect: requestTls } : {}) });
+  // Redirects are followed, as `redirect: 'follow'` (the default) does; each hop goes through the proxy and its rules.
+  return base.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }));
 }
 
 /** The custom CA list: the system roots plus the caller's PEMs (undefined when the caller gave none). */

@@ -8,6 +8,7 @@
  *   /multipart          parses a multipart/form-data body: {"contentType", "parts": [{name, filename, type, bytes, sha256, text}]}
  *   /headers            answers with Mixed-Case header names and two Set-Cookie headers
  *   /chunks             three chunks, 100 ms apart
+ *   /redirect?to=URL    302 to URL (default /echo)
  */
 import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -89,6 +90,12 @@ export async function startRuntimeWorld(config: Record<string, unknown> = {}, ho
       req.resume();
       res.writeHead(200, [['Content-Type', 'application/json'], ['X-Game-Version', '7'], ['Set-Cookie', 'a=1; Path=/'], ['Set-Cookie', 'b=2; HttpOnly']]);
       res.end('{"ok":true}');
+      return true;
+    }
+    if (url.pathname === '/redirect') {
+      req.resume();
+      res.writeHead(302, { location: url.searchParams.get('to') ?? '/echo' });
+      res.end();
       return true;
     }
     if (url.pathname === '/chunks') {
