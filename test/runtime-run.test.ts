@@ -52,5 +52,16 @@ describe('mgproxy run with a suite written against mgproxy/runtime', () => {
     assert.deepEqual(pkg.exports['./runtime'], { types: './dist/proxy/runtime/index.d.ts', default: './dist/proxy/runtime/index.js' });
     assert.ok(fs.existsSync(path.join(ROOT, 'dist/proxy/runtime/index.d.ts')));
     assert.ok(pkg.files.some((f: string) => 'dist/proxy/runtime/index.js'.startsWith(`${f}/`)), 'the published files include it');
+    assert.ok(pkg.files.some((f: string) => 'dist/config/platforms.js'.startsWith(`${f}/`)), 'and the platform table it reads');
+  });
+
+  it('imports nothing of the proxy: Node, undici, ws, its own files and config/\'s pure tables only', () => {
+    const dir = path.join(ROOT, 'proxy/runtime');
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const text = fs.readFileSync(path.join(dir, file), 'utf8');
+      for (const [, spec] of text.matchAll(/^(?:import|export)[^'"]*from '([^']+)'/gm)) {
+        assert.ok(/^node:|^undici$|^ws$|^\.\/[\w-]+\.js$|^\.\.\/\.\.\/config\/(platforms|vocabulary)\.js$/.test(spec!), `${file} imports ${spec}`);
+      }
+    }
   });
 });

@@ -15,9 +15,14 @@ import type { DownloadFileOptions, DownloadFileSuccess, DownloadProgress, Downlo
 let tempDir: string | undefined;
 /** One folder per process for the temporary files (the device's `wxfile://tmp_…`). */
 function newTempFile(url: URL): string {
-  tempDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'mgproxy-runtime-'));
+  if (tempDir === undefined) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mgproxy-runtime-'));
+    tempDir = dir;
+    // Temporary files live as long as the process, as a device's last as long as the game.
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
   const ext = path.extname(url.pathname).slice(0, 16);
-  return path.join(tempDir, `tmp_${crypto.randomBytes(8).toString('hex')}${ext}`);
+  return path.join(tempDir!, `tmp_${crypto.randomBytes(8).toString('hex')}${ext}`);
 }
 
 export function downloadFile(core: Core, options: DownloadFileOptions): DownloadTask {
