@@ -14,6 +14,8 @@ import { createRuntime, type Runtime, type SocketTask } from '../proxy/runtime/i
 import { timeoutFor, type Core } from '../proxy/runtime/core.js';
 import { transportFailure } from '../proxy/runtime/errors.js';
 import { admin } from './helpers/fixture.js';
+import { TestPki } from './helpers/pki.js';
+import { startUpstream, type Upstream } from './helpers/upstreams.js';
 import { ROOT, tempDir } from './helpers/proxy.js';
 import { outcome } from './helpers/runtime-calls.js';
 import { type RuntimeWorld, startRuntimeWorld } from './helpers/runtime-world.js';
@@ -33,16 +35,29 @@ describe('mgproxy/runtime: caps, queue, timeouts, background, transport errors',
   let w: RuntimeWorld;
   let wx: Runtime;
   let down: number;
+  let strangerPki: TestPki;
+  let stranger: Upstream;
   before(async () => {
     down = await closedPort();
+    // An upstream whose certificate chains to a root nobody trusts: the proxy's tls-untrusted answer.
+    strangerPki = new TestPki();
+    const leaf = strangerPki.leaf({ names: ['bad.example.test'] });
+    stranger = await startUpstream({ cert: strangerPki.chain(leaf), key: leaf.keyPem });
     w = await startRuntimeWorld({
-      domains: { request: ['https://api.example.test', 'https://down.example.test'], uploadFile: [], downloadFile: ['https://cdn.example.test'], socket: ['wss://ws.example.test'] },
+      domains: {
+        request: ['https://api.example.test', 'https://down.example.test', 'https://bad.example.test'],
+        uploadFile: [], downloadFile: ['https://cdn.example.test'], socket: ['wss://ws.example.test'],
+      },
       // The proxy's own timeout for downloads, to see its refusal turned into fail.
       networkTimeout: { downloadFile: 400 },
-    }, { 'down.example.test': `127.0.0.1:${down}` });
+    }, { 'down.example.test': `127.0.0.1:${down}`, 'bad.example.test': stranger.address });
     wx = createRuntime({ proxy: w.proxy.url, ca: w.proxy.caPem, admin: w.proxy.adminUrl });
   });
-  after(async () => { await w.close(); });
+  after(async () => {
+    await w.close();
+    await stranger.close();
+    strangerPki.cleanup();
+  });
 
   it('the 11th request waits in the runtime until a slot frees, with profile.queueStart/queueEnd; the proxy never sees an 11th', async () => {
     const ten = Array.from({ length: 10 }, () => outcome<any>((cb) => wx.request({ url: `${API}/hold/q`, dataType: 'text', ...cb })));
@@ -109,6 +124,12 @@ describe('mgproxy/runtime: caps, queue, timeouts, background, transport errors',
     // The other codes named in Chromium's list.
     assert.equal(transportFailure('request', 'ENOTFOUND', 'android').errMsg, 'request:fail errcode:-105 cronet_error_code:-105 error_msg:net::ERR_NAME_NOT_RESOLVED');
     assert.equal(transportFailure('request', 'ECONNRESET', 'android').errMsg, 'request:fail errcode:-101 cronet_error_code:-101 error_msg:net::ERR_CONNECTION_RESET');
+  });
+
+  it('an upstream the proxy cannot trust: its tls-* refusal is fail "ssl hand shake error", errno 600001', async () => {
+    const r = await outcome<any>((cb) => wx.request({ url: 'https://bad.example.test/x', ...cb }));
+    assert.deepEqual([r.ok, r.res.errMsg, r.res.errno], [false, 'request:fail ssl hand shake error', 600001]);
+    await w.proxy.waitFor((l) => String(l.rule ?? '').startsWith('tls-'));
   });
 
   it('background(true): new calls fail at once, calls in flight after 5 s, the open socket closes 1000 "interrupted"; the proxy is switched too', async () => {
