@@ -147,6 +147,15 @@ describe('mgproxy/runtime: request', () => {
     assert.deepEqual([out.ok, out.res.errMsg, out.res.errno], [false, 'request:fail url not in domain list', 600002]);
   });
 
+  it('a URL the runtime cannot use fails (errno 600009, "invalid URL"), asynchronously, once', async () => {
+    for (const url of ['not a url', 'ftp://api.example.test/x']) {
+      const r = await outcome<any>((cb) => wx.request({ url, ...cb }));
+      assert.equal(r.ok, false);
+      assert.match(r.res.errMsg, /^request:fail /);
+      assert.equal(r.res.errno, 600009);
+    }
+  });
+
   it('an upstream that resets the connection: the proxy\'s 502 x-mgproxy-error becomes Cronet\'s -101', async () => {
     const r = await outcome<any>((cb) => wx.request({ url: `${API}/reset`, ...cb }));
     assert.deepEqual([r.ok, r.res.errMsg, r.res.errno], [false, 'request:fail errcode:-101 cronet_error_code:-101 error_msg:net::ERR_CONNECTION_RESET', 600001]);

@@ -132,7 +132,8 @@ export function runHttp<T>(core: Core, settle: Settle<T>, spec: HttpSpec, hooks:
       },
       onResponseError(_ctl, err) {
         if (stage === 'done') return;
-        failWith(failureOfError(api, err, core.device));
+        // In the background the proxy cuts what it interrupts once the answer has begun: that cut is the interruption.
+        failWith(core.background ? failure(api, settings!.platform.backgroundReason) : failureOfError(api, err, core.device));
       },
     };
     try {

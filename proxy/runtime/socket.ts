@@ -144,6 +144,8 @@ export function connectSocket(core: Core, options: ConnectSocketOptions): Socket
     });
     ws.on('close', (code: number, reason: Buffer) => {
       if (userClose && state !== 'closed') { closed(userClose.code, userClose.reason); return; }
+      // The proxy closes sockets it interrupts in the background too: that is the device's own closing.
+      if (core.background && code === 1006) { closed(1000, 'interrupted'); return; }
       closed(code, reason.toString('utf8'));
     });
   }
