@@ -141,6 +141,8 @@ export function connectSocket(core: Core, options: ConnectSocketOptions): Socket
     });
     ws.on('error', (err) => {
       if (state === 'connecting') fail(failureOfError('connectSocket', err, core.device));
+      // An open socket that breaks: onError, then onClose (1006) when ws closes it.
+      else if (state === 'open' && !core.background) { const e = failureOfError('connectSocket', err, core.device); later(() => onError.emit(e)); }
     });
     ws.on('close', (code: number, reason: Buffer) => {
       if (userClose && state !== 'closed') { closed(userClose.code, userClose.reason); return; }
