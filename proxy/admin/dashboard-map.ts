@@ -11,7 +11,7 @@ export const MAP_SECTION = `
 <table><tbody id="map-rows"></tbody></table>
 <p id="map-empty" class="muted">No map rules.</p>
 <div class="filters">
-<input id="m-url" type="text" placeholder="https://cdn.example.com/bundles/*" aria-label="map URL pattern">
+<input id="m-url" type="text" placeholder="URL pattern (* = any run of characters)" aria-label="map URL pattern">
 <select id="m-type" aria-label="map answer"><option value="local">local</option><option value="remote">remote</option><option value="respond">respond</option></select>
 <input id="m-target" type="text" placeholder="file or folder/" aria-label="map target">
 </div>

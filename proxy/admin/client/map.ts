@@ -12,7 +12,7 @@ let mapList: MapEntry[] = [];
 let mapEditing: number | undefined;
 
 const MAP_PLACEHOLDERS: Record<string, string> = {
-  local: 'file or folder/', remote: 'https://staging.example.com/bundles/', respond: 'body file (or a body below)',
+  local: 'file or folder/', remote: 'base URL (the part before the last * is replaced)', respond: 'body file (or a body below)',
 };
 
 function mapAnswerText(e: MapEntry): string {
