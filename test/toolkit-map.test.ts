@@ -38,6 +38,7 @@ describe('map rules', () => {
     fs.mkdirSync(path.join(assets, 'sub'), { recursive: true });
     fs.writeFileSync(path.join(files, 'logo.png'), png);
     fs.writeFileSync(path.join(assets, 'main.js'), script);
+    fs.writeFileSync(path.join(assets, 'big.png'), png);
     fs.writeFileSync(path.join(assets, 'sub', 'level 2.json'), json);
     fs.writeFileSync(path.join(files, 'secret.txt'), 'not for the game');
     fs.writeFileSync(path.join(files, 'mock.json'), json);
@@ -159,6 +160,25 @@ describe('map rules', () => {
     assert.equal(line.mapped, undefined);
     assert.equal(staging.seen.length, seen);
     assert.equal(staging.tcpConnections, connections);
+  });
+
+  it('network conditions apply to mapped exchanges: latency before the head, the rate on the body', async () => {
+    const set = await admin(proxy, 'POST', '/api/network', { default: 'none', rules: [{ host: 'cdn.example.test', custom: { latencyMs: 400, downKbps: 4000 } }] });
+    assert.equal(set.status, 200, JSON.stringify(set.json));
+    try {
+      const t0 = performance.now();
+      const r = await get('https://cdn.example.test/assets/big.png?shaped=1');
+      const ms = performance.now() - t0;
+      assert.equal(r.sha256, sha256(png));
+      // 400 ms of latency plus ~300 KiB at 4000 kbps (~620 ms): at least 900 ms however fast the
+      // machine; no upper bound, as a loaded machine only makes it slower.
+      assert.ok(ms >= 900, `took ${Math.round(ms)} ms`);
+      const line = await lineOf('https://cdn.example.test/assets/big.png?shaped=1');
+      assert.equal(line.network, 'custom');
+      assert.equal((line.mapped as { type: string }).type, 'local');
+    } finally {
+      await admin(proxy, 'POST', '/api/network', { default: 'none', rules: [] });
+    }
   });
 
   it('/api/exchanges shows `mapped`, the game URL kept', async () => {
