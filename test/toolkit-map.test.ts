@@ -17,6 +17,10 @@ import { TestPki } from './helpers/pki.js';
 import { type LogLine, type ProxyProcess, startProxy, tempDir } from './helpers/proxy.js';
 import { patternSha256, sha256, startUpstream, type Upstream } from './helpers/upstreams.js';
 
+const MiB = 1024 * 1024;
+const HUGE = 256 * MiB;
+const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+
 describe('map rules', () => {
   let pki: TestPki;
   let game: Upstream;
@@ -42,6 +46,9 @@ describe('map rules', () => {
     fs.writeFileSync(path.join(assets, 'sub', 'level 2.json'), json);
     fs.writeFileSync(path.join(files, 'secret.txt'), 'not for the game');
     fs.writeFileSync(path.join(files, 'mock.json'), json);
+    // 256 MiB of zeros, sparse: made at once, read back as zeros.
+    fs.closeSync(fs.openSync(path.join(files, 'huge.bin'), 'w'));
+    fs.truncateSync(path.join(files, 'huge.bin'), HUGE);
     pki = new TestPki();
     const leaf = pki.leaf({ names: [...HOSTS, '127.0.0.1'] });
     game = await startUpstream({ cert: pki.chain(leaf), key: leaf.keyPem });
@@ -59,6 +66,7 @@ describe('map rules', () => {
           // An existing directory without the trailing `/` is a folder too.
           { url: 'https://cdn.example.test/plain/*', local: assets },
           { url: 'https://cdn.example.test/gone.bin', local: path.join(files, 'gone.bin') },
+          { url: 'https://cdn.example.test/huge.bin', local: path.join(files, 'huge.bin') },
           { url: 'https://api.example.test/staging/*', remote: 'https://staging.example.test/' },
           { url: 'https://evil.example.test/*', remote: 'https://staging.example.test/' },
           { url: 'https://api.example.test/mock/teapot?*', respond: { status: 418, headers: { 'X-Mock': 'yes "quoted"', 'content-type': 'application/json' }, body: '{"ok":true}' } },
@@ -85,6 +93,20 @@ describe('map rules', () => {
     assert.deepEqual(line.mapped, { type: 'local', to: path.join(files, 'logo.png') });
     assert.equal(line.bytesOut, png.length);
     assert.equal(game.seen.filter((s) => s.url === '/logo.png').length, 0);
+  });
+
+  it('local: streams a 256 MiB file byte-exact without the proxy growing by it', { skip: !fs.existsSync('/proc/self/status') && 'needs /proc' }, async () => {
+    const idle = rssOf(proxy.child.pid!);
+    let peak = 0;
+    const timer = setInterval(() => { peak = Math.max(peak, rssOf(proxy.child.pid!)); }, 50);
+    const r = await get('https://cdn.example.test/huge.bin', { keepBody: false, timeoutMs: 120_000 });
+    clearInterval(timer);
+    const zeros = crypto.createHash('sha256');
+    const block = Buffer.alloc(MiB);
+    for (let i = 0; i < HUGE / MiB; i++) zeros.update(block);
+    assert.equal(r.sha256, zeros.digest('hex'));
+    // The bound of test/streaming-memory.test.ts: a proxy that read the file whole would grow by 256 MiB.
+    assert.ok(peak - idle < 100 * MiB, `RSS grew by ${((peak - idle) / MiB).toFixed(1)} MiB`);
   });
 
   it('local: a folder gets the part the last * matched, query left out, percent-decoded', async () => {
@@ -190,7 +212,7 @@ describe('map rules', () => {
   it('GET /api/map gives the list; POST /api/map replaces it, or answers 400 with the path and keeps it', async () => {
     const { status, json: list } = await admin(proxy, 'GET', '/api/map');
     assert.equal(status, 200);
-    assert.equal((list as unknown[]).length, 8);
+    assert.equal((list as unknown[]).length, 9);
     for (const [bad, error] of [
       [[{ url: 'https://a.test/*', local: '/x' }, { url: 'https://b.test/' }], /^map\[1\]\.local: one of "local", "remote" or "respond" is needed$/],
       [[{ url: 'https://a.test/*', remote: 'ftp://x' }], /^map\[0\]\.remote: must be an http/],
