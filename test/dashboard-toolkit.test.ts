@@ -41,6 +41,11 @@ describe('dashboard Map panel and exchange actions in headless Chromium', { skip
     await mapRows('https://cdn.example.test/disk/*').waitFor({ timeout: 10_000 });
     assert.match(await mapRows('https://cdn.example.test/disk/*').textContent() ?? '', /local → /);
     assert.equal((await w.fetch('https://cdn.example.test/disk/hello.txt')).body.toString(), 'from disk');
+    // The exchange view says where the answer came from.
+    const row = page.locator('.ex-row', { hasText: 'disk/hello.txt' });
+    await row.first().waitFor({ timeout: 10_000 });
+    await row.first().click();
+    await page.locator('#ex-detail dd', { hasText: `local → ${path.join(files, 'hello.txt')}` }).waitFor({ timeout: 5000 });
   });
 
   it('adds a respond rule that the proxy answers with at once', async () => {

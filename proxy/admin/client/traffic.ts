@@ -97,6 +97,7 @@ function openExchange(id: number): void {
     const pairs: [string, string][] = [['client', clientLabel(d.client)], ['api', d.api], ['status', String(d.status ?? '')], ['started', new Date(d.start).toISOString()],
       ['first byte', d.firstByteMs === null ? '' : `${d.firstByteMs} ms`], ['total', d.durationMs === null ? (isOpenSocket(d) ? 'open' : '') : `${d.durationMs} ms`],
       ['sent / received', `${size(d.bytesIn)} / ${size(d.bytesOut)}`], ['outcome', d.outcome ?? ''], ['violations', d.violations.join(', ') || 'none']];
+    if (d.mapped) pairs.push(['mapped', `${d.mapped.type} → ${d.mapped.to}`]);
     for (const [k, v] of pairs) { dl.appendChild(el('dt', k)); dl.appendChild(el('dd', v)); }
     box.appendChild(dl);
     if (d.messages) showSocket(box, id, d.messages, d.tally ?? null);
