@@ -264,3 +264,38 @@ describe('map rules in the config file', () => {
     assert.match(r.stdout + r.stderr, /map\[1\]\.respond\.bodyFile .*missing\.json is not a readable file/);
   });
 });
+
+describe('map patterns and folder paths (tables)', () => {
+  it('matches the whole URL, query included; the last * takes the longest tail; the first entry wins', async () => {
+    const { compileMap, matchMap } = await import('../config/map.js');
+    const list = compileMap([
+      { url: 'https://cdn.test/a/*/b/*', local: '/x/' },
+      { url: 'https://cdn.test/exact', remote: 'https://r.test/' },
+      { url: 'https://cdn.test/*', remote: 'https://r.test/' },
+      { url: 'https://never.test/*', remote: 'https://r.test/' },
+    ], '/');
+    const cases: [string, number | undefined, string][] = [
+      ['https://cdn.test/a/1/b/2/b/3?q=1', 0, '2/b/3?q=1'],
+      ['https://cdn.test/exact', 1, ''],
+      ['https://cdn.test/exact?x', 2, 'exact?x'],
+      ['https://cdn.test.evil/x', undefined, ''],
+      ['http://cdn.test/x', undefined, ''],
+      ['https://cdn.test/a.b+c(d)[e]$', 2, 'a.b+c(d)[e]$'],
+    ];
+    for (const [url, index, tail] of cases) {
+      const hit = matchMap(list, url);
+      assert.equal(hit === undefined ? undefined : list.indexOf(hit.rule), index, url);
+      if (hit) assert.equal(hit.tail, tail, url);
+    }
+  });
+
+  it('keeps a folder\'s files inside it', async () => {
+    const { fileUnder } = await import('../proxy/engine/map/local.js');
+    const cases: [string, string | undefined][] = [
+      ['a/b.js?v=1', '/srv/f/a/b.js'], ['a%20b.js', '/srv/f/a b.js'], ['./a//b.js', '/srv/f/a/b.js'],
+      ['../x', undefined], ['a/../../x', undefined], ['%2e%2e/x', undefined], ['%2E%2e/x', undefined], ['a%2f..%2f..%2fx', undefined],
+      ['..%5cx', undefined], ['a%00b', undefined], ['%zz', undefined], ['', undefined],
+    ];
+    for (const [tail, want] of cases) assert.equal(fileUnder('/srv/f', tail), want, tail);
+  });
+});

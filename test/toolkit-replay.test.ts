@@ -148,3 +148,15 @@ async function waitUntil(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 250 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
   assert.ok(cond(), 'condition not met within 5 s');
 }
+
+describe('shell quoting (table)', () => {
+  it('single-quotes every argument and writes octal escapes printf reads back', async () => {
+    const { printfOctal, shellQuote } = await import('../proxy/admin/curl.js');
+    for (const s of [`plain`, `it's`, `'`, `''\\'`, `$HOME \`id\` "x" !`, '']) {
+      const r = await runShell(`printf '%s' ${shellQuote(s)}`);
+      assert.equal(r.stdout.toString(), s);
+    }
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_x, i) => i));
+    assert.equal(sha256((await runShell(`printf '${printfOctal(bytes)}'`)).stdout), sha256(bytes));
+  });
+});

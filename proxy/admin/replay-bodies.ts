@@ -2,7 +2,7 @@
  * Request bodies kept for replay and copy as cURL (docs/toolkit.md): each up to MAX_REPLAY_BODY_BYTES
  * (a bigger one is not kept), all together up to REPLAY_BODIES_BUDGET_BYTES (past it the oldest kept
  * bodies go first; an exchange whose body went answers 409 to a replay). Only exchanges whose
- * request has a body are watched; the chunks are the ones the proxy forwards, held, not copied.
+ * request has a body are watched; the chunks are the ones the proxy forwards, held (copied only when one is a small slice of a larger buffer).
  */
 import type { Exchange } from '../flow/exchange.js';
 
@@ -51,7 +51,9 @@ export class ReplayBodies {
   private add(keep: BodyKeep, chunk: Buffer): void {
     if (keep.gone) return;
     if (keep.size + chunk.length > this.maxEach) { this.release(keep); return; }
-    keep.chunks.push(chunk);
+    // A chunk may be a slice of a larger buffer (a socket read holding several records): kept as
+    // a copy then, so the budget counts what is really held.
+    keep.chunks.push(chunk.buffer.byteLength > chunk.length * 2 ? Buffer.from(chunk) : chunk);
     keep.size += chunk.length;
     this.used += chunk.length;
     for (const old of this.order) {
