@@ -51,9 +51,9 @@ export interface MapProblem { path: string; message: string }
 
 const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 const isObject = (v: unknown): v is Record<string, unknown> => typeName(v) === 'object';
-/** RFC 9110 §5.1 field names and §5.5 values (no CR, LF or NUL). */
+/** RFC 9110 §5.1 field names and §5.5 values (visible characters, space and tab; no CR, LF or NUL). */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const FIELD_VALUE = /^[^\r\n\0]*$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const ENTRY_KEYS = ['url', 'local', 'remote', 'respond'];
 const RESPOND_KEYS = ['status', 'headers', 'body', 'bodyFile'];
 
@@ -85,7 +85,7 @@ function checkRespond(v: unknown, at: string, dir: string | undefined, out: MapP
       for (const [name, value] of Object.entries(headers)) {
         if (!TOKEN.test(name)) out.push({ path: `${at}.headers.${name}`, message: 'is not a valid header name' });
         else if (typeof value !== 'string') out.push({ path: `${at}.headers.${name}`, message: `must be a string, got ${typeName(value)}` });
-        else if (!FIELD_VALUE.test(value)) out.push({ path: `${at}.headers.${name}`, message: 'must not contain CR, LF or NUL' });
+        else if (!FIELD_VALUE.test(value)) out.push({ path: `${at}.headers.${name}`, message: 'must hold visible characters, spaces and tabs only (no CR, LF, NUL, nor characters beyond Latin-1)' });
         else if (['content-length', 'transfer-encoding', 'connection'].includes(name.toLowerCase())) out.push({ path: `${at}.headers.${name}`, message: 'is set by the proxy; leave it out' });
       }
     }

@@ -44,8 +44,16 @@ export function answerMapped(ctx: ProxyContext, ex: Exchange, status: number, he
   if (stop) { stream?.destroy(); ex.block(stop); return; }
   const flat: string[] = [];
   for (const [k, v] of Object.entries(parsed)) flat.push(k, String(v));
-  flat.push('connection', ex.clientWantsClose ? 'close' : 'keep-alive');
-  res.writeHead(status, flat);
+  // HTTP/2 has no Connection field (RFC 9113 §8.2.2); HTTP/1.1 keeps or closes as the client asked.
+  if (ex.req.httpVersionMajor < 2) flat.push('connection', ex.clientWantsClose ? 'close' : 'keep-alive');
+  try {
+    res.writeHead(status, flat);
+  } catch (err) {
+    // A head Node refuses to write (a value a rule's headers made invalid): nothing went out.
+    stream?.destroy();
+    ex.answer({ status: 502, headers: { 'x-mgproxy-error': 'map' }, body: JSON.stringify({ error: `mgproxy map: ${(err as Error).message}` }) }, 'error');
+    return;
+  }
   ex.moveTo('answered');
   if (bodiless(ex.method, status)) { stream?.destroy(); res.end(); return; }
   const observers = bodyObservers(ctx, ex);
