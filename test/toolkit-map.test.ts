@@ -56,6 +56,8 @@ describe('map rules', () => {
     staging = await startUpstream({ cert: pki.chain(stagingLeaf), key: stagingLeaf.keyPem });
     const config = baseConfig(game.address, pki.rootFile) as ReturnType<typeof baseConfig> & { upstream: { hosts: Record<string, string> } };
     config.upstream.hosts['staging.example.test'] = staging.address;
+    // Routed to the staging upstream, whose certificate does not name it.
+    config.upstream.hosts['wrong.example.test'] = staging.address;
     proxy = await startProxy({
       args: ['--har', harFile],
       config: {
@@ -69,6 +71,7 @@ describe('map rules', () => {
           { url: 'https://cdn.example.test/huge.bin', local: path.join(files, 'huge.bin') },
           { url: 'https://api.example.test/staging/*', remote: 'https://staging.example.test/' },
           { url: 'https://evil.example.test/*', remote: 'https://staging.example.test/' },
+          { url: 'https://api.example.test/badtls/*', remote: 'https://wrong.example.test/' },
           { url: 'https://api.example.test/mock/teapot?*', respond: { status: 418, headers: { 'X-Mock': 'yes "quoted"', 'content-type': 'application/json' }, body: '{"ok":true}' } },
           { url: 'https://api.example.test/mock/file', respond: { status: 201, bodyFile: path.join(files, 'mock.json') } },
         ],
@@ -155,6 +158,16 @@ describe('map rules', () => {
     assert.deepEqual(line.mapped, { type: 'remote', to: 'https://staging.example.test/bytes/200000?x=1' });
   });
 
+  it('remote: the new upstream is verified as any other (a certificate for another name is 502 upstream-tls)', async () => {
+    const seen = staging.seen.length;
+    const r = await get('https://api.example.test/badtls/bytes/10');
+    assert.equal(r.status, 502);
+    assert.equal(r.headers['x-mgproxy-error'], 'upstream-tls');
+    assert.match(r.json<{ errMsg: string }>().errMsg, /^request:fail ssl hand shake error$/);
+    assert.equal(staging.seen.length, seen, 'no request went over the unverified connection');
+    assert.deepEqual((await lineOf('https://api.example.test/badtls/bytes/10')).mapped, { type: 'remote', to: 'https://wrong.example.test/bytes/10' });
+  });
+
   it('respond: status, headers and body; and a body file', async () => {
     const r = await get('https://api.example.test/mock/teapot?id=7');
     assert.equal(r.status, 418);
@@ -214,7 +227,7 @@ describe('map rules', () => {
   it('GET /api/map gives the list; POST /api/map replaces it, or answers 400 with the path and keeps it', async () => {
     const { status, json: list } = await admin(proxy, 'GET', '/api/map');
     assert.equal(status, 200);
-    assert.equal((list as unknown[]).length, 9);
+    assert.equal((list as unknown[]).length, 10);
     for (const [bad, error] of [
       [[{ url: 'https://a.test/*', local: '/x' }, { url: 'https://b.test/' }], /^map\[1\]\.local: one of "local", "remote" or "respond" is needed$/],
       [[{ url: 'https://a.test/*', remote: 'ftp://x' }], /^map\[0\]\.remote: must be an http/],
