@@ -25,6 +25,8 @@ interface Row { key: string; default: string; meaning: string }
 
 const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
 const cell = (text: string) => text.replace(/\|/g, '\\|');
+/** A page of docs/ named in a JSDoc becomes a link, as the table sits in docs/ itself. */
+const linked = (text: string) => text.replace(/\bdocs\/([a-z0-9-]+\.md)/g, '[$1]($1)');
 
 function jsDocOf(node: ts.Node): { text: string; defaultTag?: string } | undefined {
   const docs = ts.getJSDocCommentsAndTags(node).filter(ts.isJSDoc);
@@ -76,7 +78,7 @@ export function configRows(): Row[] {
         const distinct = [...new Set(values.map((v) => JSON.stringify(v)))];
         def = distinct.length === 1 ? (subKeys.length > 0 && values[0] !== undefined ? `${shown(values[0])} each` : shown(values[0])) : values.map(shown).join(' / ');
       }
-      rows.push({ key, default: def, meaning: doc.text });
+      rows.push({ key, default: def, meaning: linked(doc.text) });
     }
   };
   walk(config.members, []);
