@@ -14,7 +14,12 @@ import type { PlatformName } from '../config/platforms.js';
 const APPID = 'wx0123456789abcdef';
 const REFUSED: Record<string, PlatformName> = { 'api.weixin.qq.com': 'wechat', 'api.q.qq.com': 'qq', 'openapi.baidu.com': 'baidu' };
 
-const SLOW = 'https://api.example.test/slow?ms=2000';
+/**
+ * The requests that fill a cap stay at the upstream this long. holdAtUpstream resolves once the last
+ * of them arrived, and the first must still be in flight when the one over the cap comes: opening
+ * 15 tunnels at once took over 2 s on a loaded 2-core machine (load average 20), hence 4 s.
+ */
+const SLOW = 'https://api.example.test/slow?ms=4000';
 
 /** Per profile: what the upstream gets as Referer, what :8443 gets, the background errMsg, and the cap to fill (its message). */
 const PROFILES: { name: PlatformName; referer: string | null; port: 'pass' | 'refused'; background: string; http: boolean; cap: { n: number; url: string; message: string } }[] = [
@@ -98,7 +103,7 @@ describe('caps per platform', () => {
   it('douyin-game: uploadFile and downloadFile have caps of their own (5) beside request\'s 15', async () => {
     const w = await worldOf({ platform: 'douyin-game' });
     try {
-      const held = await holdAtUpstream(w, [...times(15, SLOW), ...times(5, 'https://cdn.example.test/slow?ms=2000')]);
+      const held = await holdAtUpstream(w, [...times(15, SLOW), ...times(5, 'https://cdn.example.test/slow?ms=4000')]);
       assertBlocked(await w.fetch('https://cdn.example.test/bytes/1'), 429, 'concurrency-exceeded', 'downloadFile:fail exceed max task count');
       const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
       assert.equal(line!.message, 'Douyin mini game: 127.0.0.1 already has 5 downloadFile in flight (max 5)');
