@@ -3,6 +3,7 @@
  * the request headers the upstream gets, and the exchange's handle on aborting the dispatch.
  */
 import type { Exchange } from '../flow/exchange.js';
+import type { Dispatcher } from 'undici';
 import type { Forwarder } from './forward.js';
 
 /**
@@ -38,20 +39,29 @@ export function upstreamRequestHeaders(ex: Exchange): string[] {
   return out;
 }
 
-/** What every dispatch handler shares: the exchange can abort the dispatch, once, until it is done. */
+/**
+ * What every dispatch handler shares (undici's controller API, types/dispatcher.d.ts
+ * `DispatchHandler`): the exchange holds the dispatch's controller, whose `abort()` stops it.
+ */
 export abstract class DispatchRelay {
-  /** Set once the exchange no longer listens to this dispatch (aborted, blocked at the head, or ended). */
+  /** Set once this dispatch has ended for the exchange (completed, failed, or handed a socket). */
   protected done = false;
 
   constructor(protected readonly forwarder: Forwarder, protected readonly ex: Exchange) {}
 
-  onConnect(abort: (err?: Error) => void): void {
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.ex.upstream = controller;
     // Answered by a timer or ended while connecting: the dispatch has no one to go to.
-    if (this.ex.state !== 'forwarding') { this.done = true; abort(); return; }
-    this.ex.upstreamAbort = () => {
-      if (this.done) return;
-      this.done = true;
-      abort();
-    };
+    if (this.ex.state !== 'forwarding') this.ex.abortUpstream();
+  }
+
+  /**
+   * True when undici's callbacks no longer concern the exchange: the dispatch ended, or the proxy
+   * aborted it (Exchange.abortUpstream: a rule answered, the client left, a fault; undici hands
+   * that abort back to onResponseError, which has nothing to do). `controller` is undefined when the dispatch failed before it started (a connection
+   * refused while the request was queued): undici then calls onResponseError alone.
+   */
+  protected ignored(controller: Dispatcher.DispatchController | undefined): boolean {
+    return this.done || controller?.aborted === true;
   }
 }

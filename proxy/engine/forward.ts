@@ -1,8 +1,8 @@
 /**
  * Forwarding with undici's Dispatcher (STYLE "Forwarding"): each admitted exchange is dispatched
- * on its route's Pool (proxy/engine/upstream/pools.ts) with a raw handler that writes the response to the
- * client as it arrives. Backpressure both ways: `onData` returns false when the client's socket
- * is full and the dispatch resumes on its 'drain'; the upload is the client's request stream,
+ * on its route's Pool (proxy/engine/upstream/pools.ts) with a handler that writes the response to the
+ * client as it arrives. Backpressure both ways: the handler pauses its controller while the
+ * client's socket is full and resumes it on the socket's 'drain'; the upload is the client's request stream,
  * which undici pauses when the upstream socket is full. The Referer (and any other override) is
  * set in the headers the dispatch sends. The WebSocket path is proxy/engine/websocket.ts.
  */
@@ -84,22 +84,27 @@ export function describeError(err: NodeJS.ErrnoException): { cause: string; reas
   return { cause: 'upstream-failed', reason, message: `the upstream failed before responding: ${err.message}` };
 }
 
-/** undici's Dispatcher handler (its raw, callback form): one per forwarded request. */
+/**
+ * undici's Dispatcher handler (its controller API): one per forwarded request. The head is read
+ * from `controller.rawHeaders` (the upstream's names, order and repeated fields as they came),
+ * not from the parsed object, so that every Set-Cookie line reaches the client as its own line.
+ */
 class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
   private observers?: BodyTap;
-  private resume?: () => void;
   /** Where the body goes: the response itself, or the network shaper in front of it (SPEC §11). */
   private sink?: Writable;
+  /** Resumes the dispatch once the sink has room again; listening on the sink while the body flows. */
+  private onDrain?: () => void;
 
   constructor(forwarder: Forwarder, ex: Exchange, private readonly res: ServerResponse) {
     super(forwarder, ex);
   }
 
-  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: IncomingHttpHeaders, statusMessage?: string): void {
     // 1xx informational answers (103 Early Hints) are not relayed; the final one follows.
-    if (this.done || statusCode < 200) return true;
+    if (this.ignored(controller) || statusCode < 200) return;
     const { ex, res } = this;
-    const { flat, parsed } = responseHeaders(raw, ex.clientWantsClose);
+    const { flat, parsed } = responseHeaders(controller.rawHeaders as Buffer[], ex.clientWantsClose);
     ex.status = statusCode;
     ex.responseHeaders = parsed;
     ex.responseStartMs = ex.elapsedMs();
@@ -108,48 +113,51 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     if (stop) {
       ex.abortUpstream();
       ex.block(stop);
-      return false;
+      return;
     }
     try {
-      res.writeHead(statusCode, statusText, flat);
+      res.writeHead(statusCode, statusMessage ?? '', flat);
     } catch (err) {
       // A head Node refuses to write (a bad character in a value): the upstream failed.
       ex.abortUpstream();
       this.forwarder.onError(ex, err as NodeJS.ErrnoException);
-      return false;
+      return;
     }
     ex.moveTo('answered');
     this.observers = bodyObservers(ctx, ex);
     this.sink = ex.network ? responseSink(ex, res) : res;
-    this.resume = resume;
-    this.sink.on('drain', resume);
-    return true;
+    this.onDrain = () => controller.resume();
+    this.sink.on('drain', this.onDrain);
   }
 
   /** The one place a response chunk passes (upstream → client): counted, observed, tapped, written. */
-  onData(chunk: Buffer): boolean {
-    if (this.done) return true;
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.ignored(controller)) return;
     const { ex } = this;
     ex.bytesOut += chunk.length;
     relayed(chunk.length);
     this.observers?.observe(chunk);
     ex.responseBodyTap?.(chunk);
-    return this.sink!.write(chunk);
+    // The client's socket (or the shaper) is full: the upstream socket waits for its 'drain'.
+    if (!this.sink!.write(chunk)) controller.pause();
   }
 
-  onComplete(): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.resume) this.sink!.off('drain', this.resume);
+  onResponseEnd(controller: Dispatcher.DispatchController): void {
+    if (this.ignored(controller)) return;
+    this.stop();
     this.observers?.end();
     (this.sink ?? this.res).end();
   }
 
-  onError(err: Error): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.resume) this.sink!.off('drain', this.resume);
+  onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.ignored(controller)) return;
+    this.stop();
     this.forwarder.onError(this.ex, err as NodeJS.ErrnoException);
+  }
+
+  private stop(): void {
+    this.done = true;
+    if (this.onDrain) this.sink!.off('drain', this.onDrain);
   }
 }
 

@@ -6,7 +6,7 @@
  * client, which then sees no WebSocket. The socket's slot is released when the client's socket
  * closes (the exchange's end).
  */
-import { STATUS_CODES } from 'node:http';
+import { type IncomingHttpHeaders, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Exchange } from '../flow/exchange.js';
@@ -73,23 +73,27 @@ export function relay(from: Duplex, to: Duplex, count: (chunk: Buffer) => void):
 
 /** undici's Dispatcher handler for one upgrade. */
 class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
+  private onDrain?: () => void;
+
   constructor(forwarder: Forwarder, ex: Exchange, private readonly client: Duplex, private readonly head: Buffer) {
     super(forwarder, ex);
   }
 
-  onUpgrade(statusCode: number, raw: Buffer[] | string[] | null, upstream: Duplex): void {
+  onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, _headers: IncomingHttpHeaders, upstream: Duplex): void {
     const { ex, client } = this;
     // undici took its listeners off: this socket's errors are ours from here (STYLE habit 6).
     upstream.on('error', () => undefined);
-    if (this.done || client.destroyed || !ex.moveTo('answered')) { this.done = true; upstream.destroy(); return; }
+    if (this.ignored(controller) || client.destroyed || !ex.moveTo('answered')) { this.done = true; upstream.destroy(); return; }
     this.done = true;
-    const headers = (raw ?? []) as Buffer[];
+    // The raw list, not the parsed object: the 101's fields go to the client as they came.
+    const headers = (controller.rawHeaders ?? []) as Buffer[];
     ex.upgraded = true;
     ex.status = statusCode;
     const responseHeaders = headersOf(headers);
     ex.responseHeaders = responseHeaders;
     ex.responseStartMs = ex.elapsedMs();
-    ex.upstreamAbort = () => upstream.destroy();
+    // The dispatch is over: stopping the upstream now means closing its socket.
+    ex.upstream = { abort: () => upstream.destroy() };
     client.write(`${rawHead(statusCode, 'Switching Protocols', headers)}\r\n`);
     if (this.head.length > 0) upstream.write(this.head);
     const { ctx } = this.forwarder;
@@ -108,35 +112,42 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
   }
 
   /** Not upgraded: the upstream's answer goes to the client as it is, delimited by the close. */
-  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
-    if (this.done || statusCode < 200) return true;
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: IncomingHttpHeaders, statusMessage?: string): void {
+    if (this.ignored(controller) || statusCode < 200) return;
     const { ex, client } = this;
+    const raw = controller.rawHeaders as Buffer[];
     ex.status = statusCode;
     ex.responseHeaders = headersOf(raw);
     ex.responseStartMs = ex.elapsedMs();
     const hop = (lower: string) => lower === 'transfer-encoding' || lower === 'connection' || lower === 'keep-alive';
-    client.write(`${rawHead(statusCode, statusText, raw, hop)}connection: close\r\n\r\n`);
+    client.write(`${rawHead(statusCode, statusMessage ?? '', raw, hop)}connection: close\r\n\r\n`);
     ex.moveTo('answered');
-    client.on('drain', resume);
-    return true;
+    this.onDrain = () => controller.resume();
+    client.on('drain', this.onDrain);
   }
 
-  onData(chunk: Buffer): boolean {
-    if (this.done) return true;
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.ignored(controller)) return;
     this.ex.bytesOut += chunk.length;
-    return this.client.write(chunk);
+    // The client's socket is full: the upstream socket waits for its 'drain'.
+    if (!this.client.write(chunk)) controller.pause();
   }
 
-  onComplete(): void {
-    if (this.done) return;
-    this.done = true;
+  onResponseEnd(controller: Dispatcher.DispatchController): void {
+    if (this.ignored(controller)) return;
+    this.stop();
     this.client.end();
   }
 
-  onError(err: Error): void {
-    if (this.done) return;
-    this.done = true;
+  onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.ignored(controller)) return;
+    this.stop();
     this.forwarder.onError(this.ex, err as NodeJS.ErrnoException);
+  }
+
+  private stop(): void {
+    this.done = true;
+    if (this.onDrain) this.client.off('drain', this.onDrain);
   }
 }
 

@@ -48,6 +48,11 @@ function wantsClose(req: IncomingMessage): boolean {
   return value?.includes('close') ?? false;
 }
 
+/** What the exchange can do to its upstream side: undici's `DispatchController` is one. */
+export interface UpstreamControl {
+  abort(reason: Error): void;
+}
+
 export interface ExchangeInit {
   req: IncomingMessage;
   client: string;
@@ -90,8 +95,11 @@ export class Exchange {
   readonly violations: Violation[] = [];
   /** Headers the upstream gets instead of the client's (the Referer rewrite). */
   readonly upstreamHeaders: Record<string, string> = {};
-  /** Stops the upstream side of this exchange (its dispatch, or its upgraded socket); set by the forwarder. */
-  upstreamAbort?: () => void;
+  /**
+   * The upstream side of this exchange, set by the forwarder: its dispatch's controller (undici's
+   * `DispatchController`), then, once upgraded, its socket's.
+   */
+  upstream?: UpstreamControl;
   /** Taps for the HAR recorder; unset unless a recorder listens. */
   requestBodyTap?: (chunk: Buffer) => void;
   responseBodyTap?: (chunk: Buffer) => void;
@@ -214,8 +222,9 @@ export class Exchange {
     this.finish(outcome);
   }
 
+  /** Stops the upstream side (a no-op once it has ended). */
   abortUpstream(): void {
-    this.upstreamAbort?.();
+    this.upstream?.abort(new Error('the proxy stopped this upstream request'));
   }
 
   /**
