@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
+import { endToEnd } from '../proxy/engine/headers.js';
 
 const { cert, key, upstreamPort } = JSON.parse(fs.readFileSync(process.argv[2]!, 'utf8')) as { cert: string; key: string; upstreamPort: number };
 const secureContext = tls.createSecureContext({ cert, key });
@@ -22,18 +23,11 @@ const pool = new Pool(`https://127.0.0.1:${upstreamPort}`, {
   connections: 256, keepAliveTimeout: 60_000, pipelining: 1,
   connect: { rejectUnauthorized: false, servername: 'api.bench.test' },
 });
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 
 class Relay implements Dispatcher.DispatchHandler {
   constructor(private readonly res: http.ServerResponse) {}
   onResponseStart(controller: Dispatcher.DispatchController, status: number, _headers: http.IncomingHttpHeaders, statusText?: string): void {
-    const raw = controller.rawHeaders as Buffer[];
-    const flat: string[] = [];
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toString('latin1');
-      if (!HOP.has(name.toLowerCase())) flat.push(name, raw[i + 1]!.toString('latin1'));
-    }
-    this.res.writeHead(status, statusText ?? '', flat);
+    this.res.writeHead(status, statusText ?? '', endToEnd(controller.rawHeaders as Buffer[]));
     this.res.on('drain', () => controller.resume());
   }
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void { if (!this.res.write(chunk)) controller.pause(); }
@@ -42,9 +36,7 @@ class Relay implements Dispatcher.DispatchHandler {
 }
 
 const inner = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-  const headers: string[] = [];
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) if (!HOP.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
+  const headers = endToEnd(req.rawHeaders);
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   pool.dispatch({ method: req.method!, path: req.url!, headers, body: hasBody ? req : null }, new Relay(res));
 });

@@ -14,32 +14,16 @@ import type { Exchange } from '../flow/exchange.js';
 import { upstreamErrorAnswer } from '../flow/respond.js';
 import { type BodyTap, bodyObservers, runResponseHeadRules } from '../rules/pipeline.js';
 import { LoopError } from './upstream/pools.js';
-import { DispatchRelay, HOP_BY_HOP, upstreamRequestHeaders } from './dispatch.js';
+import { DispatchRelay, upstreamRequestHeaders } from './dispatch.js';
+import { endToEnd, headersOf } from './headers.js';
 import { responseSink, uploadSource } from '../network/paths.js';
 import { forwardWebSocket } from './websocket.js';
 import { relayed } from './relay-memory.js';
 
 /** The response head as the client gets it, and as the rules and the HAR read it. */
 function responseHeaders(raw: Buffer[], wantsClose: boolean): { flat: string[]; parsed: IncomingHttpHeaders } {
-  const named = new Set<string>();
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toString('latin1').toLowerCase() === 'connection') {
-      for (const t of raw[i + 1]!.toString('latin1').split(',')) named.add(t.trim().toLowerCase());
-    }
-  }
-  const flat: string[] = [];
-  const parsed: IncomingHttpHeaders = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
-    const value = raw[i + 1]!.toString('latin1');
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
-    flat.push(name, value);
-    const seen = parsed[lower];
-    if (seen === undefined) parsed[lower] = lower === 'set-cookie' ? [value] : value;
-    else if (Array.isArray(seen)) seen.push(value);
-    else parsed[lower] = `${seen}, ${value}`;
-  }
+  const flat = endToEnd(raw);
+  const parsed = headersOf(flat);
   // The client's connection is ours, kept alive or closed as the client asked, whatever the
   // upstream said of its own.
   flat.push('connection', wantsClose ? 'close' : 'keep-alive');

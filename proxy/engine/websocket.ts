@@ -6,38 +6,18 @@
  * client, which then sees no WebSocket. The socket's slot is released when the client's socket
  * closes (the exchange's end).
  */
-import { type IncomingHttpHeaders, STATUS_CODES } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Exchange } from '../flow/exchange.js';
 import type { Forwarder } from './forward.js';
 import { DispatchRelay, upstreamRequestHeaders } from './dispatch.js';
+import { endToEnd, headersOf, rawHead } from './headers.js';
 import { followConditions, SocketDirection, watchSocketDrop } from '../network/paths.js';
 import { relayed } from './relay-memory.js';
 
 /** A socket still holding unsent bytes when its peer closed gets this long to flush them. */
 const FLUSH_MS = 2000;
-
-/** An HTTP/1.1 head from undici's raw header list, byte for byte. */
-function rawHead(status: number, statusText: string, raw: Buffer[], skip?: (lower: string) => boolean): string {
-  let head = `HTTP/1.1 ${status} ${statusText || STATUS_CODES[status] || ''}\r\n`;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
-    if (skip?.(name.toLowerCase())) continue;
-    head += `${name}: ${raw[i + 1]!.toString('latin1')}\r\n`;
-  }
-  return head;
-}
-
-function headersOf(raw: Buffer[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toString('latin1').toLowerCase();
-    const value = raw[i + 1]!.toString('latin1');
-    out[lower] = out[lower] === undefined ? value : `${out[lower]}, ${value}`;
-  }
-  return out;
-}
 
 /**
  * The one place WebSocket bytes pass, in one direction: `count` sees every chunk, `to` gets it
@@ -94,7 +74,7 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
     ex.responseStartMs = ex.elapsedMs();
     // The dispatch is over: stopping the upstream now means closing its socket.
     ex.upstream = { abort: () => upstream.destroy() };
-    client.write(`${rawHead(statusCode, 'Switching Protocols', headers)}\r\n`);
+    client.write(rawHead(statusCode, 'Switching Protocols', headers));
     if (this.head.length > 0) upstream.write(this.head);
     const { ctx } = this.forwarder;
     // Frame headers read on every socket; messages observed (never changed) once the dashboard or a HAR wants them (SPEC §8).
@@ -117,10 +97,12 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
     const { ex, client } = this;
     const raw = controller.rawHeaders as Buffer[];
     ex.status = statusCode;
-    ex.responseHeaders = headersOf(raw);
+    // The end-to-end fields, as for any forwarded response; the body is delimited by the close.
+    const fields = endToEnd(raw);
+    ex.responseHeaders = headersOf(fields);
     ex.responseStartMs = ex.elapsedMs();
-    const hop = (lower: string) => lower === 'transfer-encoding' || lower === 'connection' || lower === 'keep-alive';
-    client.write(`${rawHead(statusCode, statusMessage ?? '', raw, hop)}connection: close\r\n\r\n`);
+    fields.push('connection', 'close');
+    client.write(rawHead(statusCode, statusMessage, fields));
     ex.moveTo('answered');
     this.onDrain = () => controller.resume();
     client.on('drain', this.onDrain);

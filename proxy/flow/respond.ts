@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Api, RequestRuleId, RuleId } from '../../config/vocabulary.js';
+import { rawHead } from '../engine/headers.js';
 
 /** The answer a rule wants when its finding stops an exchange: SPEC §10 "Status codes" and "errMsg reason per rule". */
 export interface RuleAnswer { status: number; reason: string }
@@ -130,10 +131,8 @@ export function sendAnswer(res: ServerResponse, answer: ProxyAnswer): void {
  */
 export function writeRawAnswer(socket: Duplex, status: number, headers: Record<string, string>, body: string, contentType = 'text/plain; charset=utf-8'): void {
   if (socket.destroyed || !socket.writable) { socket.destroy(); return; }
-  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`];
   const all = { ...headers, 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
-  for (const [k, v] of Object.entries(all)) lines.push(`${k}: ${v}`);
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  socket.end(`${rawHead(status, STATUS_CODES[status] ?? 'Error', all)}${body}`);
   // Read what the client is still sending: closing with unread data makes TCP reset the
   // connection, and the client would lose the answer. Bounded: closed within 2 s regardless.
   socket.on('data', () => undefined);
