@@ -4,11 +4,22 @@
  */
 import type { Exchange } from '../flow/exchange.js';
 import type { Dispatcher } from 'undici';
-import type { Forwarder } from './forward.js';
+import type { ProxyContext } from '../context.js';
 import { requestHeaders } from './headers.js';
 
 /** The client's headers as the upstream gets them (proxy/engine/headers.ts), the Referer rewrite applied. */
 export const upstreamRequestHeaders = (ex: Exchange): string[] => requestHeaders(ex.req.rawHeaders, ex.upstreamHeaders);
+
+/**
+ * What a relay needs of the proxy around it (the Forwarder is one): the services it reads (the
+ * rules and mode for the pipeline, the socket observer, the network conditions) and where an
+ * upstream failure goes.
+ */
+export interface RelayHost {
+  readonly ctx: Pick<ProxyContext, 'config' | 'rules' | 'socketMessages' | 'network'>;
+  /** The upstream failed: the proxy's 502 while nothing was sent, else a cut. */
+  onError(ex: Exchange, err: NodeJS.ErrnoException): void;
+}
 
 /**
  * What every dispatch handler shares (undici's controller API, types/dispatcher.d.ts
@@ -18,7 +29,7 @@ export abstract class DispatchRelay {
   /** Set once this dispatch has ended for the exchange (completed, failed, or handed a socket). */
   protected done = false;
 
-  constructor(protected readonly forwarder: Forwarder, protected readonly ex: Exchange) {}
+  constructor(protected readonly host: RelayHost, protected readonly ex: Exchange) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.ex.upstream = controller;

@@ -12,9 +12,9 @@ import type { Dispatcher } from 'undici';
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../flow/exchange.js';
 import { upstreamErrorAnswer } from '../flow/respond.js';
-import { type BodyTap, bodyObservers, runResponseHeadRules } from '../rules/pipeline.js';
+import { answerFinding, type BodyTap, bodyObservers, runResponseHeadRules } from '../rules/pipeline.js';
 import { LoopError } from './upstream/pools.js';
-import { DispatchRelay, upstreamRequestHeaders } from './dispatch.js';
+import { DispatchRelay, type RelayHost, upstreamRequestHeaders } from './dispatch.js';
 import { endToEnd, headersOf } from './headers.js';
 import { responseSink, uploadSource } from '../network/paths.js';
 import { forwardWebSocket } from './websocket.js';
@@ -80,8 +80,8 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
   /** Resumes the dispatch once the sink has room again; listening on the sink while the body flows. */
   private onDrain?: () => void;
 
-  constructor(forwarder: Forwarder, ex: Exchange, private readonly res: ServerResponse) {
-    super(forwarder, ex);
+  constructor(host: RelayHost, ex: Exchange, private readonly res: ServerResponse) {
+    super(host, ex);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: IncomingHttpHeaders, statusMessage?: string): void {
@@ -92,11 +92,11 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     ex.status = statusCode;
     ex.responseHeaders = parsed;
     ex.responseStartMs = ex.elapsedMs();
-    const { ctx } = this.forwarder;
+    const { ctx } = this.host;
     const stop = runResponseHeadRules(ctx, ex);
     if (stop) {
       ex.abortUpstream();
-      ex.block(stop);
+      answerFinding(ex, stop);
       return;
     }
     try {
@@ -104,7 +104,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     } catch (err) {
       // A head Node refuses to write (a bad character in a value): the upstream failed.
       ex.abortUpstream();
-      this.forwarder.onError(ex, err as NodeJS.ErrnoException);
+      this.host.onError(ex, err as NodeJS.ErrnoException);
       return;
     }
     ex.moveTo('answered');
@@ -136,7 +136,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
   onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.ignored(controller)) return;
     this.stop();
-    this.forwarder.onError(this.ex, err as NodeJS.ErrnoException);
+    this.host.onError(this.ex, err as NodeJS.ErrnoException);
   }
 
   private stop(): void {
@@ -145,7 +145,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
   }
 }
 
-export class Forwarder {
+export class Forwarder implements RelayHost {
   constructor(readonly ctx: ProxyContext) {}
 
   /** The route's pool, or the loop error when the route is the proxy itself. */

@@ -10,8 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Exchange } from '../flow/exchange.js';
-import type { Forwarder } from './forward.js';
-import { DispatchRelay, upstreamRequestHeaders } from './dispatch.js';
+import { DispatchRelay, type RelayHost, upstreamRequestHeaders } from './dispatch.js';
 import { endToEnd, headersOf, rawHead } from './headers.js';
 import { followConditions, SocketDirection, watchSocketDrop } from '../network/paths.js';
 import { relayed } from './relay-memory.js';
@@ -55,8 +54,8 @@ export function relay(from: Duplex, to: Duplex, count: (chunk: Buffer) => void):
 class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
   private onDrain?: () => void;
 
-  constructor(forwarder: Forwarder, ex: Exchange, private readonly client: Duplex, private readonly head: Buffer) {
-    super(forwarder, ex);
+  constructor(host: RelayHost, ex: Exchange, private readonly client: Duplex, private readonly head: Buffer) {
+    super(host, ex);
   }
 
   onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, _headers: IncomingHttpHeaders, upstream: Duplex): void {
@@ -76,7 +75,7 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
     ex.upstream = { abort: () => upstream.destroy() };
     client.write(rawHead(statusCode, 'Switching Protocols', headers));
     if (this.head.length > 0) upstream.write(this.head);
-    const { ctx } = this.forwarder;
+    const { ctx } = this.host;
     // Frame headers read on every socket; messages observed (never changed) once the dashboard or a HAR wants them (SPEC §8).
     const tap = ctx.socketMessages.tap(ex, responseHeaders['sec-websocket-extensions']);
     client.once('close', () => tap.end());
@@ -124,7 +123,7 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
   onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.ignored(controller)) return;
     this.stop();
-    this.forwarder.onError(this.ex, err as NodeJS.ErrnoException);
+    this.host.onError(this.ex, err as NodeJS.ErrnoException);
   }
 
   private stop(): void {
@@ -134,8 +133,8 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
 }
 
 /** Dispatches the upgrade of an admitted `connectSocket` exchange on `dispatcher`. */
-export function forwardWebSocket(forwarder: Forwarder, ex: Exchange, dispatcher: Dispatcher, head: Buffer): void {
+export function forwardWebSocket(host: RelayHost, ex: Exchange, dispatcher: Dispatcher, head: Buffer): void {
   const client = ex.socket!;
   dispatcher.dispatch({ method: 'GET', path: ex.path, headers: upstreamRequestHeaders(ex), upgrade: 'websocket', body: null },
-    new UpgradeRelay(forwarder, ex, client, head));
+    new UpgradeRelay(host, ex, client, head));
 }
