@@ -13,7 +13,7 @@ import { Exchange, type ExchangeEnv, type Scheme } from '../flow/exchange.js';
 import { exchangeEnv } from './exchange-env.js';
 import { Forwarder } from './forward.js';
 import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../../config/net-address.js';
-import { writeRawAnswer } from '../flow/respond.js';
+import { clientErrorStatus, writeRawAnswer } from '../flow/respond.js';
 import { answerFinding, runRequestRules } from '../rules/pipeline.js';
 import { proceedUnder } from '../network/gate.js';
 
@@ -214,9 +214,8 @@ export class ProxyServer {
     // A response under way on this connection (its head sent, its body not finished): a 400 now
     // would land inside its body, so the connection is closed instead.
     const busy = this.current.get(socket)?.state === 'answered';
-    if (!code.startsWith('HPE_') && code !== 'ERR_HTTP_REQUEST_TIMEOUT') { socket.destroy(); return; }
-    if (busy || !socket.writable) { socket.destroy(); return; }
-    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const status = clientErrorStatus(code);
+    if (status === undefined || busy || !socket.writable) { socket.destroy(); return; }
     writeRawAnswer(socket, status, {}, `mgproxy: malformed request (${code}: ${err.message})\n`);
   }
 

@@ -118,6 +118,24 @@ export function answerHeaders(answer: ProxyAnswer): Record<string, string> {
   };
 }
 
+/** A JSON answer of the admin API and the dashboard, never cached. */
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+/**
+ * The answer to a request Node's parser refused (its 'clientError'), the same on the proxy's and
+ * the admin port: 431 for oversized headers, 408 when the head did not arrive in time, 400 for
+ * any other parse error; undefined when the socket is only to be closed (not a parse error).
+ */
+export function clientErrorStatus(code: string): number | undefined {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return code.startsWith('HPE_') ? 400 : undefined;
+}
+
 /** Called from Exchange.answer only, whose state says nothing was sent yet. */
 export function sendAnswer(res: ServerResponse, answer: ProxyAnswer): void {
   if (res.destroyed) return;
