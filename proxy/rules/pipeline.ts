@@ -5,7 +5,6 @@
  * and the request goes on. Synchronous unless a rule has to wait, so the common path allocates no
  * Promise.
  */
-import zlib from 'node:zlib';
 import type { AuditOutcome } from '../../certs/audit/audit.js';
 import type { Mode } from '../../config/schema.js';
 import type { PlatformName } from '../../config/platforms.js';
@@ -13,6 +12,7 @@ import type { Action } from '../../config/vocabulary.js';
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../flow/exchange.js';
 import { preflightAnswer, ruleAnswer } from '../flow/respond.js';
+import { decoderFor } from './body/decoders.js';
 import type { BodyObserver, Finding, HostFinding, Rule, Verdict } from './types.js';
 
 /**
@@ -210,18 +210,6 @@ export function onEnd(ctx: Pick<ProxyContext, 'rules'>, ex: Exchange): void {
 
 /** Past this many encoded bytes a body is no longer decoded for the observers (they give no finding). */
 const MAX_DECODED_INPUT = 32 * 1024 * 1024;
-
-function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined | null {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case '':
-    case 'identity': return undefined;
-    case 'gzip':
-    case 'x-gzip': return zlib.createGunzip();
-    case 'deflate': return zlib.createInflate();
-    case 'br': return zlib.createBrotliDecompress();
-    default: return null;
-  }
-}
 
 export interface BodyTap { observe(chunk: Buffer): void; end(): void }
 
