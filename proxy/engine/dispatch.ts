@@ -40,8 +40,9 @@ export abstract class DispatchRelay {
   /**
    * True when undici's callbacks no longer concern the exchange: the dispatch ended, or the proxy
    * aborted it (Exchange.abortUpstream: a rule answered, the client left, a fault; undici hands
-   * that abort back to onResponseError, which has nothing to do). `controller` is undefined when the dispatch failed before it started (a connection
-   * refused while the request was queued): undici then calls onResponseError alone.
+   * that abort back to onResponseError, which has nothing to do). `controller` is undefined when
+   * the dispatch failed before it started (a connection refused while the request was queued):
+   * undici then calls onResponseError alone (lib/handler/unwrap-handler.js).
    */
   protected ignored(controller: Dispatcher.DispatchController | undefined): boolean {
     return this.done || controller?.aborted === true;
