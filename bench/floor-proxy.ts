@@ -26,6 +26,8 @@ const pool = new Pool(`https://127.0.0.1:${upstreamPort}`, {
 
 class Relay implements Dispatcher.DispatchHandler {
   constructor(private readonly res: http.ServerResponse) {}
+  // undici takes a handler for its controller API by this method (lib/handler/unwrap-handler.js).
+  onRequestStart(): void { /* nothing to abort from */ }
   onResponseStart(controller: Dispatcher.DispatchController, status: number, _headers: http.IncomingHttpHeaders, statusText?: string): void {
     this.res.writeHead(status, statusText ?? '', endToEnd(controller.rawHeaders as Buffer[]));
     this.res.on('drain', () => controller.resume());
