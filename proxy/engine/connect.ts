@@ -15,18 +15,21 @@ import { writeRawAnswer } from '../flow/respond.js';
 import { tunnelRaw } from './tunnel.js';
 import { onTunnel } from '../rules/pipeline.js';
 
-/** What the requests inside a tunnel inherit from its CONNECT. */
-export interface TunnelInfo {
-  host: string;
-  port: number;
-  client: string;
-  secure: boolean;
-}
+import type { TunnelInfo } from './tunnel-info.js';
+
+/** What the requests inside a tunnel inherit from its CONNECT (a leaf module, proxy/engine/tunnel-info.ts). */
+export type { TunnelInfo };
 
 const tunnels = new WeakMap<Duplex, TunnelInfo>();
 
 export function tunnelOf(socket: Duplex): TunnelInfo | undefined {
   return tunnels.get(socket);
+}
+
+/** Hands `socket` to `inner` as a tunnel to `info`'s host (replay: proxy/engine/replay.ts). */
+export function openTunnel(inner: { emit(event: 'connection', s: Duplex): boolean }, socket: Duplex, info: TunnelInfo): void {
+  tunnels.set(socket, info);
+  inner.emit('connection', socket);
 }
 
 const TLS_HANDSHAKE_RECORD = 0x16;

@@ -31,6 +31,7 @@ export function exchangeEnv(ctx: ProxyContext): ExchangeEnv {
         id: ex.id, client: ex.client, ...(clientName === undefined ? {} : { clientName }), api: ex.api, method: ex.method, url: ex.url,
         status: ex.status ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut,
         durationMs: Math.round(ex.durationMs! * 10) / 10, outcome: ex.outcome, network: ex.network?.name,
+        mapped: ex.mapped,
       }, 'exchange');
       ctx.events.emit('exchange', ex);
     },

@@ -23,6 +23,9 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
  */
 const REQUEST_ONLY = new Set(['expect']);
 
+/** A field the proxy never passes on in a request: hop-by-hop, or `expect`. */
+export const droppedFromRequest = (lower: string): boolean => HOP_BY_HOP.has(lower) || REQUEST_ONLY.has(lower);
+
 const text = (v: string | Buffer): string => (typeof v === 'string' ? v : v.toString('latin1'));
 
 /** The fields named by Connection (RFC 9110 §7.6.1), lowercased; undefined when there is none. */
@@ -54,7 +57,7 @@ export function endToEnd(raw: RawHeaders, drop?: (lower: string) => boolean): st
 
 /** The client's headers as the upstream gets them: end-to-end fields in order, `overrides` instead of the client's. */
 export function requestHeaders(raw: RawHeaders, overrides: Readonly<Record<string, string>>): string[] {
-  const out = endToEnd(raw, (lower) => REQUEST_ONLY.has(lower) || lower in overrides);
+  const out = endToEnd(raw, (lower) => droppedFromRequest(lower) || lower in overrides);
   for (const name in overrides) out.push(name, overrides[name]!);
   return out;
 }

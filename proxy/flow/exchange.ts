@@ -11,6 +11,7 @@ import type { Violation } from './events.js';
 import { isPreflight, type ProxyAnswer, sendAnswer, withCors, writeRawProxyAnswer } from './respond.js';
 import { formatHost } from '../../config/net-address.js';
 import type { Condition } from '../network/conditions.js';
+import type { Mapped } from '../../config/map.js';
 
 export type Scheme = 'https' | 'http' | 'wss' | 'ws';
 /**
@@ -134,6 +135,8 @@ export class Exchange {
   responseBodyTap?: (chunk: Buffer) => void;
   /** The proxy's own answer, when it answered instead of the upstream (the HAR shows it). */
   proxyAnswer?: ProxyAnswer;
+  /** Set when a map rule took the exchange (proxy/engine/map/): its events, line and HAR entry carry it. */
+  mapped?: Mapped;
   private current: ExchangeState = 'admitting';
   /** Body findings still on their way (a decoder's last output); `finish` waits for them. */
   private findingsDue = false;
@@ -211,6 +214,7 @@ export class Exchange {
       action, message: finding.message, platform: platforms[0]!, platforms, time: new Date().toISOString(),
     };
     if (this.network) v.network = this.network.name;
+    if (this.mapped) v.mapped = this.mapped;
     if (this.preflight) return v;
     this.violations.push(v);
     return this.env.violation(this, v);
