@@ -22,6 +22,30 @@ export type Mode = 'enforce' | 'report';
 export type RefererMode = 'rewrite' | 'check' | 'off';
 export type Overflow = 'reject' | 'queue';
 
+/** `concurrency` (docs/device.md): the caps per client IP and what a call over its cap does. */
+export interface ConcurrencyConfig {
+  /** `wx.request` calls in flight (TCSAS, WeChat, QQ: 10; Douyin mini game: 15; Baidu: 5 per host on Android, 6 on iOS). */
+  request: number;
+  /** `wx.uploadFile` calls in flight (10; Douyin mini game: 5). */
+  uploadFile: number;
+  /** `wx.downloadFile` calls in flight (10; Douyin mini game: 5). */
+  downloadFile: number;
+  /** Open sockets (`wx.connectSocket`, 5). The 6th is refused whatever `overflow` says: a device never queues a socket. */
+  socket: number;
+  /**
+   * One cap shared by request + uploadFile + downloadFile (how mgproxy counted before per-API caps).
+   * Only when written; an API with its own key beside it keeps that cap and does not count here.
+   */
+  http?: number;
+  /**
+   * `queue` (default, what a device does): a call over its cap waits for a slot, first come first
+   * served, and its timeout starts when it leaves the queue (`concurrency-queued`, info).
+   * `reject` (what the developer tools' simulator does): 429 `<api>:fail exceed max task count`
+   * (`concurrency-exceeded`, error).
+   */
+  overflow: Overflow;
+}
+
 export interface MgproxyConfig {
   /**
    * The super app(s) whose rules apply (SPEC §12): `"tcsas"` (default), `"wechat"`, `"qq"`,
@@ -48,12 +72,10 @@ export interface MgproxyConfig {
   /** Allow private LAN IP addresses as request targets (the platform allows non-local IPs of the same LAN). */
   allowLanIps: boolean;
   /**
-   * Per client IP: `http` requests (request + uploadFile + downloadFile together) and `socket` open
-   * sockets; over the cap, `reject` (429) or `queue`. Unset caps are the platform's (TCSAS 10 / 5;
-   * Douyin mini game request 15, uploadFile 5, downloadFile 5; Baidu 5 requests per host on Android);
-   * a cap written here replaces every platform's.
+   * In-flight caps per client IP, one per API as on a device (docs/device.md), and what happens to a
+   * call over its cap. Unset caps are the first platform's; a cap written here replaces every platform's.
    */
-  concurrency: { http: number; socket: number; overflow: Overflow };
+  concurrency: ConcurrencyConfig;
   /** `rewrite`: the upstream always gets the fixed Referer; `check`: forward the client's, only report; `off`: neither. */
   referer: RefererMode;
   /** Host patterns (`host` or `*.suffix`) tunnelled as raw bytes: no interception, no rules, no counting. */
@@ -155,7 +177,9 @@ const configShape = object({
   mode: oneOf('enforce', 'report'),
   skipVerification: isBoolean,
   allowLanIps: isBoolean,
-  concurrency: object({ http: positiveInt, socket: positiveInt, overflow: oneOf('reject', 'queue') }),
+  concurrency: object({
+    request: positiveInt, uploadFile: positiveInt, downloadFile: positiveInt, socket: positiveInt, http: positiveInt, overflow: oneOf('queue', 'reject'),
+  }),
   referer: oneOf('rewrite', 'check', 'off'),
   passthrough: stringArray,
   clients: (v, path, out) => {

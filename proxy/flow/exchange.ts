@@ -98,6 +98,9 @@ export class Exchange {
   /** The proxy's own answer, when it answered instead of the upstream (the HAR shows it). */
   proxyAnswer?: ProxyAnswer;
   private current: ExchangeState = 'admitting';
+  /** Milliseconds spent waiting for a concurrency slot; undefined when it never waited. */
+  queuedMs?: number;
+  private queuedAt = 0;
   /** Body findings still on their way (a decoder's last output); `finish` waits for them. */
   private findingsDue = false;
   /** The outcome `finish` was called with while findings were due. */
@@ -153,6 +156,14 @@ export class Exchange {
   /** Moves to `next` when the current state allows it (TRANSITIONS); false, and no move, when not. */
   moveTo(next: ExchangeState): boolean {
     if (!TRANSITIONS[this.current].includes(next)) return false;
+    // A call waiting for a slot is not in flight (docs/device.md); its wait is the HAR's `blocked`.
+    if (next === 'queued') {
+      this.queuedAt = performance.now();
+      this.ctx.inFlight.wait(this);
+    } else if (this.current === 'queued') {
+      this.queuedMs = (this.queuedMs ?? 0) + performance.now() - this.queuedAt;
+      this.ctx.inFlight.resume(this);
+    }
     this.current = next;
     return true;
   }
@@ -177,6 +188,7 @@ export class Exchange {
       action, message: finding.message, platform: platforms[0]!, platforms, time: new Date().toISOString(),
     };
     if (this.network) v.network = this.network.name;
+    if (finding.queue) Object.assign(v, finding.queue);
     if (this.preflight) return v;
     this.ctx.clients.countViolation(this.client);
     this.violations.push(v);

@@ -33,13 +33,16 @@ export interface Situation {
 /** SPEC §6, §10 `action`, §12: what a finding does to its exchange. The only reader of the mode. */
 export function decide(finding: Finding | HostFinding, phase: Phase, at: Situation): Action {
   if ('rewritten' in finding && finding.rewritten) return 'rewritten';
-  if (finding.severity !== 'error' || at.mode === 'report') return 'reported';
-  // What only later platforms forbid is reported.
+  if (at.mode === 'report') return 'reported';
+  // What only later platforms forbid (or hold) is reported.
   const platforms = 'platforms' in finding ? finding.platforms : undefined;
   if (platforms !== undefined && platforms[0] !== at.platform) return 'reported';
+  // A call the device holds back (docs/device.md) waits, whatever its severity.
+  if ('hold' in finding && finding.hold && (phase === 'request' || phase === 'tunnel')) return 'queued';
+  if (finding.severity !== 'error') return 'reported';
   switch (phase) {
     case 'tunnel':
-    case 'request': return 'hold' in finding && finding.hold ? 'queued' : 'blocked';
+    case 'request': return 'blocked';
     case 'host':
     case 'response': return 'blocked';
     // The whole body has gone to the client: nothing left to stop.
@@ -103,10 +106,14 @@ type Blocking = Finding | HostFinding | undefined;
 function settleRequest(ctx: ProxyContext, ex: Exchange, finding: Verdict): Blocking | Promise<void> {
   if (!finding) return undefined;
   const action = decide(finding, 'request', situationOf(ctx, ex));
+  // Held for a slot: `queued` until it frees, then back to `admitting` for the remaining rules.
+  // Recorded when it leaves the queue (its slot, or its end while it waited), with the time it waited.
+  if (action === 'queued' && !isHostFinding(finding)) {
+    ex.moveTo('queued');
+    return finding.hold!((queue) => { ex.record({ ...finding, queue }, action); });
+  }
   if (!isHostFinding(finding)) ex.record(finding, action);
   if (action === 'blocked') return finding;
-  // Held for a slot: `queued` until it frees, then back to `admitting` for the remaining rules.
-  if (action === 'queued' && !isHostFinding(finding)) { ex.moveTo('queued'); return finding.hold!(); }
   if (action === 'reported' && !isHostFinding(finding)) finding.admit?.();
   return undefined;
 }
