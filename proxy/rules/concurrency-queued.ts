@@ -17,7 +17,7 @@ import type { Finding, Rule } from './types.js';
 
 const ms = (n: number) => Math.round(n * 10) / 10;
 
-export function concurrencyQueued(_ctx: Pick<ProxyContext, 'config'>, slots: Slots): Rule {
+export function concurrencyQueued(ctx: Pick<ProxyContext, 'config' | 'log'>, slots: Slots): Rule {
   /** What a waiting call's event needs when it leaves without its place. */
   const waiting = new WeakMap<Exchange, { since: number; said: string; finding: Finding; inFlight: QueueFields['inFlight']; leave: (f: QueueFields) => void }>();
   return {
@@ -37,6 +37,8 @@ export function concurrencyQueued(_ctx: Pick<ProxyContext, 'config'>, slots: Slo
         hold: (leave) => new Promise<void>((resolve) => {
           const since = performance.now();
           waiting.set(ex, { since, said, finding, inFlight, leave });
+          // The event comes when it leaves the line; `--log-level debug` shows when it joined.
+          ctx.log.debug({ id: ex.id, client: ex.client, api: ex.api, url: ex.url, inFlight: inFlight.length }, 'waiting for a place');
           slots.enqueue(ex, () => {
             waiting.delete(ex);
             const queuedMs = ms(performance.now() - since);
@@ -50,7 +52,7 @@ export function concurrencyQueued(_ctx: Pick<ProxyContext, 'config'>, slots: Slo
     },
     onEnd: (ex) => {
       const w = waiting.get(ex);
-      if (w && slots.waiting(ex)) {
+      if (w) {
         // It ended while it waited (its client left, background mode, shutdown): out of the line at once.
         waiting.delete(ex);
         const queuedMs = ms(performance.now() - w.since);

@@ -27,8 +27,6 @@ export interface Slots {
    * (at once when there is room).
    */
   enqueue(ex: Exchange, admitted: () => void): void;
-  /** Whether `ex` is waiting in a line. */
-  waiting(ex: Exchange): boolean;
   /** `ex` ended: gives back its places (the next waiter gets each) or takes it out of its line. */
   release(ex: Exchange): void;
   /** What a breach means, for the event's message. */
@@ -85,12 +83,17 @@ export function createSlots(ctx: Pick<ProxyContext, 'config'>): Slots {
     if (line && at >= 0) line.splice(at, 1);
     if (line?.length === 0) lines.delete(key);
   };
-  /** The oldest waiter of `key`'s line takes the place that just freed. */
+  /**
+   * The oldest waiter of `key`'s line takes the place that just freed. One the proxy already
+   * answered while it waited (background mode) is passed over: it ends without a place.
+   */
   const serve = (key: string) => {
-    const next = lines.get(key)?.[0];
-    if (!next) return;
-    leaveLine(next, key);
-    inLine.get(next)!.wake();
+    for (let next = lines.get(key)?.[0]; next; next = lines.get(key)?.[0]) {
+      leaveLine(next, key);
+      const w = inLine.get(next)!;
+      if (next.state === 'queued') { w.wake(); return; }
+      inLine.delete(next);
+    }
   };
 
   return {
@@ -117,7 +120,6 @@ export function createSlots(ctx: Pick<ProxyContext, 'config'>): Slots {
       if (f) join(ex, f.key, wake);
       else wake();
     },
-    waiting: (ex) => inLine.has(ex),
     release: (ex) => {
       const keys = holding.get(ex);
       if (keys !== undefined) {
