@@ -31,7 +31,7 @@ const ctx = {
   log: { info: (o: unknown) => logged.push(o) },
   events: { requests: 0, emit: () => true, record: (v: unknown) => v },
   clients: { countExchange: () => undefined, countViolation: () => undefined, nameOf: () => undefined },
-  inFlight: { add: () => undefined, delete: () => undefined },
+  inFlight: { add: () => undefined, delete: () => undefined, wait: () => undefined, resume: () => undefined },
   network: { conditionFor: () => undefined },
   rules: [],
 } as unknown as ProxyContext;
