@@ -15,6 +15,8 @@ import { assertEventFields, exchangeLogged, violationsOf } from '../helpers/asse
 import { admin } from '../helpers/fixture.js';
 import { multipart, startGatedWorld, type GatedWorld } from '../helpers/gate.js';
 import { tempDir } from '../helpers/proxy.js';
+import { mgproxyRun, startRunWorld } from '../helpers/run.js';
+import { findAll, parseXml } from '../helpers/xml.js';
 
 const API = 'https://api.example.test/held?tag=';
 const CDN = 'https://cdn.example.test/held?tag=';
@@ -265,6 +267,40 @@ describe('concurrency-queued (overflow "queue", the default)', () => {
       assert.ok(!w.gate.arrived.includes('bg1'));
     } finally {
       await admin(w.proxy, 'POST', '/api/background', { background: false }).catch(() => undefined);
+      await w.close();
+    }
+  });
+});
+
+describe('concurrency-queued in `mgproxy run`\'s table, the JSON report and JUnit', () => {
+  it('counts the waits apart from concurrency-exceeded, as info: the run passes, even with --fail-on warning', async () => {
+    const w = await startRunWorld();
+    try {
+      // CMD: 11 requests at once through HTTPS_PROXY (undici, one tunnel each); the 11th waits for the first to end.
+      const undici = import.meta.resolve('undici');
+      const code = `const { EnvHttpProxyAgent, request } = await import(${JSON.stringify(undici)});
+        const dispatcher = new EnvHttpProxyAgent();
+        const codes = await Promise.all(Array.from({ length: 11 }, async (_, i) => {
+          const res = await request('https://api.example.test/slow?ms=1500&n=' + i, { dispatcher, headersTimeout: 20000, bodyTimeout: 20000 });
+          await res.body.dump();
+          return res.statusCode;
+        }));
+        console.log(codes.join(' '));
+        await dispatcher.close();`;
+      const r = await mgproxyRun(w, ['--fail-on', 'warning', '--junit', 'junit.xml', '--report', 'report.json'], [process.execPath, '--input-type=module', '-e', code]);
+      assert.equal(r.stdout.trim(), Array.from({ length: 11 }, () => '200').join(' '), r.stderr);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^ {2}concurrency-queued +info +1 +GET https:\/\/api\.example\.test\/slow\?ms=1500&n=\d+: 127\.0\.0\.1 already has 10 request in fl/m);
+      assert.doesNotMatch(r.stderr, /^ {2}concurrency-exceeded/m);
+      const report = JSON.parse(fs.readFileSync(w.file('report.json'), 'utf8')) as { summary: { byRule: Record<string, number> }; violations: { rule: string; queuedMs: number; inFlight: unknown[] }[] };
+      assert.deepEqual(report.summary.byRule, { 'concurrency-queued': 1 });
+      assert.ok(report.violations[0]!.queuedMs > 0 && report.violations[0]!.inFlight.length === 10, JSON.stringify(report.violations[0]));
+      const cases = findAll(parseXml(fs.readFileSync(w.file('junit.xml'), 'utf8')), 'testcase');
+      const queued = cases.find((c) => c.attrs.name === 'concurrency-queued');
+      assert.ok(queued, 'a testcase for concurrency-queued');
+      assert.equal(findAll(queued!, 'failure').length, 0, 'an info is never a failure');
+      assert.ok(cases.some((c) => c.attrs.name === 'concurrency-exceeded'), 'concurrency-exceeded is still checked (sockets)');
+    } finally {
       await w.close();
     }
   });
