@@ -43,7 +43,7 @@ th{color:var(--muted);font-weight:600;font-size:.85rem}
 .sev-error{color:var(--err);font-weight:600}.sev-warning{color:var(--warn);font-weight:600}.sev-info{color:var(--info)}
 .rule{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85rem}
 #counts button{border:0;padding:0;background:none;color:var(--accent);text-align:left}
-meter{width:3rem;vertical-align:middle}#svg-ns{display:none}
+meter{width:3rem;vertical-align:middle}.load-scroll{overflow-x:auto}#svg-ns{display:none}
 .qr svg{display:block;width:11rem;height:auto;margin:.3rem 0}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{color:var(--muted)}dd{margin:0;word-break:break-all}
 #error{color:var(--err);margin:.5rem 1rem 0}#error:empty{display:none}
@@ -186,7 +186,7 @@ ${caNotice ? `<p id="ca-notice" role="alert">${escapeHtml(caNotice)}</p>
 </section>
 <section aria-labelledby="h-load">
 <h2 id="h-load">In flight per client <span id="caps" class="muted"></span></h2>
-<table><thead><tr><th>client</th><th>request</th><th>uploadFile</th><th>downloadFile</th><th>sockets</th><th>network</th></tr></thead><tbody id="load-rows"></tbody></table>
+<div class="load-scroll"><table><thead><tr><th>client</th><th title="request">request</th><th title="uploadFile">upload</th><th title="downloadFile">download</th><th>sockets</th><th>network</th></tr></thead><tbody id="load-rows"></tbody></table></div>
 <p id="no-load" class="muted">Nothing in flight.</p>
 </section>${NETWORK_SECTION}
 <section aria-labelledby="h-phones">
