@@ -172,6 +172,21 @@ describe('concurrency keys in check-config (table)', () => {
   ];
   for (const [name, config, want] of cases) it(name, () => assert.deepEqual(brief(load(config)), want));
 
+  it('check-config prints them one a line with their paths, and exits 0 on warnings only', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'mgproxy.config.json');
+    fs.writeFileSync(file, JSON.stringify({ concurrency: { request: 11, downloadFile: 20, overflow: 'reject' } }));
+    const r = await runCli(['check-config', '--config', file], { cwd: dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.split(' ').slice(0, 3).join(' ')), ['warning config-cap-above-max concurrency.request', 'warning config-cap-above-max concurrency.downloadFile']);
+    fs.writeFileSync(file, JSON.stringify({ concurrency: { uploadFile: -1, overflow: 'wait' } }));
+    const bad = await runCli(['check-config', '--config', file], { cwd: dir });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stdout, /^error config-schema concurrency\.uploadFile must be a positive integer, got -1$/m);
+    assert.match(bad.stdout, /^error config-schema concurrency\.overflow must be one of "queue", "reject", got "wait"$/m);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('the warning names the API and the platform\'s cap', () => {
     const [p] = load({ platform: 'douyin-game', concurrency: { uploadFile: 6 } }).problems;
     assert.equal(p!.message, '6 is above the cap of Douyin mini game (5 uploadFile in flight); the device holds back what this lets through');
