@@ -103,15 +103,19 @@ export class Points {
     const cap0 = this.t.length;
     if (this.length > 0) {
       const last = (this.start + this.length - 1) % cap0;
-      if (this.t[last] === t) { SERIES.forEach((k, j) => { this.n[j]![last] = load?.[k] ?? 0; }); return; }
+      if (this.t[last] === t) { this.write(last, load); return; }
     }
     if (this.length === cap0 && this.length < MAX_POINTS) this.grow();
     const cap = this.t.length;
     const i = (this.start + this.length) % cap;
     this.t[i] = t;
-    SERIES.forEach((k, j) => { this.n[j]![i] = load?.[k] ?? 0; });
+    this.write(i, load);
     if (this.length < cap) this.length++;
     else this.start = (this.start + 1) % cap;
+  }
+
+  private write(i: number, load: Readonly<Record<(typeof SERIES)[number], number>> | undefined): void {
+    for (let j = 0; j < SERIES.length; j++) this.n[j]![i] = load?.[SERIES[j]!] ?? 0;
   }
 
   private grow(): void {
