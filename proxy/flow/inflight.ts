@@ -1,5 +1,5 @@
 /**
- * Exchanges in flight, per client IP (SPEC §10 "Concurrency": request head received → last
+ * Exchanges in flight, per client IP (docs/device.md: request head received → last
  * response byte sent, or the socket closed). Read by the admin API, the dashboard, background
  * mode and the graceful shutdown; the concurrency rules keep their own slots.
  *
