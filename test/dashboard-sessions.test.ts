@@ -56,6 +56,7 @@ describe('dashboard per client, in headless Chromium', { skip, timeout: 300_000 
     const items = await page.locator('#tl-detail li').allTextContents();
     assert.equal(items.length, 10);
     for (let i = 0; i < 10; i++) assert.ok(items.some((t) => t.includes(`/slow?ms=3000&n=${i}`)), `n=${i} listed`);
+    assert.ok(items.every((t) => /\(since \d\d:\d\d:\d\d\)$/.test(t)), `each holder with its start, the one whose end freed the place too: ${items.join(' | ')}`);
     assert.match(await page.locator('#tl-detail h3').textContent() ?? '', /concurrency-queued .*request .*eleventh waited \d+ ms/);
     // Each API is drawn against its own cap: one dashed line for the three HTTP APIs' 10, one for the sockets' 5.
     assert.deepEqual((await page.locator('#tl-svg text', { hasText: 'cap ' }).allTextContents()).sort(), ['cap 10: request, uploadFile, downloadFile', 'cap 5: socket']);

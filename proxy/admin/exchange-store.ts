@@ -164,7 +164,8 @@ export class ExchangeLog {
     inFlight.onChange = (client) => this.point(client);
     events.on('exchange', (ex: Exchange) => this.finished(ex));
     sockets?.on('open', (ex: Exchange) => this.opened(ex));
-    events.on('violation', (v: Violation) => { if ((v.rule === 'concurrency-exceeded' || v.rule === 'concurrency-queued') && v.client) this.marker(v); });
+    // After the current exchange's end: a queued call leaves its line while its holder ends, and that holder's start is kept then.
+    events.on('violation', (v: Violation) => { if ((v.rule === 'concurrency-exceeded' || v.rule === 'concurrency-queued') && v.client) queueMicrotask(() => this.marker(v)); });
   }
 
   private point(client: string): void {
