@@ -1,6 +1,7 @@
 /**
- * The config file's shape (SPEC §2), with a validator that reports every problem with its path.
- * The README's config reference is written from the JSDoc here.
+ * The config file's shape (docs/config.md), with a validator that reports every problem with its path.
+ * docs/config.md's table is generated from the JSDoc here (`npm run docs`, test/helpers/config-doc.ts;
+ * test/docs-config.test.ts fails when they differ): write each key's JSDoc for a reader of that page.
  */
 import { DEVICES, PLATFORM_NAMES, type Device, type PlatformName } from './platforms.js';
 import { type NetworkConfig, validateNetwork } from './network.js';
@@ -23,33 +24,9 @@ export type Mode = 'enforce' | 'report';
 export type RefererMode = 'rewrite' | 'check' | 'off';
 export type Overflow = 'reject' | 'queue';
 
-/** `concurrency` (docs/device.md): the caps per client IP and what a call over its cap does. */
-export interface ConcurrencyConfig {
-  /** `wx.request` calls in flight (TCSAS, WeChat, QQ: 10; Douyin mini game: 15; Baidu: 5 per host on Android, 6 on iOS). */
-  request: number;
-  /** `wx.uploadFile` calls in flight (10; Douyin mini game: 5). */
-  uploadFile: number;
-  /** `wx.downloadFile` calls in flight (10; Douyin mini game: 5). */
-  downloadFile: number;
-  /** Open sockets (`wx.connectSocket`, 5). The 6th is refused whatever `overflow` says: a device never queues a socket. */
-  socket: number;
-  /**
-   * One cap shared by request + uploadFile + downloadFile (how mgproxy counted before per-API caps).
-   * Only when written; an API with its own key beside it keeps that cap and does not count here.
-   */
-  http?: number;
-  /**
-   * `queue` (default, what a device does): a call over its cap waits for a slot, first come first
-   * served, and its timeout starts when it leaves the queue (`concurrency-queued`, info).
-   * `reject` (what the developer tools' simulator does): 429 `<api>:fail exceed max task count`
-   * (`concurrency-exceeded`, error).
-   */
-  overflow: Overflow;
-}
-
 export interface MgproxyConfig {
   /**
-   * The super app(s) whose rules apply (SPEC §12): `"tcsas"` (default), `"wechat"`, `"qq"`,
+   * The super app(s) whose rules apply (docs/platforms.md): `"tcsas"` (default), `"wechat"`, `"qq"`,
    * `"douyin-game"`, `"douyin-app"`, `"baidu"`, `"taptap"`, or a list of them. With a list, the first
    * decides what `enforce` blocks and which Referer `rewrite` sends; every one's rules are checked.
    */
@@ -64,7 +41,10 @@ export interface MgproxyConfig {
   domains: Record<DomainList, string[]>;
   /** Path of the game's game.json, relative to this file; its `networkTimeout` is used where this file sets none. */
   gameJson?: string;
-  /** Timeout in milliseconds per API. Default and maximum: the platform's (60000 on every platform); values above the maximum are capped. */
+  /**
+   * Timeout in milliseconds per API. Default and maximum: the platform's (60000 on every platform); values above the maximum are capped.
+   * @default game.json's, else the platform's (60000)
+   */
   networkTimeout: Partial<Record<Api, number>>;
   /** `enforce`: the proxy answers a request that breaks an error rule itself; `report`: forward it and record the violation. */
   mode: Mode;
@@ -72,25 +52,58 @@ export interface MgproxyConfig {
   skipVerification: boolean;
   /** Allow private LAN IP addresses as request targets (the platform allows non-local IPs of the same LAN). */
   allowLanIps: boolean;
-  /**
-   * In-flight caps per client IP, one per API as on a device (docs/device.md), and what happens to a
-   * call over its cap. Unset caps are the first platform's; a cap written here replaces every platform's.
-   */
-  concurrency: ConcurrencyConfig;
+  // In-flight caps per client IP, one per API as on a device (docs/device.md), and what a call over
+  // its cap does. Unset caps are the first platform's; a cap written here replaces every platform's.
+  concurrency: {
+    /**
+     * `wx.request` calls in flight per client IP (Douyin mini game: 15; Baidu: 5 per host on
+     * Android, 6 on iOS). Over it, `overflow` decides.
+     * @default the platform's (TCSAS 10)
+     */
+    request: number;
+    /**
+     * `wx.uploadFile` calls in flight per client IP (Douyin mini game: 5).
+     * @default the platform's (TCSAS 10)
+     */
+    uploadFile: number;
+    /**
+     * `wx.downloadFile` calls in flight per client IP (Douyin mini game: 5).
+     * @default the platform's (TCSAS 10)
+     */
+    downloadFile: number;
+    /**
+     * Open sockets (`wx.connectSocket`) per client IP. The next one is refused (429,
+     * `concurrency-exceeded`) whatever `overflow` says: a device never queues a socket.
+     * @default the platform's (5)
+     */
+    socket: number;
+    /**
+     * One cap shared by request + uploadFile + downloadFile (how mgproxy counted before caps per
+     * API), only when written; an API with its own key beside it keeps that cap and does not count here.
+     */
+    http?: number;
+    /**
+     * `queue` (what a device does): a call over its API's cap waits for a place, first come first
+     * served, its timeout starting when it leaves the queue (`concurrency-queued`, info). `reject`
+     * (what the developer tools' simulator does): 429 `<api>:fail exceed max task count`
+     * (`concurrency-exceeded`, error).
+     */
+    overflow: Overflow;
+  };
   /** `rewrite`: the upstream always gets the fixed Referer; `check`: forward the client's, only report; `off`: neither. */
   referer: RefererMode;
   /** Host patterns (`host` or `*.suffix`) tunnelled as raw bytes: no interception, no rules, no counting. */
   passthrough: string[];
-  /** Names of clients by source IP (`{"192.168.1.23": "iphone-13"}`), shown in events (`clientName`), reports, the HAR and the dashboard. */
+  /** Names of clients by source IP (`{"192.168.1.23": "iphone-13"}`), shown in events (`clientName`), reports, the HAR and the dashboard; a name is 1–64 characters, no control characters. */
   clients: Record<string, string>;
   upstream: {
-    /** Like curl's `--resolve`: `"name"` or `"name:port"` → `"address"` or `"address:port"`. SNI, Host and certificate checks keep the name. */
+    /** Like curl's `--resolve`: `"name"` or `"name:port"` → `"address"` or `"address:port"`. SNI, Host and certificate checks keep the name; `name:port` wins over `name`. */
     hosts: Record<string, string>;
     /** Extra PEM files of roots trusted for upstream certificate checks (test servers); relative to this file. */
     extraCaFiles: string[];
   };
   /**
-   * Weak networks and faults (SPEC §11): `default` a preset for everyone (`none`, `slow-3g`,
+   * Weak networks and faults (docs/network.md): `default` a preset for everyone (`none`, `slow-3g`,
    * `slow-4g`, `fast-4g`, `3g`, `edge`, `2g-lossy`, `very-bad`, `offline`) and `rules`, each matching
    * a `client` IP, a `host` (name or `*.suffix`), both or neither, with one `preset`, `fault` or
    * `custom` profile; the last matching rule wins. `--network PRESET` replaces `default`.
@@ -106,6 +119,9 @@ export interface MgproxyConfig {
    */
   map: MapEntry[];
 }
+
+/** `concurrency` (docs/device.md): the caps per client IP and what a call over its cap does. */
+export type ConcurrencyConfig = MgproxyConfig['concurrency'];
 
 /** One config problem: lint id, severity, where in the file, and what to do about it. */
 export interface Problem {

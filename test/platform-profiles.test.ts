@@ -1,5 +1,5 @@
 /**
- * Each platform profile on real sockets (SPEC §12): the Referer the upstream receives, the port
+ * Each platform profile on real sockets (docs/platforms.md): the Referer the upstream receives, the port
  * rule, the refused hosts, the background errMsg, the caps (Douyin mini game 15 + 5 + 5, WeChat 10,
  * Baidu 5 per host), Douyin mini program's plain http in test builds, and several platforms at once.
  */
@@ -8,13 +8,18 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { curl, type Reply } from './helpers/clients.js';
 import { assertBlocked, assertEventFields, exchangeLogged, violationsOf } from './helpers/assertions.js';
-import { admin, baseConfig, startWorld, type World } from './helpers/fixture.js';
+import { admin, baseConfig, holdAtUpstream, startWorld } from './helpers/fixture.js';
 import type { PlatformName } from '../config/platforms.js';
 
 const APPID = 'wx0123456789abcdef';
 const REFUSED: Record<string, PlatformName> = { 'api.weixin.qq.com': 'wechat', 'api.q.qq.com': 'qq', 'openapi.baidu.com': 'baidu' };
 
-const SLOW = 'https://api.example.test/slow?ms=2000';
+/**
+ * The requests that fill a cap stay at the upstream this long. holdAtUpstream resolves once the last
+ * of them arrived, and the first must still be in flight when the one over the cap comes: opening
+ * 15 tunnels at once took over 2 s on a loaded 2-core machine (load average 20), hence 4 s.
+ */
+const SLOW = 'https://api.example.test/slow?ms=4000';
 
 /** Per profile: what the upstream gets as Referer, what :8443 gets, the background errMsg, and the cap to fill (its message). */
 const PROFILES: { name: PlatformName; referer: string | null; port: 'pass' | 'refused'; background: string; http: boolean; cap: { n: number; url: string; message: string } }[] = [
@@ -36,21 +41,6 @@ const worldOf = (extra: Record<string, unknown>, request: string[] = [], plainPo
   },
 });
 
-async function waitUntil(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** `urls` in flight at once (each on its own tunnel), resolved once the upstream holds them all. */
-async function hold(w: World, urls: string[]): Promise<Promise<Reply | Error>[]> {
-  const seen = w.upstream.seen.length;
-  const replies = urls.map((u) => w.fetch(u).catch((e: Error) => e));
-  await waitUntil(`${urls.length} requests at the upstream`, () => w.upstream.seen.length - seen >= urls.length);
-  return replies;
-}
 const times = (n: number, url: string) => Array.from({ length: n }, () => url);
 
 async function plainUpstream(): Promise<{ port: number; close(): void }> {
@@ -98,7 +88,7 @@ describe('each platform profile', { concurrency: 2 }, () => {
         await admin(w.proxy, 'POST', '/api/background', { background: false });
 
         // One over the platform's request cap waits for a place (the default overflow "queue"), then passes.
-        const held = await hold(w, times(p.cap.n, p.cap.url));
+        const held = await holdAtUpstream(w, times(p.cap.n, p.cap.url));
         assert.equal((await w.fetch('https://api.example.test/bytes/1')).status, 200);
         const [line] = await violationsOf(w.proxy, 'concurrency-queued', { url: 'https://api.example.test/bytes/1' });
         assertEventFields(line!, { action: 'queued', platform: p.name });
@@ -115,7 +105,7 @@ describe('caps per platform', () => {
   it('douyin-game: uploadFile and downloadFile have caps of their own (5) beside request\'s 15; the 6th download waits', async () => {
     const w = await worldOf({ platform: 'douyin-game' });
     try {
-      const held = await hold(w, [...times(15, SLOW), ...times(5, 'https://cdn.example.test/slow?ms=2000')]);
+      const held = await holdAtUpstream(w, [...times(15, SLOW), ...times(5, 'https://cdn.example.test/slow?ms=4000')]);
       assert.equal((await w.fetch('https://cdn.example.test/bytes/1')).status, 200, 'the 6th download waits, then passes');
       const [line] = await violationsOf(w.proxy, 'concurrency-queued', { url: 'https://cdn.example.test/bytes/1' });
       assert.match(line!.message as string, /^Douyin mini game: 127\.0\.0\.1 already has 5 downloadFile in flight \(max 5\): waited /);
@@ -128,7 +118,7 @@ describe('caps per platform', () => {
   it('baidu: the cap is per host, 6 on iOS (the 7th to one host waits, another host passes)', async () => {
     const w = await worldOf({ platform: 'baidu', device: 'ios' }, ['https://evil.example.test']);
     try {
-      const held = await hold(w, times(6, SLOW));
+      const held = await holdAtUpstream(w, times(6, SLOW));
       assert.equal((await w.fetch('https://evil.example.test/bytes/1')).status, 200, 'another host passes');
       await exchangeLogged(w.proxy, 'https://evil.example.test/bytes/1');
       assert.equal(w.proxy.violations().filter((l) => String(l.rule).startsWith('concurrency-')).length, 0, 'another host has places of its own');
@@ -144,10 +134,10 @@ describe('caps per platform', () => {
   it('["douyin-game", "wechat"]: the 11th request passes at once (Douyin allows 15) and WeChat\'s wait is reported', async () => {
     const w = await worldOf({ platform: ['douyin-game', 'wechat'] });
     try {
-      const held = await hold(w, times(10, SLOW));
+      const held = await holdAtUpstream(w, times(10, SLOW));
       const t0 = Date.now();
       assert.equal((await w.fetch('https://api.example.test/bytes/11')).status, 200);
-      assert.ok(Date.now() - t0 < 1500, 'it did not wait for the 2 s requests');
+      assert.ok(Date.now() - t0 < 3000, 'it did not wait for the 4 s requests');
       const [line] = await violationsOf(w.proxy, 'concurrency-queued');
       assertEventFields(line!, { action: 'reported', platform: 'wechat', queuedMs: 0, message: 'WeChat: 127.0.0.1 already has 10 request in flight (max 10): a device holds the call until a place frees' });
       assert.deepEqual(line!.platforms, ['wechat']);

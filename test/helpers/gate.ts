@@ -7,6 +7,7 @@ import { TestPki } from './pki.js';
 import { startProxy, type StartOptions } from './proxy.js';
 import { startUpstream } from './upstreams.js';
 import { viaProxy } from './clients.js';
+import { pollUntil } from './poll.js';
 import { baseConfig, HOSTS, LAN_IP, PUBLIC_IP, type World } from './fixture.js';
 
 export interface Gate {
@@ -40,13 +41,7 @@ export async function startGatedWorld(extra: Record<string, unknown> = {}, proxy
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`released ${tag}`);
     },
-    arrivedAll: async (tags, ms = 15_000) => {
-      const deadline = Date.now() + ms;
-      while (!tags.every((t) => gate.arrived.includes(t))) {
-        if (Date.now() > deadline) throw new Error(`the upstream did not receive ${tags.filter((t) => !gate.arrived.includes(t)).join(', ')} within ${ms} ms`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
+    arrivedAll: (tags, ms = 15_000) => pollUntil(() => `the upstream to receive ${tags.filter((t) => !gate.arrived.includes(t)).join(', ')}`, () => tags.every((t) => gate.arrived.includes(t)), { ms }),
   };
   const upstream = await startUpstream({
     cert: pki.chain(leaf), key: leaf.keyPem,

@@ -13,19 +13,12 @@ import { openWs, viaProxy, type Reply } from '../helpers/clients.js';
 import { assertBlocked, assertEventFields, exchangeLogged, violationsOf } from '../helpers/assertions.js';
 import { admin } from '../helpers/fixture.js';
 import { startGatedWorld, type GatedWorld } from '../helpers/gate.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const API = 'https://api.example.test/held?tag=';
 const tags = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 const send = (w: GatedWorld, names: string[]) => names.map((t) => w.fetch(`${API}${t}`).catch((e: Error) => e));
 const statusOf = async (p: Promise<Reply | Error>) => { const r = await p; return r instanceof Error ? r.message : r.status; };
-
-async function waitUntil(what: string, ok: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('concurrency-exceeded (overflow "reject", what the developer tools do)', () => {
   it('answers the 11th request in flight with 429 exceed max task count; a download has its own cap; after one ends the next passes', async () => {
@@ -59,7 +52,7 @@ describe('concurrency-exceeded (overflow "reject", what the developer tools do)'
       await w.gate.arrivedAll(tags('left', 10));
       for (const a of agents) a.destroy();
       await Promise.all(pending);
-      await waitUntil('no request in flight', async () => Object.keys((await admin(w.proxy, 'GET', '/api/stats')).json.inFlight).length === 0);
+      await pollUntil('no request in flight', async () => Object.keys((await admin(w.proxy, 'GET', '/api/stats')).json.inFlight).length === 0);
       assert.equal((await w.fetch('https://api.example.test/bytes/1')).status, 200);
     } finally {
       await w.close();
@@ -82,7 +75,7 @@ describe('sockets are never queued', () => {
       const closed = new Promise((r) => sockets[0]!.once('close', r));
       sockets[0]!.close();
       await closed;
-      await waitUntil('the socket place to be released', async () => (await admin(w.proxy, 'GET', '/api/stats')).json.inFlight['127.0.0.1']?.socket === 4);
+      await pollUntil('the socket place to be released', async () => (await admin(w.proxy, 'GET', '/api/stats')).json.inFlight['127.0.0.1']?.socket === 4);
       sockets.push(await openWs(w.proxy.url, w.proxy.caPem, 'wss://ws.example.test/sock'));
       assert.equal(w.proxy.violations().filter((l) => l.rule === 'concurrency-queued').length, 0);
     } finally {
