@@ -6,6 +6,7 @@ import { DEVICES, PLATFORM_NAMES, type Device, type PlatformName } from './platf
 import { type NetworkConfig, validateNetwork } from './network.js';
 
 import { clientNameProblem } from './client-name.js';
+import { parseUpstreamProxy } from './upstream-proxy.js';
 import type { Api, Severity } from './vocabulary.js';
 
 // The config is written in the shared vocabulary; re-exported for the modules that read the config.
@@ -21,6 +22,7 @@ export const LIST_OF_API: Readonly<Record<Api, DomainList>> = {
 export type Mode = 'enforce' | 'report';
 export type RefererMode = 'rewrite' | 'check' | 'off';
 export type Overflow = 'reject' | 'queue';
+export type HarSecrets = 'redact' | 'keep';
 
 export interface MgproxyConfig {
   /**
@@ -65,6 +67,25 @@ export interface MgproxyConfig {
     hosts: Record<string, string>;
     /** Extra PEM files of roots trusted for upstream certificate checks (test servers); relative to this file. */
     extraCaFiles: string[];
+    /**
+     * An HTTP proxy every upstream connection goes through with CONNECT, `http://[user:pass@]host:port`
+     * (a corporate or QA lab gateway); Basic credentials from the URL, never printed. TLS, SNI and
+     * verification are unchanged. `--upstream-proxy` wins over it. See docs/upstream-proxy.md.
+     */
+    proxy?: string;
+    /** Hosts that go direct instead of through `proxy`: `host`, `*.domain` (its subdomains), an IP literal, or `*`. `hosts` mappings always go direct. */
+    noProxy: string[];
+  };
+  /**
+   * The HAR written by `--har` (docs/har.md): the values of Cookie, Set-Cookie, Authorization and
+   * Proxy-Authorization are replaced with `[redacted]`, in headers, cookies, the query string and
+   * the URL alike.
+   */
+  har: {
+    /** More header and query parameter names whose values are redacted (any case), added to `--har-redact`'s. */
+    redact: string[];
+    /** `redact` (the default) or `keep`: write every value as it was (`--har-secrets keep`). */
+    secrets: HarSecrets;
   };
   /**
    * Weak networks and faults (SPEC §11): `default` a preset for everyone (`none`, `slow-3g`,
@@ -74,6 +95,9 @@ export interface MgproxyConfig {
    */
   network: NetworkConfig;
 }
+
+/** A name for `har.redact` / `--har-redact`: a header or query parameter name, no separators the lists use. */
+export const isRedactName = (name: string): boolean => /^[^\s,\x00-\x1f\x7f]+$/.test(name);
 
 /** One config problem: lint id, severity, where in the file, and what to do about it. */
 export interface Problem {
@@ -166,7 +190,21 @@ const configShape = object({
       if (why) out.push(schemaError(`${path}.${ip}`, why));
     }
   },
-  upstream: object({ hosts: stringMap, extraCaFiles: stringArray }),
+  upstream: object({
+    hosts: stringMap, extraCaFiles: stringArray, noProxy: stringArray,
+    proxy: (v, path, out) => {
+      if (typeof v !== 'string') { out.push(schemaError(path, `must be a string, got ${typeName(v)}`)); return; }
+      const parsed = parseUpstreamProxy(v);
+      if ('error' in parsed) out.push(schemaError(path, parsed.error));
+    },
+  }),
+  har: object({
+    redact: (v, path, out) => {
+      stringArray(v, path, out);
+      if (Array.isArray(v)) v.forEach((name, i) => { if (typeof name === 'string' && !isRedactName(name)) out.push(schemaError(`${path}[${i}]`, `${JSON.stringify(name)} must be a header or query parameter name (no spaces, commas or control characters)`)); });
+    },
+    secrets: oneOf('redact', 'keep'),
+  }),
   network: (v, path, out) => { for (const p of validateNetwork(v, path)) out.push(schemaError(p.path, p.message)); },
 });
 

@@ -14,6 +14,7 @@ import type { Exchange } from '../flow/exchange.js';
 import { upstreamErrorAnswer } from '../flow/respond.js';
 import { type BodyTap, bodyObservers, runResponseHeadRules } from '../rules/pipeline.js';
 import { LoopError } from './upstream/pools.js';
+import { UpstreamProxyError } from './upstream/chain.js';
 import { DispatchRelay, HOP_BY_HOP, upstreamRequestHeaders } from './dispatch.js';
 import { responseSink, uploadSource } from '../network/paths.js';
 import { forwardWebSocket } from './websocket.js';
@@ -74,6 +75,9 @@ export function describeError(err: NodeJS.ErrnoException): { cause: string; reas
   const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
   const code = (err.code?.startsWith('UND_ERR_') && cause?.code) || err.code || '';
   if (err instanceof LoopError) return { cause: 'loop', reason: 'url not in domain list', message: err.message };
+  // The upstream proxy refused the tunnel or cannot be reached (docs/upstream-proxy.md); its message has no credentials.
+  const viaProxy = err instanceof UpstreamProxyError ? err : cause instanceof UpstreamProxyError ? cause : undefined;
+  if (viaProxy) return { cause: 'upstream-proxy', reason: viaProxy.reason ?? 'upstream proxy error', message: viaProxy.message };
   if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL|HOSTNAME|ALTNAME|EPROTO/.test(code)) {
     return { cause: 'upstream-tls', reason: 'ssl hand shake error', message: `TLS with the upstream failed: ${err.message}` };
   }

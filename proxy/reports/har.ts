@@ -3,7 +3,8 @@
  * of every exchange, blocked ones included with the proxy's own answer, that Chrome DevTools and
  * Charles import. Bodies up to 1 MiB each, as text when textual and valid UTF-8, else base64;
  * bigger ones are omitted with `_mgproxy.bodyOmitted: true`. `_mgproxy.violations` holds the
- * entry's events.
+ * entry's events. Cookies, credentials and the values named in `redact` are written as
+ * `[redacted]` unless `secrets` is `keep` (proxy/reports/har-redact.ts, docs/har.md).
  *
  * Memory stays bounded however long the run: each entry is serialised and appended to the
  * report's temp file when its exchange ends (only bodies in flight are held, each capped at
@@ -22,6 +23,7 @@ import type { WsMessage } from '../sockets/observer.js';
 import { answerHeaders, type ProxyAnswer } from '../flow/respond.js';
 import { type Condition, describeCondition } from '../network/conditions.js';
 import { AtomicFile } from './write-atomic.js';
+import { HarRedactor, type RedactableEntry } from './har-redact.js';
 
 /** SPEC §6: bodies up to 1 MiB each. */
 export const MAX_HAR_BODY_BYTES = 1024 * 1024;
@@ -191,6 +193,10 @@ export interface HarRecorderOptions {
   captureBudget?: number;
   /** SPEC §12: the platforms checked, in the config's order (`_mgproxy.platform` and `.platforms`). */
   platforms?: readonly string[];
+  /** `keep`: cookies and tokens as they were (`--har-secrets keep`); default `redact`. */
+  secrets?: 'redact' | 'keep';
+  /** Header and query parameter names redacted besides Cookie, Set-Cookie, Authorization, Proxy-Authorization. */
+  redact?: readonly string[];
 }
 
 export class HarRecorder {
@@ -204,12 +210,14 @@ export class HarRecorder {
   private readonly pending = new Set<Promise<void>>();
   private readonly platforms: readonly string[];
   private detach: () => void = () => undefined;
+  private readonly redactor?: HarRedactor;
 
   /** Opens the temp file beside `target` at once (a path that cannot be written fails here). Readable by its owner only: it holds cookies and tokens. */
   constructor(readonly target: string, opts: HarRecorderOptions = {}) {
     this.budget = { used: 0, max: opts.captureBudget ?? CAPTURE_BUDGET_BYTES };
     this.socketMessages = opts.socketMessages;
     this.platforms = opts.platforms ?? [];
+    if (opts.secrets !== 'keep') this.redactor = new HarRedactor(opts.redact);
     this.file = AtomicFile.open(target, 0o600);
     const creator = opts.creator ?? { name: 'mgproxy', version: packageVersion() };
     this.file.write(`{\n  "log": {\n    "version": "1.2",\n    "creator": ${JSON.stringify(creator)},\n    "entries": [`);
@@ -257,6 +265,7 @@ export class HarRecorder {
     this.captures.delete(ex);
     if (c && this.file.backlog > MAX_BACKLOG_BYTES) { c.req.drop('memory'); c.res.drop('memory'); }
     const entry = this.entry(ex, c);
+    this.redactor?.redact(entry as unknown as RedactableEntry);
     c?.req.release();
     c?.res.release();
     this.file.write(`${this.entries === 0 ? '' : ','}\n      ${JSON.stringify(entry)}`);

@@ -16,6 +16,8 @@ import type { RuntimeConfig } from '../../../config/load.js';
 import { formatHost, isLoopbackIp, normalizeIp } from '../../../config/net-address.js';
 import { type Handshake, handshakeOf } from '../../../certs/audit/probe.js';
 import { connectPinned } from './pinned-tls.js';
+import { bypassesProxy, type UpstreamProxy } from '../../../config/upstream-proxy.js';
+import { connectVia } from './chain.js';
 
 let undici: typeof import('undici') | undefined;
 /**
@@ -180,8 +182,11 @@ export class Upstream {
     return pool;
   }
 
-  /** The connector of every pool: routed, loop-guarded, verified as `mode` says, bounded in time. */
-  private connect(mode: TlsMode, name: string, port: number, callback: ConnectCallback): void {
+  /**
+   * The connector of every pool: routed, loop-guarded, verified as `mode` says, bounded in time.
+   * Through the upstream proxy, the tunnel is opened first and the same TLS runs on it (`tunnel`).
+   */
+  private connect(mode: TlsMode, name: string, port: number, callback: ConnectCallback, tunnel?: net.Socket): void {
     const key = `${name}:${port}`;
     // A connection opened ahead is strict: a pinned route takes it only once its handshake has
     // passed (the pin stands in for strict checks); one still handshaking with a chain only the
@@ -191,6 +196,14 @@ export class Upstream {
     const loop = this.loopCheck(this.route(name, port));
     // undici's connect must not call back synchronously (its client would stall).
     if (loop) { process.nextTick(callback, loop, null); return; }
+    const via = tunnel ? undefined : this.viaProxy(name, port);
+    if (via) {
+      connectVia(via, name, port).then((s) => this.connect(mode, name, port, callback, s), (err: Error) => callback(err, null));
+      return;
+    }
+    if (tunnel && mode.kind === 'plain') { callback(null, tunnel); return; }
+    // The TLS socket on top carries the tunnel's errors to the request.
+    tunnel?.on('error', () => undefined);
     if (mode.kind === 'plain') {
       const socket = net.connect(this.connectOptions(name, port));
       socket.setNoDelay(true);
@@ -199,7 +212,7 @@ export class Upstream {
     }
     if (mode.kind === 'pinned') {
       let settled = false;
-      const socket = connectPinned(this.tlsOptions(name, port), mode.pin, (err, s) => {
+      const socket = connectPinned({ ...this.tlsOptions(name, port), socket: tunnel }, mode.pin, (err, s) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -209,7 +222,20 @@ export class Upstream {
       const timer = setTimeout(() => socket.destroy(new ConnectTimeoutError(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
       return;
     }
-    settleConnect(this.connectStrict(name, port), 'secureConnect', callback);
+    settleConnect(this.connectStrict(name, port, tunnel), 'secureConnect', callback);
+  }
+
+  /** The upstream proxy a connection to `name:port` goes through; undefined when it goes direct (`upstream.noProxy`, `upstream.hosts`). */
+  viaProxy(name: string, port: number): UpstreamProxy | undefined {
+    const { upstreamProxy, noProxy, hostMap } = this.config;
+    if (!upstreamProxy || bypassesProxy(noProxy, name) || hostMap.has(`${name}:${port}`) || hostMap.has(name)) return undefined;
+    return upstreamProxy;
+  }
+
+  /** What opens the tunnel to `name:port` when it goes through the upstream proxy (the TLS audit's probes, passthrough tunnels). */
+  tunnel(name: string, port: number): (() => Promise<net.Socket>) | undefined {
+    const via = this.viaProxy(name, port);
+    return via && (() => connectVia(via, name, port));
   }
 
   /** TLS options shared by strict and pinned connections: routed, SNI = the name, HTTP/1.1. */
@@ -221,10 +247,11 @@ export class Upstream {
     } as tls.ConnectionOptions;
   }
 
-  private connectStrict(name: string, port: number): tls.TLSSocket {
+  private connectStrict(name: string, port: number, tunnel?: net.Socket): tls.TLSSocket {
     const key = `${name}:${port}`;
     const socket = tls.connect({
       ...this.tlsOptions(name, port),
+      socket: tunnel,
       secureContext: this.trust,
       session: this.sessions.get(key),
       // Verify against the name, not the address it was routed to (curl --resolve semantics).
@@ -248,7 +275,8 @@ export class Upstream {
     if (open) return holdAhead(this.ahead, key, open);
     const none = () => undefined;
     if (this.ahead.size >= PRECONNECT_MAX || this.failedAhead.has(key)) return none;
-    if (this.lenientTls(name, port) || this.loopCheck(this.route(name, port))) return none;
+    // Through the upstream proxy the tunnel is opened by the request itself (the audit probes on its own).
+    if (this.lenientTls(name, port) || this.loopCheck(this.route(name, port)) || this.viaProxy(name, port)) return none;
     const pool = this.pools.get(poolKey({ kind: 'strict' }, name, port));
     if (pool && pool.stats.connected > 0) return none;
     const socket = this.connectStrict(name, port);
