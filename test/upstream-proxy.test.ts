@@ -1,0 +1,231 @@
+/**
+ * The upstream proxy (docs/upstream-proxy.md): with `--upstream-proxy` / `upstream.proxy`, every
+ * upstream connection is a CONNECT tunnel through it with Basic credentials, TLS and
+ * verification unchanged (HTTPS, WSS, the inline TLS audit and `mgproxy audit`); `upstream.noProxy`
+ * and `upstream.hosts` go direct; a refusing or unreachable proxy is 502 `x-mgproxy-error:
+ * upstream-proxy`; the password is printed nowhere. The fixture proxy resolves the fake names
+ * itself and counts its tunnels, so "through the chain" and "direct" are asserted.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openWs, sha256, viaProxy } from './helpers/clients.js';
+import { type ConnectProxy, startConnectProxy } from './helpers/connect-proxy.js';
+import { admin } from './helpers/fixture.js';
+import { TestPki } from './helpers/pki.js';
+import { type ProxyProcess, runCli, startProxy, tempDir } from './helpers/proxy.js';
+import { patternSha256, startUpstream, type Upstream } from './helpers/upstreams.js';
+import { bypassesProxy, compileNoProxy, parseUpstreamProxy } from '../config/upstream-proxy.js';
+
+const PASSWORD = 'hunter2-s3cr3t';
+const WRONG = 'wr0ng-passw0rd';
+/** What a leak of the credentials would look like, in clear or in the header. */
+const leaks = (text: string, pass = PASSWORD) => [pass, Buffer.from(`qa:${pass}`).toString('base64')].filter((s) => text.includes(s));
+
+/** A port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('upstream proxy', () => {
+  let pki: TestPki;
+  let upstream: Upstream;
+  let chain: ConnectProxy;
+  let proxy: ProxyProcess;
+  let dir: string;
+  let config: Record<string, unknown>;
+  before(async () => {
+    pki = new TestPki();
+    const leaf = pki.leaf({ names: ['api.example.test', 'ws.example.test', 'cdn.example.test', 'localhost'] });
+    upstream = await startUpstream({ cert: pki.chain(leaf), key: leaf.keyPem });
+    chain = await startConnectProxy({
+      pass: PASSWORD,
+      resolve: { 'api.example.test:443': upstream.address, 'ws.example.test:443': upstream.address },
+    });
+    config = {
+      appid: 'wx0123456789abcdef', version: '0',
+      // report: localhost (a name that resolves, for noProxy) cannot be listed; it is forwarded and recorded.
+      mode: 'report',
+      domains: { request: ['https://api.example.test'], uploadFile: [], downloadFile: ['https://cdn.example.test'], socket: ['wss://ws.example.test'] },
+      upstream: { hosts: { 'cdn.example.test': upstream.address }, extraCaFiles: [pki.rootFile], noProxy: ['localhost', '*.corp.test'] },
+    };
+    dir = tempDir();
+    proxy = await startProxy({ config, args: ['--upstream-proxy', chain.url, '--report', path.join(dir, 'report.json'), '--har', path.join(dir, 'run.har')] });
+  });
+  after(async () => {
+    await proxy.stop();
+    await chain.close();
+    await upstream.close();
+    pki.cleanup();
+  });
+
+  it('sends HTTPS through the chain with CONNECT and Basic credentials, bodies byte-exact both ways', async () => {
+    const down = await viaProxy(proxy.url, proxy.caPem, 'https://api.example.test/bytes/300000');
+    assert.equal(down.status, 200);
+    assert.equal(down.sha256, patternSha256(300000));
+    const body = crypto.randomBytes(200_000);
+    const up = await viaProxy(proxy.url, proxy.caPem, 'https://api.example.test/sha256', { method: 'POST', body });
+    assert.deepEqual(up.json(), { sha256: sha256(body), bytes: body.length });
+    // The forwarding connection and the TLS audit's two handshakes: every one a tunnel to the game's host.
+    assert.ok(chain.tunnels.length >= 2, chain.tunnels.join(','));
+    assert.deepEqual([...new Set(chain.tunnels)], ['api.example.test:443']);
+    assert.equal(chain.refused, 0);
+    // The host was audited through the chain: no TLS finding, no unreachable.
+    assert.deepEqual(proxy.violations().filter((v) => String(v.rule).startsWith('tls-')), []);
+  });
+
+  it('opens a WSS socket through the chain, frames byte-exact', async () => {
+    const before = chain.tunnels.filter((t) => t === 'ws.example.test:443').length;
+    const ws = await openWs(proxy.url, proxy.caPem, 'wss://ws.example.test/sock');
+    const big = crypto.randomBytes(256 * 1024);
+    const got = new Promise<Buffer>((resolve) => ws.once('message', (data) => resolve(data as Buffer)));
+    ws.send(big, { binary: true });
+    assert.equal(sha256(await got), sha256(big));
+    ws.close(1000);
+    assert.ok(chain.tunnels.filter((t) => t === 'ws.example.test:443').length > before);
+    assert.ok(upstream.seen.some((s) => s.method === 'UPGRADE' && s.url === '/sock'));
+  });
+
+  it('goes direct for upstream.hosts mappings and upstream.noProxy hosts (no tunnel opened)', async () => {
+    const count = chain.tunnels.length;
+    const mapped = await viaProxy(proxy.url, proxy.caPem, 'https://cdn.example.test/bytes/1000');
+    assert.equal(mapped.sha256, patternSha256(1000));
+    const bypassed = await viaProxy(proxy.url, proxy.caPem, `https://localhost:${upstream.port}/bytes/1000`);
+    assert.equal(bypassed.sha256, patternSha256(1000));
+    await proxy.waitFor((l) => l.msg === 'exchange' && String(l.url).startsWith('https://localhost:'));
+    assert.equal(chain.tunnels.length, count, chain.tunnels.slice(count).join(','));
+  });
+
+  it('prints the password nowhere: log lines, reports, HAR, the API', async () => {
+    for (const p of ['/api/config', '/api/exchanges', '/api/report', '/api/violations', '/api/stats']) {
+      const r = await admin(proxy, 'GET', p);
+      assert.deepEqual(leaks(JSON.stringify(r.json)), [], p);
+    }
+    await proxy.stop();
+    for (const [what, text] of [['stdout', proxy.stdout()], ['stderr', proxy.stderr()], ['report', fs.readFileSync(path.join(dir, 'report.json'), 'utf8')], ['HAR', fs.readFileSync(path.join(dir, 'run.har'), 'utf8')]] as const) {
+      assert.deepEqual(leaks(text), [], what);
+    }
+    assert.ok(fs.readFileSync(path.join(dir, 'run.har'), 'utf8').includes('api.example.test/bytes/300000'));
+  });
+});
+
+describe('upstream proxy that refuses or cannot be reached', () => {
+  let pki: TestPki;
+  let upstream: Upstream;
+  let chain: ConnectProxy;
+  let config: object;
+  before(async () => {
+    pki = new TestPki();
+    const leaf = pki.leaf({ names: ['api.example.test', 'ws.example.test'] });
+    upstream = await startUpstream({ cert: pki.chain(leaf), key: leaf.keyPem });
+    chain = await startConnectProxy({ pass: PASSWORD, resolve: { 'api.example.test:443': upstream.address, 'ws.example.test:443': upstream.address } });
+    config = {
+      appid: 'wx0123456789abcdef', version: '0',
+      domains: { request: ['https://api.example.test'], uploadFile: [], downloadFile: [], socket: ['wss://ws.example.test'] },
+      upstream: { extraCaFiles: [pki.rootFile] },
+    };
+  });
+  after(async () => {
+    await chain.close();
+    await upstream.close();
+    pki.cleanup();
+  });
+
+  it('wrong credentials: 502 upstream-proxy with the 407 in the message, for HTTPS and WSS; the password printed nowhere', async () => {
+    const proxy = await startProxy({ config: { ...config, upstream: { extraCaFiles: [pki.rootFile], proxy: `http://qa:${WRONG}@127.0.0.1:${chain.port}` } } });
+    const r = await viaProxy(proxy.url, proxy.caPem, 'https://api.example.test/bytes/10');
+    assert.equal(r.status, 502);
+    assert.equal(r.headers['x-mgproxy-error'], 'upstream-proxy');
+    const body = r.json<{ errMsg: string; message: string }>();
+    assert.match(body.message, new RegExp(`^the upstream proxy http://127\\.0\\.0\\.1:${chain.port} answered 407 Proxy Authentication Required to CONNECT api\\.example\\.test:443$`));
+    assert.equal(body.errMsg, 'request:fail upstream proxy 407');
+    const ws = await openWs(proxy.url, proxy.caPem, 'wss://ws.example.test/sock').then(() => undefined, (err: { status?: number; headers?: Record<string, string> }) => err);
+    assert.equal(ws?.status, 502);
+    assert.equal(ws?.headers?.['x-mgproxy-error'], 'upstream-proxy');
+    assert.ok(chain.refused >= 2);
+    assert.equal(upstream.seen.length, 0);
+    const line = await proxy.waitFor((l) => l.msg === 'upstream error');
+    assert.equal(line.cause, 'upstream-proxy');
+    const api = await admin(proxy, 'GET', '/api/config');
+    await proxy.stop();
+    assert.deepEqual(leaks(`${proxy.stdout()}${proxy.stderr()}${JSON.stringify(api.json)}`, WRONG), []);
+  });
+
+  it('unreachable: 502 upstream-proxy naming the refused connection', async () => {
+    const port = await closedPort();
+    const proxy = await startProxy({ config, args: ['--upstream-proxy', `http://qa:${PASSWORD}@127.0.0.1:${port}`] });
+    const r = await viaProxy(proxy.url, proxy.caPem, 'https://api.example.test/bytes/10');
+    assert.equal(r.status, 502);
+    assert.equal(r.headers['x-mgproxy-error'], 'upstream-proxy');
+    assert.equal(r.json<{ message: string }>().message, `the upstream proxy http://127.0.0.1:${port} cannot be reached: ECONNREFUSED`);
+    await proxy.stop();
+    assert.deepEqual(leaks(`${proxy.stdout()}${proxy.stderr()}`), []);
+  });
+
+  it('`mgproxy audit` probes through the chain (two tunnels to the host) and passes', async () => {
+    const file = path.join(tempDir(), 'mgproxy.config.json');
+    fs.writeFileSync(file, JSON.stringify({ ...config, upstream: { extraCaFiles: [pki.rootFile], proxy: chain.url } }));
+    const before = chain.tunnels.length;
+    const r = await runCli(['audit', 'api.example.test', '--config', file, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const host = JSON.parse(r.stdout).hosts[0];
+    assert.equal(host.host, 'api.example.test');
+    assert.deepEqual(chain.tunnels.slice(before), ['api.example.test:443', 'api.example.test:443']);
+    assert.deepEqual(leaks(r.stdout + r.stderr), []);
+  });
+
+  it('`mgproxy audit --upstream-proxy` with wrong credentials reports the host unreachable, naming the 407', async () => {
+    const file = path.join(tempDir(), 'mgproxy.config.json');
+    fs.writeFileSync(file, JSON.stringify(config));
+    const r = await runCli(['audit', 'api.example.test', '--config', file, '--upstream-proxy', `http://qa:${WRONG}@127.0.0.1:${chain.port}`]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /answered 407/);
+    assert.deepEqual(leaks(r.stdout + r.stderr, WRONG), []);
+  });
+});
+
+describe('upstream proxy settings', () => {
+  it('a bad --upstream-proxy is one line, exit 2, its password masked', async () => {
+    for (const value of [`socks5://qa:${PASSWORD}@127.0.0.1:1080`, `http://qa:${PASSWORD}@127.0.0.1:99999`, `http://qa:${PASSWORD}@127.0.0.1:3128/path`]) {
+      const r = await runCli(['start', '--port', '0', '--ca-dir', path.join(tempDir(), 'ca'), '--upstream-proxy', value]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /^mgproxy: --upstream-proxy must be http:\/\/\[user:pass@\]host:port/);
+      assert.deepEqual(leaks(r.stderr), []);
+    }
+  });
+
+  it('bad upstream.proxy and upstream.noProxy are config-schema errors with their path, the password masked', async () => {
+    const file = path.join(tempDir(), 'mgproxy.config.json');
+    fs.writeFileSync(file, JSON.stringify({ upstream: { proxy: `https://qa:${PASSWORD}@proxy.corp.test:3128`, noProxy: ['ok.test', 'bad..name', '*.fine.test', 'host:80'] } }));
+    const r = await runCli(['check-config', '--config', file]);
+    assert.equal(r.code, 2);
+    const lines = `${r.stdout}${r.stderr}`.trim().split('\n').filter((l) => l.startsWith('error '));
+    assert.deepEqual(lines.map((l) => l.split(' ').slice(0, 3).join(' ')), ['error config-schema upstream.proxy', 'error config-schema upstream.noProxy[1]', 'error config-schema upstream.noProxy[3]']);
+    assert.match(lines[0]!, /"https:\/\/\*\*\*@proxy\.corp\.test:3128"/);
+    assert.deepEqual(leaks(r.stdout + r.stderr), []);
+  });
+
+  it('parses the URL and matches noProxy patterns', () => {
+    const p = parseUpstreamProxy('http://q%40a:p%3Ass@Proxy.Corp.test:3128');
+    assert.ok(!('error' in p));
+    assert.equal(p.url, 'http://proxy.corp.test:3128');
+    assert.equal(p.authorization, `Basic ${Buffer.from('q@a:p:ss').toString('base64')}`);
+    assert.equal((parseUpstreamProxy('http://[::1]:8080') as { url: string }).url, 'http://[::1]:8080');
+    assert.equal((parseUpstreamProxy('http://proxy.test') as { port: number }).port, 80);
+    const np = compileNoProxy(['localhost', '*.corp.test', '.lab.test', '10.1.2.3', '[::1]']);
+    const table: [string, boolean][] = [
+      ['localhost', true], ['a.corp.test', true], ['corp.test', false], ['x.y.lab.test', true], ['10.1.2.3', true], ['::1', true],
+      ['10.1.2.4', false], ['api.example.test', false],
+    ];
+    for (const [host, direct] of table) assert.equal(bypassesProxy(np, host), direct, host);
+    assert.equal(bypassesProxy(compileNoProxy(['*']), 'anything.test'), true);
+  });
+});
