@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openWs, sha256, viaProxy } from './helpers/clients.js';
+import http from 'node:http';
+import { openWs, readAll, sha256, tlsTunnel, viaProxy } from './helpers/clients.js';
 import { type ConnectProxy, startConnectProxy } from './helpers/connect-proxy.js';
 import { admin } from './helpers/fixture.js';
 import { TestPki } from './helpers/pki.js';
@@ -41,13 +42,19 @@ describe('upstream proxy', () => {
   let proxy: ProxyProcess;
   let dir: string;
   let config: Record<string, unknown>;
+  let plain: http.Server;
   before(async () => {
     pki = new TestPki();
-    const leaf = pki.leaf({ names: ['api.example.test', 'ws.example.test', 'cdn.example.test', 'localhost'] });
+    const leaf = pki.leaf({ names: ['api.example.test', 'ws.example.test', 'cdn.example.test', 'pass.example.test', 'localhost'] });
     upstream = await startUpstream({ cert: pki.chain(leaf), key: leaf.keyPem });
+    plain = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(`plain ${req.url}`); });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
     chain = await startConnectProxy({
       pass: PASSWORD,
-      resolve: { 'api.example.test:443': upstream.address, 'ws.example.test:443': upstream.address },
+      resolve: {
+        'api.example.test:443': upstream.address, 'ws.example.test:443': upstream.address, 'pass.example.test:443': upstream.address,
+        'plain.example.test:80': `127.0.0.1:${(plain.address() as net.AddressInfo).port}`,
+      },
     });
     config = {
       appid: 'wx0123456789abcdef', version: '0',
@@ -55,6 +62,7 @@ describe('upstream proxy', () => {
       mode: 'report',
       domains: { request: ['https://api.example.test'], uploadFile: [], downloadFile: ['https://cdn.example.test'], socket: ['wss://ws.example.test'] },
       upstream: { hosts: { 'cdn.example.test': upstream.address }, extraCaFiles: [pki.rootFile], noProxy: ['localhost', '*.corp.test'] },
+      passthrough: ['pass.example.test'],
     };
     dir = tempDir();
     proxy = await startProxy({ config, args: ['--upstream-proxy', chain.url, '--report', path.join(dir, 'report.json'), '--har', path.join(dir, 'run.har')] });
@@ -63,6 +71,7 @@ describe('upstream proxy', () => {
     await proxy.stop();
     await chain.close();
     await upstream.close();
+    plain.close();
     pki.cleanup();
   });
 
@@ -91,6 +100,27 @@ describe('upstream proxy', () => {
     ws.close(1000);
     assert.ok(chain.tunnels.filter((t) => t === 'ws.example.test:443').length > before);
     assert.ok(upstream.seen.some((s) => s.method === 'UPGRADE' && s.url === '/sock'));
+  });
+
+  it('sends plain HTTP (absolute-form) and passthrough tunnels through the chain too', async () => {
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: proxy.port, path: 'http://plain.example.test/hello', headers: { host: 'plain.example.test' } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => { body += c.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+    });
+    assert.deepEqual(answer, { status: 200, body: 'plain /hello' });
+    assert.ok(chain.tunnels.includes('plain.example.test:80'));
+    // Passthrough: the client's own TLS with the upstream, end to end through both proxies.
+    const socket = await tlsTunnel(proxy.port, 'pass.example.test', 443, pki.root.certPem);
+    socket.end('GET /bytes/5000 HTTP/1.1\r\nHost: pass.example.test\r\nConnection: close\r\n\r\n');
+    const raw = await readAll(socket);
+    const split = raw.indexOf('\r\n\r\n');
+    assert.match(raw.subarray(0, split).toString('latin1'), /^HTTP\/1\.1 200/);
+    assert.equal(sha256(raw.subarray(split + 4)), patternSha256(5000));
+    assert.ok(chain.tunnels.includes('pass.example.test:443'));
   });
 
   it('goes direct for upstream.hosts mappings and upstream.noProxy hosts (no tunnel opened)', async () => {
