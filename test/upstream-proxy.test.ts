@@ -151,11 +151,14 @@ describe('upstream proxy that refuses or cannot be reached', () => {
   let upstream: Upstream;
   let chain: ConnectProxy;
   let config: object;
+  /** The fixture's own name table; tests add to it. */
+  const resolve: Record<string, string> = {};
   before(async () => {
     pki = new TestPki();
     const leaf = pki.leaf({ names: ['api.example.test', 'ws.example.test'] });
     upstream = await startUpstream({ cert: pki.chain(leaf), key: leaf.keyPem });
-    chain = await startConnectProxy({ pass: PASSWORD, resolve: { 'api.example.test:443': upstream.address, 'ws.example.test:443': upstream.address } });
+    Object.assign(resolve, { 'api.example.test:443': upstream.address, 'ws.example.test:443': upstream.address });
+    chain = await startConnectProxy({ pass: PASSWORD, resolve });
     config = {
       appid: 'wx0123456789abcdef', version: '0',
       domains: { request: ['https://api.example.test'], uploadFile: [], downloadFile: [], socket: ['wss://ws.example.test'] },
@@ -209,6 +212,32 @@ describe('upstream proxy that refuses or cannot be reached', () => {
     assert.equal(host.host, 'api.example.test');
     assert.deepEqual(chain.tunnels.slice(before), ['api.example.test:443', 'api.example.test:443']);
     assert.deepEqual(leaks(r.stdout + r.stderr), []);
+  });
+
+  it('`mgproxy audit` fetches a missing intermediate (AIA) through the chain too', async () => {
+    const leaf = pki.leaf({ names: ['aia.example.test'], caIssuers: 'http://ca.aia.example.test/intermediate.der' });
+    const tlsServer = await startUpstream({ cert: leaf.certPem, key: leaf.keyPem });
+    const fetched: string[] = [];
+    const ca = http.createServer((req, res) => {
+      fetched.push(`${req.headers.host}${req.url}`);
+      res.writeHead(200, { 'content-type': 'application/pkix-cert' });
+      res.end(pki.intermediate.x509.raw);
+    });
+    await new Promise<void>((r) => ca.listen(0, '127.0.0.1', r));
+    try {
+      Object.assign(resolve, { 'aia.example.test:443': tlsServer.address, 'ca.aia.example.test:80': `127.0.0.1:${(ca.address() as net.AddressInfo).port}` });
+      const file = path.join(tempDir(), 'mgproxy.config.json');
+      fs.writeFileSync(file, JSON.stringify({ ...config, upstream: { extraCaFiles: [pki.rootFile], proxy: chain.url } }));
+      const r = await runCli(['audit', 'aia.example.test', '--config', file, '--json']);
+      assert.ok(r.stdout.startsWith('{'), r.stdout + r.stderr);
+      const h = JSON.parse(r.stdout).hosts[0];
+      assert.deepEqual(h.findings.map((f: { rule: string }) => f.rule), ['tls-chain-incomplete']);
+      assert.deepEqual(fetched, ['ca.aia.example.test/intermediate.der']);
+      assert.ok(chain.tunnels.includes('ca.aia.example.test:80'));
+    } finally {
+      ca.close();
+      await tlsServer.close();
+    }
   });
 
   it('`mgproxy audit --upstream-proxy` with wrong credentials reports the host unreachable, naming the 407', async () => {

@@ -65,8 +65,8 @@ function fetchCertificates(url: string, route: Route, timeoutMs: number, signal?
   return new Promise((resolve) => {
     const { tunnel, ...to } = route(u.hostname, 80);
     // Through the upstream proxy (docs/upstream-proxy.md): the request goes on its tunnel.
-    const createConnection = tunnel && ((_opts: unknown, done: (err: Error | null, socket: Duplex) => void) => { tunnel().then((s) => done(null, s), (err: Error) => done(err, undefined as never)); return undefined; });
-    const req = http.get({ ...to, ...(createConnection ? { createConnection } : {}), path: `${u.pathname}${u.search}`, headers: { host: u.host }, agent: false, timeout: timeoutMs, signal }, (res) => {
+    const createConnection = tunnel && ((_opts: unknown, done: (err: Error | null, socket: Duplex) => void) => { tunnel().then((s) => { done(null, s); s.resume(); }, (err: Error) => done(err, undefined as never)); return undefined; });
+    const req = http.get({ ...to, ...(createConnection ? { createConnection } : {}), path: `${u.pathname}${u.search}`, headers: { host: u.host }, agent: createConnection ? undefined : false, timeout: timeoutMs, signal }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {

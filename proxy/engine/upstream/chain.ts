@@ -29,7 +29,8 @@ export class UpstreamProxyError extends Error {
 /**
  * Opens a CONNECT tunnel to `host:port` through `proxy`; resolves with the socket once the proxy
  * answered 2xx (bytes it sent after its head are pushed back for the caller), rejects with an
- * UpstreamProxyError otherwise. The socket's errors are the caller's from then on.
+ * UpstreamProxyError otherwise. The socket comes paused, so nothing is lost before the caller
+ * reads it (TLS on top, `pipe` or `resume`); its errors are the caller's from then on.
  */
 export function connectVia(proxy: UpstreamProxy, host: string, port: number, timeoutMs = TUNNEL_TIMEOUT_MS): Promise<net.Socket> {
   const authority = `${formatHost(host)}:${port}`;
