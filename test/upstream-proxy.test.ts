@@ -43,16 +43,21 @@ describe('upstream proxy', () => {
   let dir: string;
   let config: Record<string, unknown>;
   let plain: http.Server;
+  let expired: Upstream;
   before(async () => {
     pki = new TestPki();
     const leaf = pki.leaf({ names: ['api.example.test', 'ws.example.test', 'cdn.example.test', 'pass.example.test', 'localhost'] });
     upstream = await startUpstream({ cert: pki.chain(leaf), key: leaf.keyPem });
+    const day = 86_400_000;
+    const old = pki.leaf({ names: ['old.example.test'], notBefore: new Date(Date.now() - 30 * day), notAfter: new Date(Date.now() - day) });
+    expired = await startUpstream({ cert: pki.chain(old), key: old.keyPem });
     plain = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(`plain ${req.url}`); });
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
     chain = await startConnectProxy({
       pass: PASSWORD,
       resolve: {
         'api.example.test:443': upstream.address, 'ws.example.test:443': upstream.address, 'pass.example.test:443': upstream.address,
+        'old.example.test:443': expired.address,
         'plain.example.test:80': `127.0.0.1:${(plain.address() as net.AddressInfo).port}`,
       },
     });
@@ -60,7 +65,7 @@ describe('upstream proxy', () => {
       appid: 'wx0123456789abcdef', version: '0',
       // report: localhost (a name that resolves, for noProxy) cannot be listed; it is forwarded and recorded.
       mode: 'report',
-      domains: { request: ['https://api.example.test'], uploadFile: [], downloadFile: ['https://cdn.example.test'], socket: ['wss://ws.example.test'] },
+      domains: { request: ['https://api.example.test', 'https://old.example.test'], uploadFile: [], downloadFile: ['https://cdn.example.test'], socket: ['wss://ws.example.test'] },
       upstream: { hosts: { 'cdn.example.test': upstream.address }, extraCaFiles: [pki.rootFile], noProxy: ['localhost', '*.corp.test'] },
       passthrough: ['pass.example.test'],
     };
@@ -71,6 +76,7 @@ describe('upstream proxy', () => {
     await proxy.stop();
     await chain.close();
     await upstream.close();
+    await expired.close();
     plain.close();
     pki.cleanup();
   });
@@ -100,6 +106,15 @@ describe('upstream proxy', () => {
     ws.close(1000);
     assert.ok(chain.tunnels.filter((t) => t === 'ws.example.test:443').length > before);
     assert.ok(upstream.seen.some((s) => s.method === 'UPGRADE' && s.url === '/sock'));
+  });
+
+  it('forwards to a host the audit found wanting (report mode) on the pinned connection, through the chain', async () => {
+    const r = await viaProxy(proxy.url, proxy.caPem, 'https://old.example.test/bytes/2000');
+    assert.equal(r.status, 200);
+    assert.equal(r.sha256, patternSha256(2000));
+    assert.ok(proxy.violations().some((v) => v.rule === 'tls-expired' && v.host === 'old.example.test'));
+    assert.ok(chain.tunnels.includes('old.example.test:443'));
+    assert.equal(expired.seen.length, 1);
   });
 
   it('sends plain HTTP (absolute-form) and passthrough tunnels through the chain too', async () => {
