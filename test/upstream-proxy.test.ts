@@ -149,6 +149,8 @@ describe('upstream proxy', () => {
   });
 
   it('prints the password nowhere: log lines, reports, HAR, the API', async () => {
+    const ready = await proxy.waitFor((l) => String(l.msg).startsWith('mgproxy listening on'));
+    assert.equal(ready.upstreamProxy, `http://127.0.0.1:${chain.port}`);
     for (const p of ['/api/config', '/api/exchanges', '/api/report', '/api/violations', '/api/stats']) {
       const r = await admin(proxy, 'GET', p);
       assert.deepEqual(leaks(JSON.stringify(r.json)), [], p);
