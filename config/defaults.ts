@@ -25,4 +25,5 @@ export const DEFAULTS: Readonly<MgproxyConfig> = Object.freeze<MgproxyConfig>({
   upstream: { hosts: {}, extraCaFiles: [], noProxy: [] },
   har: { redact: [], secrets: 'redact' },
   network: NETWORK_OFF,
+  map: [],
 });

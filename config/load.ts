@@ -13,6 +13,7 @@ import { type Cap, capFor, type PlatformName, type PlatformProfile, PLATFORMS, r
 import { isHostName, isValidHost, normalizeHost, normalizeIp, splitHostPort } from './net-address.js';
 import { normalizeNetwork, type PresetName } from './network.js';
 import { compileNoProxy, type NoProxy, parseUpstreamProxy, type UpstreamProxy } from './upstream-proxy.js';
+import { type MapEntry, validateMap } from './map.js';
 
 /** Where an upstream connection really goes (`upstream.hosts`, like curl's `--resolve`). */
 export interface UpstreamAddress { host: string; port?: number }
@@ -122,6 +123,7 @@ function mergeDefaults(raw: Record<string, unknown>, problems: Problem[]): Mgpro
       secrets: pick('har.secrets', sub('har').secrets, DEFAULTS.har.secrets),
     },
     network: normalizeNetwork(pick('network', raw.network, DEFAULTS.network)),
+    map: pick('map', raw.map, [] as MapEntry[]),
   };
 }
 
@@ -289,6 +291,8 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
   const noProxyProblems: [number, string][] = [];
   const noProxy = compileNoProxy(merged.upstream.noProxy, noProxyProblems);
   for (const [i, why] of noProxyProblems) problems.push(problem('config-schema', `upstream.noProxy[${i}]`, why));
+  // `respond.bodyFile` must be there at load (a `local` file may come later: 404 until it does).
+  for (const p of validateMap(merged.map, dir)) problems.push(problem('config-schema', p.path, p.message));
   const passthrough = compilePassthrough(merged.passthrough, problems);
   merged.clients = compileClients(merged.clients);
   const listedPorts = compileListed(merged.domains);

@@ -4,6 +4,7 @@
  */
 import { DEVICES, PLATFORM_NAMES, type Device, type PlatformName } from './platforms.js';
 import { type NetworkConfig, validateNetwork } from './network.js';
+import { type MapEntry, validateMap } from './map.js';
 
 import { clientNameProblem } from './client-name.js';
 import { parseUpstreamProxy } from './upstream-proxy.js';
@@ -94,6 +95,15 @@ export interface MgproxyConfig {
    * `custom` profile; the last matching rule wins. `--network PRESET` replaces `default`.
    */
   network: NetworkConfig;
+  /**
+   * Map rules (docs/toolkit.md), tried in order on the game's URL once the rules have let it
+   * through; the first match wins. Each has `url` (a pattern, `*` = any run of characters, query
+   * string included) and one of: `local` (a file, or a folder ending in `/` to which what the last
+   * `*` matched is appended; relative to this file), `remote` (a base URL replacing what the pattern
+   * matched before its last `*`; verified as any upstream) or `respond` (`status`, `headers`, and
+   * `body` or `bodyFile`). Replaced at run time by `POST /api/map`. Fields: config/map.ts `MapEntry`.
+   */
+  map: MapEntry[];
 }
 
 /** A name for `har.redact` / `--har-redact`: a header or query parameter name, no separators the lists use. */
@@ -206,6 +216,8 @@ const configShape = object({
     secrets: oneOf('redact', 'keep'),
   }),
   network: (v, path, out) => { for (const p of validateNetwork(v, path)) out.push(schemaError(p.path, p.message)); },
+  // The shape here; load.ts checks `bodyFile` against the config file's folder.
+  map: (v, path, out) => { for (const p of validateMap(v, undefined, path)) out.push(schemaError(p.path, p.message)); },
 });
 
 /** Schema problems of a parsed config file: unknown keys, wrong types, bad enums, bad `version`. */
