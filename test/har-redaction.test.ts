@@ -197,11 +197,17 @@ describe('HarRedactor on its own', () => {
     const entry = {
       request: { url: 'https://a.test/p?x=1&Api%5FKey=s%2Fecret%3D%3D&y=%E2%9C%93#frag', headers: [], cookies: [], queryString: [{ name: 'Api_Key', value: 's/ecret==' }] },
       response: { headers: [], cookies: [], redirectURL: '' },
-      _mgproxy: { violations: [{ url: 'https://a.test/p?api_key=s%2Fecret%3D%3D', message: 'saw s/ecret== in https://a.test/p?api_key=s%2Fecret%3D%3D' }] },
+      _mgproxy: {
+        violations: [{ url: 'https://a.test/p?api_key=s%2Fecret%3D%3D', message: 'saw s/ecret== in https://a.test/p?api_key=s%2Fecret%3D%3D' }],
+        mapped: { type: 'remote', to: 'https://staging.a.test/p?api_key=s%2Fecret%3D%3D' },
+      },
     };
     new HarRedactor(['API_KEY']).redact(entry);
     assert.equal(entry.request.url, 'https://a.test/p?x=1&Api%5FKey=[redacted]&y=%E2%9C%93#frag');
     assert.deepEqual(entry.request.queryString, [{ name: 'Api_Key', value: '[redacted]' }]);
-    assert.deepEqual(entry._mgproxy, { violations: [{ url: 'https://a.test/p?api_key=[redacted]', message: 'saw [redacted] in https://a.test/p?api_key=[redacted]' }] });
+    assert.deepEqual(entry._mgproxy, {
+      violations: [{ url: 'https://a.test/p?api_key=[redacted]', message: 'saw [redacted] in https://a.test/p?api_key=[redacted]' }],
+      mapped: { type: 'remote', to: 'https://staging.a.test/p?api_key=[redacted]' },
+    });
   });
 });
