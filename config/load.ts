@@ -111,6 +111,7 @@ function mergeDefaults(raw: Record<string, unknown>, problems: Problem[]): Mgpro
       extraCaFiles: pick('upstream.extraCaFiles', upstream.extraCaFiles, [] as string[]),
     },
     network: normalizeNetwork(pick('network', raw.network, DEFAULTS.network)),
+    http2: pick('http2', raw.http2, DEFAULTS.http2),
   };
 }
 
@@ -235,7 +236,7 @@ function compileListed(domains: MgproxyConfig['domains']) {
  * Loads `file` (or the built-in defaults when undefined), with `mode`, `platform` and `network` from the CLI
  * overriding the file. Returns every problem; `config` is set only when none of them is an error.
  */
-export function loadConfig(file: string | undefined, overrides: { mode?: Mode; platform?: PlatformName[]; network?: PresetName } = {}): LoadResult {
+export function loadConfig(file: string | undefined, overrides: { mode?: Mode; platform?: PlatformName[]; network?: PresetName; http2?: boolean } = {}): LoadResult {
   const problems: Problem[] = [];
   let raw: Record<string, unknown> = {};
   if (file !== undefined) {
@@ -250,6 +251,7 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
   if (overrides.platform) merged.platform = overrides.platform;
   // SPEC §11: `--network X` sets `default`; the config's rules stay.
   if (overrides.network) merged.network = { ...merged.network, default: overrides.network };
+  if (overrides.http2 !== undefined) merged.http2 = overrides.http2;
   const platforms = (Array.isArray(merged.platform) ? merged.platform : [merged.platform]).map((name) => PLATFORMS[name]);
   const writtenConcurrency = isObject(raw.concurrency) ? raw.concurrency : {};
   const written = {

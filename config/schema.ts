@@ -73,6 +73,12 @@ export interface MgproxyConfig {
    * `custom` profile; the last matching rule wins. `--network PRESET` replaces `default`.
    */
   network: NetworkConfig;
+  /**
+   * HTTP/2 to the client (docs/http2.md): `true` (default) offers ALPN `h2` on an intercepted
+   * connection whose origin accepts h2; `false` offers `http/1.1` only. The proxy reaches an origin
+   * over h2 whenever it offers it, either way. `--http2 on|off` overrides it.
+   */
+  http2: boolean;
 }
 
 /** One config problem: lint id, severity, where in the file, and what to do about it. */
@@ -168,6 +174,7 @@ const configShape = object({
   },
   upstream: object({ hosts: stringMap, extraCaFiles: stringArray }),
   network: (v, path, out) => { for (const p of validateNetwork(v, path)) out.push(schemaError(p.path, p.message)); },
+  http2: isBoolean,
 });
 
 /** Schema problems of a parsed config file: unknown keys, wrong types, bad enums, bad `version`. */

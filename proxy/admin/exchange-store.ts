@@ -34,6 +34,8 @@ export interface ExchangeSummary {
   bytesOut: number;
   outcome: string | null;
   violations: string[];
+  /** The client's side: `http/1.1` or `h2` (docs/http2.md). */
+  protocol: 'http/1.1' | 'h2';
 }
 
 export interface ExchangeDetail extends ExchangeSummary {
@@ -54,6 +56,7 @@ function summarize(ex: Exchange): ExchangeSummary {
     durationMs: ex.state === 'ended' && ex.durationMs !== undefined ? Math.round(ex.durationMs * 10) / 10 : null,
     bytesIn: ex.bytesIn, bytesOut: ex.bytesOut, outcome: ex.outcome ?? null,
     violations: ex.violations.length === 0 ? NO_VIOLATIONS as string[] : ex.violations.map((v) => v.rule),
+    protocol: ex.protocol,
   };
   if (clientName !== undefined) s.clientName = clientName;
   return s;

@@ -23,17 +23,34 @@ export function connectionTokenSet(raw: readonly string[]): Set<string> | undefi
   return named;
 }
 
-/** The client's headers as the upstream gets them: names and order kept, hop-by-hop dropped, overrides applied. */
+/**
+ * The client's headers as the upstream gets them: names and order kept, hop-by-hop dropped,
+ * overrides applied. From an h2 client (docs/http2.md): pseudo-headers dropped, `:authority` sent
+ * as `host` when the client sent no `host` (RFC 9113 §8.3.1), and split `cookie` fields joined
+ * with "; " as an HTTP/1.1 upstream expects them (RFC 9113 §8.2.3).
+ */
 export function upstreamRequestHeaders(ex: Exchange): string[] {
   const raw = ex.req.rawHeaders;
   const named = connectionTokenSet(raw);
   const overrides = ex.upstreamHeaders;
   const out: string[] = [];
+  const h2 = ex.protocol === 'h2';
+  let authority: string | undefined;
+  let hasHost = false;
+  let cookies: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const lower = raw[i]!.toLowerCase();
+    if (h2) {
+      if (lower === ':authority') authority = raw[i + 1]!;
+      if (lower.startsWith(':')) continue;
+      if (lower === 'host') hasHost = true;
+      if (lower === 'cookie' && !('cookie' in overrides)) { (cookies ??= []).push(raw[i + 1]!); continue; }
+    }
     if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower in overrides) continue;
     out.push(raw[i]!, raw[i + 1]!);
   }
+  if (h2 && !hasHost && authority !== undefined && !('host' in overrides)) out.unshift('host', authority);
+  if (cookies) out.push('cookie', cookies.join('; '));
   for (const name in overrides) out.push(name, overrides[name]!);
   return out;
 }

@@ -6,11 +6,12 @@
  * which undici pauses when the upstream socket is full. The Referer (and any other override) is
  * set in the headers the dispatch sends. The WebSocket path is proxy/engine/websocket.ts.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../flow/exchange.js';
+import type { ResponseWriter } from '../flow/response-writer.js';
 import { upstreamErrorAnswer } from '../flow/respond.js';
 import { type BodyTap, bodyObservers, runResponseHeadRules } from '../rules/pipeline.js';
 import { LoopError } from './upstream/pools.js';
@@ -20,7 +21,7 @@ import { forwardWebSocket } from './websocket.js';
 import { relayed } from './relay-memory.js';
 
 /** The response head as the client gets it, and as the rules and the HAR read it. */
-function responseHeaders(raw: Buffer[], wantsClose: boolean): { flat: string[]; parsed: IncomingHttpHeaders } {
+function responseHeaders(raw: Buffer[]): { flat: string[]; parsed: IncomingHttpHeaders } {
   const named = new Set<string>();
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toString('latin1').toLowerCase() === 'connection') {
@@ -40,9 +41,7 @@ function responseHeaders(raw: Buffer[], wantsClose: boolean): { flat: string[]; 
     else if (Array.isArray(seen)) seen.push(value);
     else parsed[lower] = `${seen}, ${value}`;
   }
-  // The client's connection is ours, kept alive or closed as the client asked, whatever the
-  // upstream said of its own.
-  flat.push('connection', wantsClose ? 'close' : 'keep-alive');
+  // The client's connection is ours (proxy/flow/response-writer.ts), whatever the upstream said of its own.
   return { flat, parsed };
 }
 
@@ -52,8 +51,7 @@ function responseHeaders(raw: Buffer[], wantsClose: boolean): { flat: string[]; 
  */
 function uploadOf(ex: Exchange): Readable | null {
   const { req } = ex;
-  const length = req.headers['content-length'];
-  if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) return null;
+  if (!ex.hasBody) return null;
   // Listening first and pausing keeps the stream still until undici (or the shaper) reads it.
   req.on('data', (chunk: Buffer) => onUploadChunk(ex, chunk));
   req.pause();
@@ -91,19 +89,20 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
   /** Where the body goes: the response itself, or the network shaper in front of it (SPEC §11). */
   private sink?: Writable;
 
-  constructor(forwarder: Forwarder, ex: Exchange, private readonly res: ServerResponse) {
+  constructor(forwarder: Forwarder, ex: Exchange, private readonly writer: ResponseWriter) {
     super(forwarder, ex);
   }
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
     // 1xx informational answers (103 Early Hints) are not relayed; the final one follows.
     if (this.done || statusCode < 200) return true;
-    const { ex, res } = this;
-    const { flat, parsed } = responseHeaders(raw, ex.clientWantsClose);
+    const { ex, writer } = this;
+    const { flat, parsed } = responseHeaders(raw);
     ex.status = statusCode;
     ex.responseHeaders = parsed;
     ex.responseStartMs = ex.elapsedMs();
     const { ctx } = this.forwarder;
+    if (ex.scheme === 'https') ex.upstreamAlpn = ctx.upstream.alpnOf(ex.host, ex.port) ?? 'http/1.1';
     const stop = runResponseHeadRules(ctx, ex);
     if (stop) {
       ex.abortUpstream();
@@ -111,7 +110,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
       return false;
     }
     try {
-      res.writeHead(statusCode, statusText, flat);
+      writer.head(statusCode, statusText, flat);
     } catch (err) {
       // A head Node refuses to write (a bad character in a value): the upstream failed.
       ex.abortUpstream();
@@ -120,7 +119,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     }
     ex.moveTo('answered');
     this.observers = bodyObservers(ctx, ex);
-    this.sink = ex.network ? responseSink(ex, res) : res;
+    this.sink = ex.network ? responseSink(ex, writer) : writer.body;
     this.resume = resume;
     this.sink.on('drain', resume);
     return true;
@@ -142,7 +141,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     this.done = true;
     if (this.resume) this.sink!.off('drain', this.resume);
     this.observers?.end();
-    (this.sink ?? this.res).end();
+    (this.sink ?? this.writer.body).end();
   }
 
   onError(err: Error): void {
@@ -161,13 +160,14 @@ export class Forwarder {
     const { upstream } = this.ctx;
     const loop = upstream.loopCheck(upstream.route(ex.host, ex.port));
     if (loop) return loop;
-    return upstream.dispatcher(ex.scheme === 'https' || ex.scheme === 'wss', ex.host, ex.port);
+    // WebSocket upgrades stay on HTTP/1.1 upstream too (no RFC 8441 extended CONNECT: docs/http2.md).
+    return upstream.dispatcher(ex.scheme === 'https' || ex.scheme === 'wss', ex.host, ex.port, !ex.isWebSocket);
   }
 
   /** Sends an admitted HTTP exchange upstream. */
   web(ex: Exchange): void {
-    const { res } = ex;
-    if (!res || !ex.moveTo('forwarding')) return;
+    const { writer } = ex;
+    if (!writer || !ex.moveTo('forwarding')) return;
     const dispatcher = this.dispatcherFor(ex);
     if (dispatcher instanceof LoopError) { this.onError(ex, dispatcher); return; }
     dispatcher.dispatch({
@@ -175,7 +175,7 @@ export class Forwarder {
       path: ex.path,
       headers: upstreamRequestHeaders(ex),
       body: uploadOf(ex),
-    }, new ResponseRelay(this, ex, res));
+    }, new ResponseRelay(this, ex, writer));
   }
 
   /** Sends an admitted WebSocket upgrade upstream (proxy/engine/websocket.ts). */

@@ -11,6 +11,7 @@ import { classifyApi } from '../flow/classify.js';
 import { handleConnect, tunnelOf } from './connect.js';
 import { Exchange, type Scheme } from '../flow/exchange.js';
 import { Forwarder } from './forward.js';
+import { H2Front } from './h2-front.js';
 import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../../config/net-address.js';
 import { writeRawAnswer } from '../flow/respond.js';
 import { runRequestRules } from '../rules/pipeline.js';
@@ -60,8 +61,8 @@ function targetOf(req: IncomingMessage, upgrade: boolean): Target {
   };
 }
 
-/** Rules first; an admitted exchange goes on to `go`, a blocked one gets the proxy's answer. */
-function admit(ctx: ProxyContext, ex: Exchange, go: () => void): void {
+/** Rules first; an admitted exchange goes on to `go`, a blocked one gets the proxy's answer (both front ends). */
+export function admit(ctx: ProxyContext, ex: Exchange, go: () => void): void {
   const decide = (blocked: ReturnType<typeof runRequestRules>) => {
     // A timer answered it, or the client left, while a rule waited.
     if (ex.state !== 'admitting') return;
@@ -89,6 +90,8 @@ export class ProxyServer {
   readonly outer: http.Server;
   private readonly inner: http.Server;
   private readonly forwarder: Forwarder;
+  /** The HTTP/2 front end; none under `--http2 off`. */
+  private readonly h2?: H2Front;
   private readonly sockets = new Set<Duplex>();
   private readonly answered = new WeakSet<Duplex>();
   /** The latest exchange on each client connection (HTTP/1.1 serves one response at a time on it). */
@@ -96,6 +99,7 @@ export class ProxyServer {
 
   constructor(private readonly ctx: ProxyContext, private readonly handlers: ProxyHandlers = {}) {
     this.forwarder = new Forwarder(ctx);
+    if (ctx.config.http2) this.h2 = new H2Front(ctx, (ex) => admit(ctx, ex, () => this.forwarder.web(ex)));
     const options: http.ServerOptions = {
       // Our own timeouts are the rules' (SPEC §4 `timeout`); Node's 5-minute request timeout would cut long uploads.
       requestTimeout: 0,
@@ -118,7 +122,7 @@ export class ProxyServer {
     this.outer.on('connect', (req, socket, head) => {
       const refusal = this.refusal(req);
       if (refusal) writeRawAnswer(socket, 403, REFUSED_HEADER, refusal);
-      else handleConnect(ctx, this.inner, req, socket, head);
+      else handleConnect(ctx, this.inner, req, socket, head, this.h2);
     });
   }
 
@@ -218,6 +222,7 @@ export class ProxyServer {
   /** Stops accepting, lets what is in flight finish for up to `graceMs`, then closes every socket. */
   async close(graceMs: number): Promise<void> {
     this.outer.close();
+    this.h2?.close();
     this.outer.closeIdleConnections();
     this.inner.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;
