@@ -3,12 +3,13 @@
  * `http/1.1` fails its handshake), on 127.0.0.1 and a free port, with the routes of
  * test/helpers/upstreams.ts served through Node's compatibility API, and a few of its own:
  *   /h2-headers   a head with several fields, which HTTP/2 sends in lowercase
+ *   /delay-bytes?ms=M&n=N   N pattern bytes after M ms
  * It counts what it receives, so "the upstream never saw it" is asserted, not assumed.
  */
 import http2 from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { route, type SeenRequest } from './upstreams.js';
+import { route, type SeenRequest, streamPattern } from './upstreams.js';
 
 export interface H2Origin {
   port: number;
@@ -50,6 +51,16 @@ export async function startH2Origin(opts: { cert: string; key: string }): Promis
     if (req.url === '/h2-headers') {
       res.writeHead(200, { 'Content-Type': 'application/json', 'X-Game-Token': 'abc', 'Cache-Control': 'no-store' });
       res.end('{"ok":true}');
+      return;
+    }
+    const url = new URL(req.url, 'https://origin');
+    if (url.pathname === '/delay-bytes') {
+      const n = Number(url.searchParams.get('n') ?? 0);
+      const timer = setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
+        streamPattern(res as unknown as ServerResponse, n);
+      }, Number(url.searchParams.get('ms') ?? 500));
+      res.on('close', () => clearTimeout(timer));
       return;
     }
     // The HTTP/1.1 routes read only what the compatibility API also has.
