@@ -28,16 +28,39 @@ export const MAX_HEADER_LIST_BYTES = 64 * 1024;
 /** Client resets counted per connection; past the limit within the window: GOAWAY ENHANCE_YOUR_CALM. */
 export const RAPID_RESET_LIMIT = 200;
 export const RAPID_RESET_WINDOW_MS = 10_000;
+/**
+ * PING and SETTINGS frames a connection may send per window: each costs the proxy an ACK, and a
+ * client that floods them without reading the ACKs would have them queued (RFC 9113 §10.5). A
+ * browser sends a handful per connection.
+ */
+export const CONTROL_FLOOD_LIMIT = 1000;
 /** An h2 connection with no frame for this long is closed, as the HTTP/1.1 server's keep-alive does. */
 const IDLE_SESSION_MS = 65_000;
 /** After GOAWAY the client gets this long to read it before the connection is destroyed. */
 const GOAWAY_LINGER_MS = 1000;
 
-/** Per connection: its tunnel and its count of client resets. */
+/** How often, while a connection opens streams, its abandoned streams are counted. */
+const RESET_CHECK_MS = 500;
+
+/**
+ * Per connection: its tunnel, and what its rapid-reset count reads. A stream the client opens and
+ * resets at once may never reach JavaScript (Node drops a stream closed before its 'stream' event),
+ * so abandoned streams are counted as the streams the connection opened (nghttp2's last processed
+ * stream id) less those that ended cleanly or by the proxy's own doing, less those still open.
+ */
 interface SessionState {
   info: TunnelInfo;
-  resets: number[];
+  /** Streams answered to their end, or ended by the proxy (a cut, a fault): not the client's resets. */
+  settled: number;
+  /** Streams that became requests and have not closed yet. */
+  open: number;
+  /** [time, abandoned] samples of the last window. */
+  samples: [number, number][];
+  timer?: NodeJS.Timeout;
   calmed: boolean;
+  /** PING and SETTINGS frames in the current window, and when it started. */
+  control: number;
+  controlSince: number;
 }
 
 export class H2Front implements H2Acceptor {
@@ -88,30 +111,64 @@ export class H2Front implements H2Acceptor {
   private onSession(session: ServerHttp2Session): void {
     const info = this.accepting;
     if (!info) { session.destroy(); return; }
-    this.sessions.set(session, { info, resets: [], calmed: false });
+    const state: SessionState = { info, settled: 0, open: 0, samples: [], calmed: false, control: 0, controlSince: performance.now() };
+    this.sessions.set(session, state);
+    const onControl = () => this.countControl(session, state);
+    session.on('ping', onControl);
+    session.on('remoteSettings', onControl);
     session.on('error', () => undefined);
-    // A stream reset before it became an exchange (a HEADERS and its RST_STREAM in one read, a
-    // header block refused) counts too; an exchange's stream counts when the client left first.
     session.on('stream', (stream: http2.ServerHttp2Stream) => {
       stream.on('error', () => undefined);
-      stream.once('close', () => {
-        if (!exchanged.has(stream) && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) this.countReset(session);
-      });
+      this.watchResets(session, state);
     });
+    session.once('close', () => clearTimeout(state.timer));
   }
 
-  /** CVE-2023-44487: requests opened and cancelled at once cost the proxy and the upstream, the client nothing. */
-  private countReset(session: ServerHttp2Session): void {
-    const state = this.sessions.get(session);
-    if (!state || state.calmed) return;
+  /**
+   * CVE-2023-44487: requests opened and cancelled at once cost the proxy and the upstream, the
+   * client nothing. Checked while the connection opens streams (a timer armed by its activity, so
+   * an idle connection costs no wake-ups).
+   */
+  private watchResets(session: ServerHttp2Session, state: SessionState): void {
+    if (state.timer || state.calmed) return;
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      const abandoned = this.checkResets(session, state);
+      if (abandoned === undefined) return;
+      const now = performance.now();
+      state.samples.push([now, abandoned]);
+      while (state.samples.length > 1 && state.samples[0]![0] < now - RAPID_RESET_WINDOW_MS) state.samples.shift();
+      // Still opening streams (or some still open): look again.
+      const last = state.samples.length > 1 ? state.samples[state.samples.length - 2]![1] : -1;
+      if (abandoned !== last || state.open > 0) this.watchResets(session, state);
+    }, RESET_CHECK_MS);
+    state.timer.unref();
+  }
+
+  /** A PING or SETTINGS frame came: past CONTROL_FLOOD_LIMIT within the window, GOAWAY ENHANCE_YOUR_CALM. */
+  private countControl(session: ServerHttp2Session, state: SessionState): void {
+    if (state.calmed) return;
     const now = performance.now();
-    state.resets.push(now);
-    while (state.resets.length > 0 && state.resets[0]! < now - RAPID_RESET_WINDOW_MS) state.resets.shift();
-    if (state.resets.length <= RAPID_RESET_LIMIT) return;
+    if (now - state.controlSince > RAPID_RESET_WINDOW_MS) { state.control = 0; state.controlSince = now; }
+    if (++state.control <= CONTROL_FLOOD_LIMIT) return;
     state.calmed = true;
-    this.ctx.log.warn({ client: state.info.client, host: state.info.host, resets: state.resets.length, windowMs: RAPID_RESET_WINDOW_MS },
+    this.ctx.log.warn({ client: state.info.client, host: state.info.host, frames: state.control, windowMs: RAPID_RESET_WINDOW_MS },
+      'HTTP/2 client flooded PING or SETTINGS frames; connection closed with GOAWAY ENHANCE_YOUR_CALM');
+    calm(session);
+  }
+
+  /** Streams abandoned so far; past the limit within the window, the connection is calmed (and undefined returned). */
+  private checkResets(session: ServerHttp2Session, state: SessionState): number | undefined {
+    if (session.destroyed || state.calmed) return undefined;
+    const opened = ((session.state.lastProcStreamID ?? 0) + 1) >> 1;
+    const abandoned = Math.max(0, opened - state.settled - state.open);
+    const inWindow = abandoned - (state.samples[0]?.[1] ?? 0);
+    if (inWindow <= RAPID_RESET_LIMIT) return abandoned;
+    state.calmed = true;
+    this.ctx.log.warn({ client: state.info.client, host: state.info.host, resets: inWindow, windowMs: RAPID_RESET_WINDOW_MS },
       'HTTP/2 client reset too many streams (rapid reset); connection closed with GOAWAY ENHANCE_YOUR_CALM');
     calm(session);
+    return undefined;
   }
 
   private onRequest(req: Http2ServerRequest, res: Http2ServerResponse): void {
@@ -120,7 +177,15 @@ export class H2Front implements H2Acceptor {
     // Reset before it was read (rapid reset): no exchange, nothing forwarded.
     if (!state || stream.destroyed || stream.closed || state.calmed) return;
     const { info } = state;
-    exchanged.add(stream);
+    if (this.checkResets(stream.session as ServerHttp2Session, state) === undefined) return;
+    state.open++;
+    this.watchResets(stream.session as ServerHttp2Session, state);
+    res.once('close', () => {
+      state.open--;
+      // Ended cleanly, or by the proxy (a cut or a fault ends the exchange before its stream closes).
+      if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || (ex !== undefined && ex.outcome !== undefined && ex.outcome !== 'aborted')) state.settled++;
+    });
+    let ex: Exchange | undefined;
     const refuse = (status: number, text: string) => {
       this.ctx.log.warn({ client: info.client, host: info.host, method: req.method, path: req.url, status }, 'bad HTTP/2 request from client');
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
@@ -137,19 +202,23 @@ export class H2Front implements H2Acceptor {
       return;
     }
     const api = classifyApi(this.ctx.config, req, info.host, false);
-    const ex = new Exchange(this.ctx, {
+    ex = new Exchange(this.ctx, {
       req, res, api, scheme: 'https', host: info.host, port: info.port, path, client: info.client,
       hasBody: !stream.endAfterHeaders,
     });
-    res.on('finish', () => ex.finish('completed'));
+    // Node's compatibility response emits 'finish' whenever its stream closes, a reset included,
+    // so the end is read from the stream: closed cleanly after the response ended, or not.
+    const exchange = ex;
     res.on('close', () => {
-      if (ex.state === 'ended') return;
+      if (exchange.state === 'ended') return;
+      if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR && res.writableEnded) { exchange.finish('completed'); return; }
       // The client reset the stream first: the upstream request goes too, at once.
-      ex.abortUpstream();
-      ex.finish('aborted');
-      this.countReset(stream.session as ServerHttp2Session);
+      exchange.abortUpstream();
+      exchange.finish('aborted');
     });
-    this.serve(ex);
+    // One turn of the event loop first: a RST_STREAM that came in the same read as its HEADERS
+    // (a rapid reset) has closed the stream by then, and the request never leaves the proxy.
+    setImmediate(() => { if (exchange.state === 'admitting') this.serve(exchange); });
   }
 
   /** Closes every h2 connection (the TLS sockets are closed by the proxy's close). */
@@ -158,8 +227,6 @@ export class H2Front implements H2Acceptor {
   }
 }
 
-/** Streams that became exchanges: their resets are counted by the exchange's end (a client's, not the proxy's own cuts). */
-const exchanged = new WeakSet<http2.Http2Stream>();
 
 /** GOAWAY ENHANCE_YOUR_CALM, then the connection goes once the client had a moment to read it. */
 function calm(session: ServerHttp2Session): void {
