@@ -4,6 +4,7 @@
  * test/helpers/upstreams.ts served through Node's compatibility API, and a few of its own:
  *   /h2-headers   a head with several fields, which HTTP/2 sends in lowercase
  *   /delay-bytes?ms=M&n=N   N pattern bytes after M ms
+ *   /game.html    a small HTML page
  * It counts what it receives, so "the upstream never saw it" is asserted, not assumed.
  */
 import http2 from 'node:http2';
@@ -51,6 +52,11 @@ export async function startH2Origin(opts: { cert: string; key: string }): Promis
     if (req.url === '/h2-headers') {
       res.writeHead(200, { 'Content-Type': 'application/json', 'X-Game-Token': 'abc', 'Cache-Control': 'no-store' });
       res.end('{"ok":true}');
+      return;
+    }
+    if (req.url === '/game.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><html><head><meta charset="utf-8"><title>mini game H5 over h2</title></head><body>game</body></html>');
       return;
     }
     const url = new URL(req.url, 'https://origin');
