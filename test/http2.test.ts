@@ -119,6 +119,17 @@ describe('HTTP/2 to the client', () => {
     assert.ok(h2.maxOpenStreams <= Math.max(10, seenBefore), `the origin saw at most 10 at once (${h2.maxOpenStreams})`);
   });
 
+  it('an upload over h2 reaches the origin byte-exact (the stream is the body, with backpressure)', async () => {
+    const { session } = await h2ViaProxy(proxy.port, H2_HOST, proxy.caPem);
+    const body = Buffer.alloc(3 * 1024 * 1024, 7);
+    const r = await h2Request(session, '/sha256', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body, timeoutMs: 30_000 });
+    session.close();
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body.toString()), { sha256: (await import('./helpers/upstreams.js')).sha256(body), bytes: body.length });
+    const line = await exchangeLine(proxy, `https://${H2_HOST}/sha256`);
+    assert.deepEqual([line.protocol, line.bytesIn], ['h2', body.length]);
+  });
+
   it('a reset fault cuts one stream with RST_STREAM CANCEL after afterBytes; another stream of the connection completes', async () => {
     const { session } = await h2ViaProxy(proxy.port, H2_HOST, proxy.caPem);
     // A: its head comes before the fault is set (a condition is taken at the head), its body after.
