@@ -75,3 +75,29 @@ export async function runH2Load(route: Route, opts: H2LoadOptions): Promise<Load
     p50Ms: hist.percentile(50) / 1000, p99Ms: hist.percentile(99) / 1000,
   };
 }
+
+/** One connection to `host` that has served one small GET and is left open, idle: h2 or HTTP/1.1. */
+export async function openIdleHttps(route: Route, host: string, protocol: 'h2' | 'http/1.1'): Promise<{ close(): void }> {
+  const socket = await openTls(route, host, { alpn: [protocol] });
+  if (protocol === 'h2') {
+    const session = http2.connect(originOf(route, host), { createConnection: () => socket });
+    session.on('error', () => undefined);
+    const status = await get(session, '/small', {});
+    if (status !== 200) throw new Error(`status ${status}`);
+    return { close: () => session.destroy() };
+  }
+  await new Promise<void>((resolve, reject) => {
+    let head = '';
+    const onData = (c: Buffer) => {
+      head += c.toString('latin1');
+      // /small is 200 bytes with a Content-Length: the whole answer is in once the body is.
+      const end = head.indexOf('\r\n\r\n');
+      if (end >= 0 && head.length >= end + 4 + 200) { socket.off('data', onData); resolve(); }
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.write(`GET /small HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+  });
+  socket.on('error', () => undefined);
+  return { close: () => socket.destroy() };
+}

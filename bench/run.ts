@@ -5,7 +5,7 @@
  *   --quick        one tiny round of each workload (the smoke test's run)
  *   --rounds N     rounds of the rate workloads (default 3)
  *   --json FILE    writes every raw number
- *   --only A,B     only these workloads: small,h2small,floor,newhost,bulk,wss,wss-observed,idle,mint,startup,network
+ *   --only A,B     only these workloads: small,h2small,floor,newhost,bulk,wss,wss-observed,idle,h2idle,mint,startup,network
  *   --cpu-prof DIR runs the shared proxy under `node --cpu-prof` and summarises its profile
  *   --no-pin       do not pin with taskset
  *   --cli PATH     runs another build's dist/proxy/cli.js (a before/after in one harness; an older
@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad } from './load.js';
-import { runH2Load } from './load-h2.js';
+import { openIdleHttps, runH2Load } from './load-h2.js';
 import { type Pinning, pinCores, type ProxyProcess, proxyCommand, rssKiB, startFloorProcess, startProxyProcess, startUpstreamProcess, watchRss } from './processes.js';
 import { summariseProfile } from './profile.js';
 import { createWorld, HEADERS, HOSTS, mintHostName, newHostName, sizes } from './setup.js';
@@ -27,7 +27,7 @@ import { download, firstByteTimes, handshakeEach, openMany, upload, within, wsEc
 import { benchNetwork, networkDownloadSizes } from './network.js';
 import { startNginx } from './nginx.js';
 
-const WORKLOADS = ['small', 'h2small', 'floor', 'newhost', 'bulk', 'wss', 'wss-observed', 'idle', 'mint', 'startup', 'network'] as const;
+const WORKLOADS = ['small', 'h2small', 'floor', 'newhost', 'bulk', 'wss', 'wss-observed', 'idle', 'h2idle', 'mint', 'startup', 'network'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values: args } = parseArgs({
@@ -194,6 +194,30 @@ if (only.has('idle')) {
   });
 }
 
+if (only.has('h2idle')) {
+  // Idle HTTPS connections after one small GET each, on a fresh proxy: h2 (a session on each) and
+  // HTTP/1.1 (keep-alive), to the same h2-capable server, so the two differ only in the front end.
+  const n = Math.min(s.idleSockets, 500);
+  // Each protocol on a fresh proxy of its own: memory the other freed would be reused, not counted.
+  for (const protocol of ['h2', 'http/1.1'] as const) {
+    await onFreshProxy(async (fresh, route) => {
+      const open = () => openIdleHttps(route, HOSTS.h2, protocol);
+      for (const c of await Promise.all(Array.from({ length: 10 }, open))) c.close();
+      await new Promise((r) => setTimeout(r, 500));
+      const before = rssKiB(fresh.pid);
+      const conns: { close(): void }[] = [];
+      for (let i = 0; i < n; i += 20) conns.push(...await Promise.all(Array.from({ length: Math.min(20, n - i) }, open)));
+      await new Promise((r) => setTimeout(r, 1000));
+      const after = rssKiB(fresh.pid);
+      for (const c of conns) c.close();
+      await new Promise((r) => setTimeout(r, 1000));
+      const key = protocol === 'h2' ? 'idle-h2-KiB-each' : 'idle-h1-KiB-each';
+      put(key, 'proxy', (after - before) / n);
+      say(`  ${n} idle ${protocol} connections on a fresh proxy: ${((after - before) / n).toFixed(1)} KiB each (RSS ${before} → ${after} KiB)`);
+    });
+  }
+}
+
 if (only.has('mint')) {
   // A fresh proxy: "idle" is its RSS right after start.
   await onFreshProxy(async (fresh, route) => {
@@ -256,6 +280,8 @@ fig('floor-upload-MBps', `engine floor, upload ${MiB} MiB`, 'throughput', 'MB/s'
 fig('wss-echo', 'WSS echo, 64 B, 10 sockets', 'round trips', '/s', { of: 'ratio', kind: 'min', limit: 0.95 });
 fig('wss-echo-observed', 'WSS echo, 64 B, 10 sockets, messages observed', 'round trips', '/s', undefined, 'a dashboard listening: each frame parsed both ways');
 fig('idle-wss-KiB-each', `${s.idleSockets} idle WSS connections`, 'proxy RSS each', 'KiB', { of: 'value', kind: 'max', limit: 32 });
+fig('idle-h2-KiB-each', 'idle HTTPS connections, h2 (after one GET each)', 'proxy RSS each', 'KiB');
+fig('idle-h1-KiB-each', 'idle HTTPS connections, HTTP/1.1 (after one GET each)', 'proxy RSS each', 'KiB');
 fig('mint-rss-growth-MiB', `${s.mintHosts} distinct hosts minted`, 'proxy RSS over idle', 'MiB', { of: 'value', kind: 'max', limit: 64 });
 fig('mint-per-second', `${s.mintHosts} distinct hosts minted`, 'handshakes with new hosts', '/s');
 const exact = { of: 'ratio', kind: 'between', limit: 0.9, upper: 1.1 } as const;
