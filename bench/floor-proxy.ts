@@ -1,5 +1,5 @@
 /**
- * The engine floor (issue 14's measurement, kept runnable): the least a TLS-terminating CONNECT
+ * The engine floor (bench/README.md, kept runnable): the least a TLS-terminating CONNECT
  * proxy on Node 20 does per request, with mgproxy's own engine choices and nothing else. The outer
  * http.Server answers CONNECT 200 and wraps the socket in a `tls.TLSSocket` (one static
  * certificate for `*.bench.test`), an inner http.Server that never listens parses the requests,

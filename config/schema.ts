@@ -1,9 +1,11 @@
 /**
- * The config file's shape (SPEC §2), with a validator that reports every problem with its path.
- * The README's config reference is written from the JSDoc here.
+ * The config file's shape (docs/config.md), with a validator that reports every problem with its path.
+ * docs/config.md's table is generated from the JSDoc here (`npm run docs`, test/helpers/config-doc.ts;
+ * test/docs-config.test.ts fails when they differ): write each key's JSDoc for a reader of that page.
  */
 import { DEVICES, PLATFORM_NAMES, type Device, type PlatformName } from './platforms.js';
 import { type NetworkConfig, validateNetwork } from './network.js';
+import { type MapEntry, validateMap } from './map.js';
 
 import { clientNameProblem } from './client-name.js';
 import type { Api, Severity } from './vocabulary.js';
@@ -24,7 +26,7 @@ export type Overflow = 'reject' | 'queue';
 
 export interface MgproxyConfig {
   /**
-   * The super app(s) whose rules apply (SPEC §12): `"tcsas"` (default), `"wechat"`, `"qq"`,
+   * The super app(s) whose rules apply (docs/platforms.md): `"tcsas"` (default), `"wechat"`, `"qq"`,
    * `"douyin-game"`, `"douyin-app"`, `"baidu"`, `"taptap"`, or a list of them. With a list, the first
    * decides what `enforce` blocks and which Referer `rewrite` sends; every one's rules are checked.
    */
@@ -39,7 +41,10 @@ export interface MgproxyConfig {
   domains: Record<DomainList, string[]>;
   /** Path of the game's game.json, relative to this file; its `networkTimeout` is used where this file sets none. */
   gameJson?: string;
-  /** Timeout in milliseconds per API. Default and maximum: the platform's (60000 on every platform); values above the maximum are capped. */
+  /**
+   * Timeout in milliseconds per API. Default and maximum: the platform's (60000 on every platform); values above the maximum are capped.
+   * @default game.json's, else the platform's (60000)
+   */
   networkTimeout: Partial<Record<Api, number>>;
   /** `enforce`: the proxy answers a request that breaks an error rule itself; `report`: forward it and record the violation. */
   mode: Mode;
@@ -52,22 +57,23 @@ export interface MgproxyConfig {
    * sockets; over the cap, `reject` (429) or `queue`. Unset caps are the platform's (TCSAS 10 / 5;
    * Douyin mini game request 15, uploadFile 5, downloadFile 5; Baidu 5 requests per host on Android);
    * a cap written here replaces every platform's.
+   * @default the platform's (TCSAS 10 / 5) / `"reject"`
    */
   concurrency: { http: number; socket: number; overflow: Overflow };
   /** `rewrite`: the upstream always gets the fixed Referer; `check`: forward the client's, only report; `off`: neither. */
   referer: RefererMode;
   /** Host patterns (`host` or `*.suffix`) tunnelled as raw bytes: no interception, no rules, no counting. */
   passthrough: string[];
-  /** Names of clients by source IP (`{"192.168.1.23": "iphone-13"}`), shown in events (`clientName`), reports, the HAR and the dashboard. */
+  /** Names of clients by source IP (`{"192.168.1.23": "iphone-13"}`), shown in events (`clientName`), reports, the HAR and the dashboard; a name is 1–64 characters, no control characters. */
   clients: Record<string, string>;
   upstream: {
-    /** Like curl's `--resolve`: `"name"` or `"name:port"` → `"address"` or `"address:port"`. SNI, Host and certificate checks keep the name. */
+    /** Like curl's `--resolve`: `"name"` or `"name:port"` → `"address"` or `"address:port"`. SNI, Host and certificate checks keep the name; `name:port` wins over `name`. */
     hosts: Record<string, string>;
     /** Extra PEM files of roots trusted for upstream certificate checks (test servers); relative to this file. */
     extraCaFiles: string[];
   };
   /**
-   * Weak networks and faults (SPEC §11): `default` a preset for everyone (`none`, `slow-3g`,
+   * Weak networks and faults (docs/network.md): `default` a preset for everyone (`none`, `slow-3g`,
    * `slow-4g`, `fast-4g`, `3g`, `edge`, `2g-lossy`, `very-bad`, `offline`) and `rules`, each matching
    * a `client` IP, a `host` (name or `*.suffix`), both or neither, with one `preset`, `fault` or
    * `custom` profile; the last matching rule wins. `--network PRESET` replaces `default`.
@@ -79,6 +85,15 @@ export interface MgproxyConfig {
    * over h2 whenever it offers it, either way. `--http2 on|off` overrides it.
    */
   http2: boolean;
+  /**
+   * Map rules (docs/toolkit.md), tried in order on the game's URL once the rules have let it
+   * through; the first match wins. Each has `url` (a pattern, `*` = any run of characters, query
+   * string included) and one of: `local` (a file, or a folder ending in `/` to which what the last
+   * `*` matched is appended; relative to this file), `remote` (a base URL replacing what the pattern
+   * matched before its last `*`; verified as any upstream) or `respond` (`status`, `headers`, and
+   * `body` or `bodyFile`). Replaced at run time by `POST /api/map`. Fields: config/map.ts `MapEntry`.
+   */
+  map: MapEntry[];
 }
 
 /** One config problem: lint id, severity, where in the file, and what to do about it. */
@@ -175,6 +190,8 @@ const configShape = object({
   upstream: object({ hosts: stringMap, extraCaFiles: stringArray }),
   network: (v, path, out) => { for (const p of validateNetwork(v, path)) out.push(schemaError(p.path, p.message)); },
   http2: isBoolean,
+  // The shape here; load.ts checks `bodyFile` against the config file's folder.
+  map: (v, path, out) => { for (const p of validateMap(v, undefined, path)) out.push(schemaError(p.path, p.message)); },
 });
 
 /** Schema problems of a parsed config file: unknown keys, wrong types, bad enums, bad `version`. */

@@ -25,6 +25,7 @@ import { createRules } from './rules/index.js';
 import { ProxyServer } from './engine/server.js';
 import { Upstream } from './engine/upstream/pools.js';
 import { NetworkState } from './network/state.js';
+import { MapRules } from './engine/map/state.js';
 import type { PresetName } from '../config/network.js';
 
 export interface ProxyOptions {
@@ -134,6 +135,7 @@ export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger, clientN
     state: new RuntimeState(),
     network: new NetworkState(config.network),
     upstream: new Upstream(config),
+    map: new MapRules(config.map, config.file),
   };
   return { ...base, rules: createRules(base) };
 }

@@ -1,5 +1,5 @@
 /**
- * The Exchange's one state (proxy/flow/exchange.ts, issue 14 item 5), in process: every move from each
+ * The Exchange's one state (proxy/flow/exchange.ts, docs/architecture.md), in process: every move from each
  * state, allowed or refused, on a real Exchange; what "answerable" means in each; and that the
  * proxy's own answer is given once, only while nothing was sent. The real-socket tests (timeout,
  * background-interrupted, faults, websocket) check the same states end to end.

@@ -1,4 +1,4 @@
-/** Network conditions (SPEC §11): presets, matching, the `network` key, --network, /api/network, faults, recording. */
+/** Network conditions (docs/network.md): presets, matching, the `network` key, --network, /api/network, faults, recording. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -143,6 +143,8 @@ describe('network conditions on real traffic (request timeout 1500 ms)', () => {
     const r = await w.fetch('https://api.example.test/echo?hang=1');
     const took = Date.now() - t0;
     assertBlocked(r, 504, 'timeout', 'request:fail timeout');
+    // The timeout is 1500 ms: not before it (less a timer's slack), and well before the 6 s a hang
+    // would give without it, with room for a loaded machine.
     assert.ok(took >= 1400 && took < 5000, `answered after ${took} ms`);
     const v = await w.proxy.waitFor((l) => l.msg === 'violation' && l.rule === 'timeout' && l.url === 'https://api.example.test/echo?hang=1');
     assert.equal(v.network, 'hang', 'the event says which condition was in force');
@@ -177,6 +179,8 @@ describe('network conditions on real traffic (request timeout 1500 ms)', () => {
     await setNetwork({ rules: [{ host: 'api.example.test', custom: { latencyMs: 100 } }] });
     const slow = await time('slow');
     const added = slow - base;
+    // 100 ms added once per exchange: at least 80 (timer and clock slack), and under 400, far from a
+    // latency added per chunk or per hop, with room for a loaded machine.
     assert.ok(added >= 80 && added <= 400, `added ${added.toFixed(1)} ms (base ${base.toFixed(1)}, slow ${slow.toFixed(1)})`);
     await setNetwork({ default: 'none', rules: [] });
   });

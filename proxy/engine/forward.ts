@@ -19,6 +19,7 @@ import { DispatchRelay, HOP_BY_HOP, upstreamRequestHeaders } from './dispatch.js
 import { responseSink, uploadSource } from '../network/paths.js';
 import { forwardWebSocket } from './websocket.js';
 import { relayed } from './relay-memory.js';
+import { mapExchange, type UpstreamRoute } from './map/index.js';
 
 /** The response head as the client gets it, and as the rules and the HAR read it. */
 function responseHeaders(raw: Buffer[]): { flat: string[]; parsed: IncomingHttpHeaders } {
@@ -155,24 +156,27 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
 export class Forwarder {
   constructor(readonly ctx: ProxyContext) {}
 
-  /** The route's pool, or the loop error when the route is the proxy itself. */
-  private dispatcherFor(ex: Exchange): Dispatcher | LoopError {
+  /** The route's pool, or the loop error when the route is the proxy itself. `to`: the exchange's own target, or a map rule's. */
+  private dispatcherFor(ex: Exchange, to: Pick<UpstreamRoute, 'host' | 'port'> & { scheme: string } = ex): Dispatcher | LoopError {
     const { upstream } = this.ctx;
-    const loop = upstream.loopCheck(upstream.route(ex.host, ex.port));
+    const loop = upstream.loopCheck(upstream.route(to.host, to.port));
     if (loop) return loop;
     // WebSocket upgrades stay on HTTP/1.1 upstream too (no RFC 8441 extended CONNECT: docs/http2.md).
-    return upstream.dispatcher(ex.scheme === 'https' || ex.scheme === 'wss', ex.host, ex.port, !ex.isWebSocket);
+    return upstream.dispatcher(to.scheme === 'https' || to.scheme === 'wss', to.host, to.port, !ex.isWebSocket);
   }
 
   /** Sends an admitted HTTP exchange upstream. */
   web(ex: Exchange): void {
     const { writer } = ex;
     if (!writer || !ex.moveTo('forwarding')) return;
-    const dispatcher = this.dispatcherFor(ex);
+    // Map rules (docs/toolkit.md): answered from disk or by the rule, or sent to another upstream.
+    const mapped = mapExchange(this.ctx, ex);
+    if (mapped === 'answered') return;
+    const dispatcher = this.dispatcherFor(ex, mapped);
     if (dispatcher instanceof LoopError) { this.onError(ex, dispatcher); return; }
     dispatcher.dispatch({
       method: ex.method,
-      path: ex.path,
+      path: mapped?.path ?? ex.path,
       headers: upstreamRequestHeaders(ex),
       body: uploadOf(ex),
     }, new ResponseRelay(this, ex, writer));

@@ -7,7 +7,7 @@
  * CANCEL (RFC 9113 §8.7), leaving the connection's other streams untouched.
  * Everything else (body writes, 'drain', 'finish', 'close') is the same Writable on both sides.
  */
-import type { ServerResponse } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import http2, { type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
 import type { Writable } from 'node:stream';
 import { answerHeaders, type ProxyAnswer, sendAnswer } from './respond.js';
@@ -42,7 +42,8 @@ class Http1Writer implements ResponseWriter {
   }
 
   head(status: number, statusText: string, flat: readonly string[]): void {
-    this.res.writeHead(status, statusText, [...flat, 'connection', this.wantsClose ? 'close' : 'keep-alive']);
+    // An h2 origin (or a map answer) has no reason phrase: the standard one goes in its place.
+    this.res.writeHead(status, statusText || STATUS_CODES[status] || '', [...flat, 'connection', this.wantsClose ? 'close' : 'keep-alive']);
   }
 
   answer(answer: ProxyAnswer): void {

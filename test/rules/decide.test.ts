@@ -1,6 +1,6 @@
 /**
  * `decide()` (proxy/rules/pipeline.ts), in process: the one reader of the mode, as a table of
- * finding × phase × situation → action (SPEC §6, §10 `action`, §12). The real-socket test of each
+ * finding × phase × situation → action (docs/rules.md `action`, docs/platforms.md). The real-socket test of each
  * rule (test/rules/<rule-id>.test.ts) checks the same actions end to end.
  */
 import assert from 'node:assert/strict';
@@ -59,7 +59,7 @@ describe('decide: finding × phase × mode → action', () => {
   }
 });
 
-describe('the answer table (respond.ts ANSWERS, SPEC §10 status codes and errMsg reasons)', () => {
+describe('the answer table (respond.ts ANSWERS, docs/rules.md status codes and errMsg reasons)', () => {
   const cases: [Finding['rule'], number, string][] = [
     ['domain-not-allowed', 403, 'request:fail url not in domain list'],
     ['insecure-scheme', 403, 'request:fail url not in domain list'],
@@ -78,7 +78,7 @@ describe('the answer table (respond.ts ANSWERS, SPEC §10 status codes and errMs
       assert.equal((JSON.parse(a.body) as { errMsg: string }).errMsg, errMsg);
     });
   }
-  it('a platform wording replaces the reason (SPEC §12)', () => {
+  it('a platform wording replaces the reason (docs/platforms.md)', () => {
     assert.equal((JSON.parse(ruleAnswer('request', 'background-call', 'm', 'app in background').body) as { errMsg: string }).errMsg, 'request:fail app in background');
   });
   it('has a row for every request rule id, and an answer for every error rule', () => {
