@@ -114,6 +114,8 @@ describe('network conditions on real traffic (request timeout 1500 ms)', () => {
     assert.equal(r.headers['x-mgproxy-fault'], 'error-status');
     const line = await exchangeLine(w, 'https://api.example.test/echo?fault=1');
     assert.equal(line.network, 'error-status');
+    // A fault's answer is not a rule's: its own outcome.
+    assert.equal(line.outcome, 'fault');
     assert.equal(w.upstream.seen.length, seen, 'the upstream saw nothing');
     assert.equal((await w.fetch('https://cdn.example.test/bytes/10')).status, 200, 'other hosts are not affected');
   });

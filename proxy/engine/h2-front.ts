@@ -17,7 +17,7 @@ import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Ses
 import type tls from 'node:tls';
 import type { ProxyContext } from '../context.js';
 import { classifyApi } from '../flow/classify.js';
-import { Exchange } from '../flow/exchange.js';
+import { Exchange, type ExchangeEnv } from '../flow/exchange.js';
 import { normalizeHost, splitHostPort } from '../../config/net-address.js';
 import type { H2Acceptor, TunnelInfo } from './connect.js';
 
@@ -70,7 +70,7 @@ export class H2Front implements H2Acceptor {
   private accepting?: TunnelInfo;
 
   /** `serve` runs an exchange through the rules and forwards it (proxy/engine/server.ts, shared with HTTP/1.1). */
-  constructor(private readonly ctx: ProxyContext, private readonly serve: (ex: Exchange) => void) {
+  constructor(private readonly ctx: ProxyContext, private readonly env: ExchangeEnv, private readonly serve: (ex: Exchange) => void) {
     this.server = http2.createServer({
       settings: {
         maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
@@ -202,7 +202,7 @@ export class H2Front implements H2Acceptor {
       return;
     }
     const api = classifyApi(this.ctx.config, req, info.host, false);
-    ex = new Exchange(this.ctx, {
+    ex = new Exchange(this.env, {
       req, res, api, scheme: 'https', host: info.host, port: info.port, path, client: info.client,
       hasBody: !stream.endAfterHeaders,
     });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { REQUEST_RULE_IDS } from '../../config/vocabulary.js';
 import { ANSWERS, ruleAnswer } from '../../proxy/flow/respond.js';
-import { decide, type Phase, type Situation } from '../../proxy/rules/pipeline.js';
+import { decide, decision, type Phase, type Situation } from '../../proxy/rules/pipeline.js';
 import type { Finding, HostFinding } from '../../proxy/rules/types.js';
 
 const enforce: Situation = { mode: 'enforce', platform: 'tcsas', answerable: true };
@@ -56,6 +56,25 @@ const TABLE: [string, Finding | HostFinding, Phase, Situation, string][] = [
 describe('decide: finding × phase × mode → action', () => {
   for (const [name, finding, phase, at, want] of TABLE) {
     it(`${name}: ${want}`, () => assert.equal(decide(finding, phase, at), want));
+  }
+});
+
+/** How each stops its exchange: decision() chooses the answer too, nothing else does. */
+const STOPS: [string, Finding | HostFinding, Phase, Situation, 'answer' | 'cut' | undefined][] = [
+  ['an error before the upstream', error, 'request', enforce, 'answer'],
+  ['over the cap with overflow queue', queueable, 'request', enforce, undefined],
+  ['a warning', warning, 'response', enforce, undefined],
+  ['a timer, nothing sent yet', timeout, 'timer', enforce, 'answer'],
+  ['a timer, the response under way', timeout, 'timer', sent, 'cut'],
+  // docs/rules.md: background-interrupted is recorded `cut`, and answered 503 while nothing was sent.
+  ['an interruption, nothing sent yet', interruption, 'timer', enforce, 'answer'],
+  ['an interruption, the response under way', interruption, 'timer', sent, 'cut'],
+  ['an interruption in report mode', interruption, 'timer', report, undefined],
+];
+
+describe('decision: how the exchange is stopped', () => {
+  for (const [name, finding, phase, at, want] of STOPS) {
+    it(`${name}: ${want ?? 'goes on'}`, () => assert.equal(decision(finding, phase, at).stop, want));
   }
 });
 
