@@ -25,5 +25,6 @@ export const DEFAULTS: Readonly<MgproxyConfig> = Object.freeze<MgproxyConfig>({
   upstream: { hosts: {}, extraCaFiles: [], noProxy: [] },
   har: { redact: [], secrets: 'redact' },
   network: NETWORK_OFF,
+  http2: true,
   map: [],
 });

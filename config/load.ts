@@ -123,6 +123,7 @@ function mergeDefaults(raw: Record<string, unknown>, problems: Problem[]): Mgpro
       secrets: pick('har.secrets', sub('har').secrets, DEFAULTS.har.secrets),
     },
     network: normalizeNetwork(pick('network', raw.network, DEFAULTS.network)),
+    http2: pick('http2', raw.http2, DEFAULTS.http2),
     map: pick('map', raw.map, [] as MapEntry[]),
   };
 }
@@ -248,7 +249,7 @@ function compileListed(domains: MgproxyConfig['domains']) {
  * Loads `file` (or the built-in defaults when undefined), with `mode`, `platform` and `network` from the CLI
  * overriding the file. Returns every problem; `config` is set only when none of them is an error.
  */
-export function loadConfig(file: string | undefined, overrides: { mode?: Mode; platform?: PlatformName[]; network?: PresetName; upstreamProxy?: string } = {}): LoadResult {
+export function loadConfig(file: string | undefined, overrides: { mode?: Mode; platform?: PlatformName[]; network?: PresetName; http2?: boolean; upstreamProxy?: string } = {}): LoadResult {
   const problems: Problem[] = [];
   let raw: Record<string, unknown> = {};
   if (file !== undefined) {
@@ -263,6 +264,7 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
   if (overrides.platform) merged.platform = overrides.platform;
   // docs/network.md: `--network X` sets `default`; the config's rules stay.
   if (overrides.network) merged.network = { ...merged.network, default: overrides.network };
+  if (overrides.http2 !== undefined) merged.http2 = overrides.http2;
   const platforms = (Array.isArray(merged.platform) ? merged.platform : [merged.platform]).map((name) => PLATFORMS[name]);
   const writtenConcurrency = isObject(raw.concurrency) ? raw.concurrency : {};
   const written = {

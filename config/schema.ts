@@ -102,6 +102,12 @@ export interface MgproxyConfig {
    */
   network: NetworkConfig;
   /**
+   * HTTP/2 to the client (docs/http2.md): `true` (default) offers ALPN `h2` on an intercepted
+   * connection whose origin accepts h2; `false` offers `http/1.1` only. The proxy reaches an origin
+   * over h2 whenever it offers it, either way. `--http2 on|off` overrides it.
+   */
+  http2: boolean;
+  /**
    * Map rules (docs/toolkit.md), tried in order on the game's URL once the rules have let it
    * through; the first match wins. Each has `url` (a pattern, `*` = any run of characters, query
    * string included) and one of: `local` (a file, or a folder ending in `/` to which what the last
@@ -222,6 +228,7 @@ const configShape = object({
     secrets: oneOf('redact', 'keep'),
   }),
   network: (v, path, out) => { for (const p of validateNetwork(v, path)) out.push(schemaError(p.path, p.message)); },
+  http2: isBoolean,
   // The shape here; load.ts checks `bodyFile` against the config file's folder.
   map: (v, path, out) => { for (const p of validateMap(v, undefined, path)) out.push(schemaError(p.path, p.message)); },
 });

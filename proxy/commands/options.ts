@@ -160,6 +160,11 @@ export function withProxyOptions<T>(y: Argv<T>) {
       type: 'string', describe: `network preset for every client and host: ${PRESET_NAMES.join(', ')} (the config's rules stay)`,
       defaultDescription: 'the config\'s network.default, else none', coerce: networkArg,
     })
+    .option('http2', {
+      type: 'string', choices: ['on', 'off'] as const,
+      describe: 'offer HTTP/2 (ALPN h2) to clients whose origin speaks it (docs/http2.md); off: HTTP/1.1 to every client',
+      defaultDescription: 'the config\'s http2, else on',
+    })
     .option('mode', { choices: ['enforce', 'report'] as const, describe: 'overrides the config: enforce (answer violations) or report (forward and record)' })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log level' })
     .option('pretty', { type: 'boolean', describe: 'human log lines instead of JSON', defaultDescription: 'on when stdout is a terminal' })
@@ -192,6 +197,7 @@ export interface ProxyArgs {
   mode?: Mode;
   platform?: PlatformName[];
   network?: PresetName;
+  http2?: 'on' | 'off';
   'log-level': LogLevel;
   pretty?: boolean;
   report?: string;
@@ -211,6 +217,7 @@ export function proxyOptionsFrom(argv: ProxyArgs, configFile: string | undefined
     platform: argv.platform,
     network: argv.network,
     upstreamProxy: argv['upstream-proxy'],
+    http2: argv.http2 === undefined ? undefined : argv.http2 === 'on',
     host: argv.host,
     port: argv.port,
     adminPort: argv['admin-port'],

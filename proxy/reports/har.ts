@@ -44,6 +44,8 @@ export interface HarExchange {
   readonly clientName?: string;
   readonly startedAt: number;
   readonly req: { readonly httpVersion: string; readonly rawHeaders: readonly string[] };
+  /** The client's side (docs/http2.md); HTTP/1.1 when absent. */
+  readonly protocol?: 'http/1.1' | 'h2';
   readonly status?: number;
   readonly responseHeaders?: IncomingHttpHeaders;
   readonly responseStartMs?: number;
@@ -287,8 +289,10 @@ export class HarRecorder {
   private entry(ex: HarExchange, c: { req: Capture; res: Capture } | undefined) {
     const omitted: string[] = [];
     const reqHeaders = rawHeaderList(ex.req.rawHeaders);
+    // As Chrome DevTools writes them: `h2` (its pseudo-headers among the request headers), else `HTTP/1.x`.
+    const h2 = ex.protocol === 'h2';
     const request: Record<string, unknown> = {
-      method: ex.method, url: ex.url, httpVersion: `HTTP/${ex.req.httpVersion}`,
+      method: ex.method, url: ex.url, httpVersion: h2 ? 'h2' : `HTTP/${ex.req.httpVersion}`,
       cookies: requestCookies(reqHeaders), headers: reqHeaders, queryString: queryString(ex.url),
       // A socket's frames are not the upgrade request's body (they are in _mgproxy.bytesIn).
       headersSize: -1, bodySize: ex.api === 'connectSocket' ? 0 : ex.bytesIn,
@@ -336,14 +340,14 @@ export class HarRecorder {
       }
     }
     const response = {
-      status, statusText: status === 0 ? '' : STATUS_CODES[status] ?? '', httpVersion: status === 0 ? '' : 'HTTP/1.1',
+      status, statusText: status === 0 ? '' : STATUS_CODES[status] ?? '', httpVersion: status === 0 ? '' : h2 ? 'h2' : 'HTTP/1.1',
       cookies: responseCookies(resHeaders), headers: resHeaders, content,
       redirectURL: findHeader(resHeaders, 'location') ?? '', headersSize: -1, bodySize,
     };
 
     const total = Math.max(0, ex.durationMs ?? 0);
     const wait = Math.min(total, Math.max(0, ex.responseStartMs ?? total));
-    const mgproxy: Record<string, unknown> = { id: ex.id, api: ex.api, client: ex.client, ...(ex.clientName === undefined ? {} : { clientName: ex.clientName }), outcome: ex.outcome ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut };
+    const mgproxy: Record<string, unknown> = { id: ex.id, api: ex.api, client: ex.client, ...(ex.clientName === undefined ? {} : { clientName: ex.clientName }), outcome: ex.outcome ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut, protocol: ex.protocol ?? 'http/1.1' };
     if (omitted.length > 0) { mgproxy.bodyOmitted = true; mgproxy.omitted = omitted; }
     mgproxy.violations = ex.violations;
     // The platform whose rules decided the answer (the first), and every one whose rules the entry breaks.
