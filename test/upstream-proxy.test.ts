@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import http from 'node:http';
 import { openWs, readAll, sha256, tlsTunnel, viaProxy } from './helpers/clients.js';
 import { type ConnectProxy, startConnectProxy } from './helpers/connect-proxy.js';
+import { type H2Origin, startH2Origin } from './helpers/h2-origin.js';
 import { admin } from './helpers/fixture.js';
 import { TestPki } from './helpers/pki.js';
 import { type ProxyProcess, runCli, startProxy, tempDir } from './helpers/proxy.js';
@@ -44,6 +45,7 @@ describe('upstream proxy', () => {
   let config: Record<string, unknown>;
   let plain: http.Server;
   let expired: Upstream;
+  let h2: H2Origin;
   before(async () => {
     pki = new TestPki();
     const leaf = pki.leaf({ names: ['api.example.test', 'ws.example.test', 'cdn.example.test', 'pass.example.test', 'localhost'] });
@@ -51,13 +53,15 @@ describe('upstream proxy', () => {
     const day = 86_400_000;
     const old = pki.leaf({ names: ['old.example.test'], notBefore: new Date(Date.now() - 30 * day), notAfter: new Date(Date.now() - day) });
     expired = await startUpstream({ cert: pki.chain(old), key: old.keyPem });
+    const h2leaf = pki.leaf({ names: ['h2.example.test'] });
+    h2 = await startH2Origin({ cert: pki.chain(h2leaf), key: h2leaf.keyPem });
     plain = http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end(`plain ${req.url}`); });
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
     chain = await startConnectProxy({
       pass: PASSWORD,
       resolve: {
         'api.example.test:443': upstream.address, 'ws.example.test:443': upstream.address, 'pass.example.test:443': upstream.address,
-        'old.example.test:443': expired.address,
+        'old.example.test:443': expired.address, 'h2.example.test:443': h2.address,
         'plain.example.test:80': `127.0.0.1:${(plain.address() as net.AddressInfo).port}`,
       },
     });
@@ -65,7 +69,7 @@ describe('upstream proxy', () => {
       appid: 'wx0123456789abcdef', version: '0',
       // report: localhost (a name that resolves, for noProxy) cannot be listed; it is forwarded and recorded.
       mode: 'report',
-      domains: { request: ['https://api.example.test', 'https://old.example.test'], uploadFile: [], downloadFile: ['https://cdn.example.test'], socket: ['wss://ws.example.test'] },
+      domains: { request: ['https://api.example.test', 'https://old.example.test', 'https://h2.example.test'], uploadFile: [], downloadFile: ['https://cdn.example.test'], socket: ['wss://ws.example.test'] },
       upstream: { hosts: { 'cdn.example.test': upstream.address }, extraCaFiles: [pki.rootFile], noProxy: ['localhost', '*.corp.test'] },
       passthrough: ['pass.example.test'],
     };
@@ -77,6 +81,7 @@ describe('upstream proxy', () => {
     await chain.close();
     await upstream.close();
     await expired.close();
+    await h2.close();
     plain.close();
     pki.cleanup();
   });
@@ -106,6 +111,16 @@ describe('upstream proxy', () => {
     ws.close(1000);
     assert.ok(chain.tunnels.filter((t) => t === 'ws.example.test:443').length > before);
     assert.ok(upstream.seen.some((s) => s.method === 'UPGRADE' && s.url === '/sock'));
+  });
+
+  it('speaks HTTP/2 to an h2-only origin through the chain (ALPN inside the tunnel), byte-exact', async () => {
+    const r = await viaProxy(proxy.url, proxy.caPem, 'https://h2.example.test/bytes/100000');
+    assert.equal(r.status, 200);
+    assert.equal(r.sha256, patternSha256(100000));
+    const line = await proxy.waitFor((l) => l.msg === 'exchange' && l.url === 'https://h2.example.test/bytes/100000');
+    assert.equal(line.upstreamAlpn, 'h2');
+    assert.ok(h2.sessions >= 1);
+    assert.ok(chain.tunnels.includes('h2.example.test:443'));
   });
 
   it('forwards to a host the audit found wanting (report mode) on the pinned connection, through the chain', async () => {
