@@ -8,10 +8,11 @@ import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { APIS, DOMAIN_LISTS, type Api, type DomainList, type MgproxyConfig, type Mode, type Problem, validateShape } from './schema.js';
 import { DEFAULTS } from './defaults.js';
-import { entryTarget, lintConfig, maxTimeoutOf, parseDomainEntry, timeoutAboveMax } from './lint.js';
+import { entryTarget, lintConfig, maxTimeoutOf, parseDomainEntry, timeoutAboveMax, type WrittenCaps } from './lint.js';
 import { type Cap, capFor, type PlatformName, type PlatformProfile, PLATFORMS, refererOf } from './platforms.js';
 import { isHostName, isValidHost, normalizeHost, normalizeIp, splitHostPort } from './net-address.js';
 import { normalizeNetwork, type PresetName } from './network.js';
+import { compileNoProxy, type NoProxy, parseUpstreamProxy, type UpstreamProxy } from './upstream-proxy.js';
 import { type MapEntry, validateMap } from './map.js';
 
 /** Where an upstream connection really goes (`upstream.hosts`, like curl's `--resolve`). */
@@ -44,6 +45,10 @@ export interface RuntimeConfig extends MgproxyConfig {
   passthroughSuffixes: readonly string[];
   /** Extra trusted roots for upstream checks, PEM, with the file each came from. */
   extraCas: readonly { file: string; pem: string }[];
+  /** `upstream.proxy` or `--upstream-proxy`, parsed (its credentials only in `authorization`). */
+  upstreamProxy?: UpstreamProxy;
+  /** `upstream.noProxy`, compiled. */
+  noProxy: NoProxy;
 }
 
 export interface LoadResult { config?: RuntimeConfig; problems: Problem[] }
@@ -99,19 +104,23 @@ function mergeDefaults(raw: Record<string, unknown>, problems: Problem[]): Mgpro
     mode: pick('mode', raw.mode, DEFAULTS.mode),
     skipVerification: pick('skipVerification', raw.skipVerification, DEFAULTS.skipVerification),
     allowLanIps: pick('allowLanIps', raw.allowLanIps, DEFAULTS.allowLanIps),
-    concurrency: {
-      http: pick('concurrency.http', concurrency.http, DEFAULTS.concurrency.http),
-      socket: pick('concurrency.socket', concurrency.socket, DEFAULTS.concurrency.socket),
-      overflow: pick('concurrency.overflow', concurrency.overflow, DEFAULTS.concurrency.overflow),
-    },
+    // The caps are filled in from the platforms and the written keys by loadConfig (compileCaps).
+    concurrency: { ...DEFAULTS.concurrency, overflow: pick('concurrency.overflow', concurrency.overflow, DEFAULTS.concurrency.overflow) },
     referer: pick('referer', raw.referer, DEFAULTS.referer),
     passthrough: pick('passthrough', raw.passthrough, [] as string[]),
     clients: pick('clients', raw.clients, {} as Record<string, string>),
     upstream: {
       hosts: pick('upstream.hosts', upstream.hosts, {} as Record<string, string>),
       extraCaFiles: pick('upstream.extraCaFiles', upstream.extraCaFiles, [] as string[]),
+      proxy: pick<string | undefined>('upstream.proxy', upstream.proxy, undefined),
+      noProxy: pick('upstream.noProxy', upstream.noProxy, [] as string[]),
+    },
+    har: {
+      redact: pick('har.redact', sub('har').redact, [] as string[]),
+      secrets: pick('har.secrets', sub('har').secrets, DEFAULTS.har.secrets),
     },
     network: normalizeNetwork(pick('network', raw.network, DEFAULTS.network)),
+    http2: pick('http2', raw.http2, DEFAULTS.http2),
     map: pick('map', raw.map, [] as MapEntry[]),
   };
 }
@@ -204,18 +213,35 @@ function compilePassthrough(patterns: string[], problems: Problem[]) {
   return { exact, suffixes };
 }
 
+const CAP_KEYS = ['request', 'uploadFile', 'downloadFile', 'socket', 'http'] as const;
+const API_OF_KEY = { request: 'request', uploadFile: 'uploadFile', downloadFile: 'downloadFile', socket: 'connectSocket' } as const;
+const HTTP_APIS = ['request', 'uploadFile', 'downloadFile'] as const;
+
 /**
- * Each platform's caps (docs/platforms.md: "a platform sets the defaults of concurrency; values written in
- * the config win"): a written `concurrency.http` is one cap shared by request + uploadFile +
- * downloadFile in place of the platform's, a written `concurrency.socket` the socket cap.
+ * Each platform's caps, with the written ones in their place (docs/platforms.md: a platform sets the
+ * defaults; values written in the config win): `concurrency.request` and the others replace every cap of
+ * their API; a written `http` is one cap shared by the HTTP APIs that have no key of their own.
  */
-function compileCaps(platforms: readonly PlatformProfile[], device: MgproxyConfig['device'], written: { http?: number; socket?: number }) {
+export function compileCaps(platforms: readonly PlatformProfile[], device: MgproxyConfig['device'], written: WrittenCaps): Map<PlatformName, readonly Cap[]> {
+  const own: Cap[] = [];
+  for (const key of ['request', 'uploadFile', 'downloadFile', 'socket'] as const) {
+    const max = written[key];
+    if (max !== undefined) own.push({ apis: [API_OF_KEY[key]], max });
+  }
+  const shared = written.http === undefined ? [] : HTTP_APIS.filter((api) => written[api] === undefined);
+  if (shared.length > 0) own.unshift({ apis: shared, max: written.http! });
+  const replaced = new Set(own.flatMap((c) => c.apis));
   return new Map(platforms.map((p) => {
-    let caps = p.caps(device);
-    if (written.http !== undefined) caps = [{ apis: ['request', 'uploadFile', 'downloadFile'], max: written.http }, ...caps.filter((c) => c.apis.includes('connectSocket'))];
-    if (written.socket !== undefined) caps = [...caps.filter((c) => !c.apis.includes('connectSocket')), { apis: ['connectSocket'], max: written.socket }];
-    return [p.name, caps] as const;
+    const kept = p.caps(device)
+      .map((c) => ({ ...c, apis: c.apis.filter((api) => !replaced.has(api)) }))
+      .filter((c) => c.apis.length > 0);
+    return [p.name, [...own, ...kept]] as const;
   }));
+}
+
+/** The caps of one platform as one number per API (the largest that counts it): what the dashboard and `/api/timeline` show. */
+export function capsPerApi(caps: readonly Cap[]): { request: number; uploadFile: number; downloadFile: number; socket: number } {
+  return { request: capFor(caps, 'request'), uploadFile: capFor(caps, 'uploadFile'), downloadFile: capFor(caps, 'downloadFile'), socket: capFor(caps, 'connectSocket') };
 }
 
 /** `host` → the ports it is listed with, per list. */
@@ -237,7 +263,7 @@ function compileListed(domains: MgproxyConfig['domains']) {
  * Loads `file` (or the built-in defaults when undefined), with `mode`, `platform` and `network` from the CLI
  * overriding the file. Returns every problem; `config` is set only when none of them is an error.
  */
-export function loadConfig(file: string | undefined, overrides: { mode?: Mode; platform?: PlatformName[]; network?: PresetName } = {}): LoadResult {
+export function loadConfig(file: string | undefined, overrides: { mode?: Mode; platform?: PlatformName[]; network?: PresetName; http2?: boolean; upstreamProxy?: string } = {}): LoadResult {
   const problems: Problem[] = [];
   let raw: Record<string, unknown> = {};
   if (file !== undefined) {
@@ -252,16 +278,15 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
   if (overrides.platform) merged.platform = overrides.platform;
   // docs/network.md: `--network X` sets `default`; the config's rules stay.
   if (overrides.network) merged.network = { ...merged.network, default: overrides.network };
+  if (overrides.http2 !== undefined) merged.http2 = overrides.http2;
   const platforms = (Array.isArray(merged.platform) ? merged.platform : [merged.platform]).map((name) => PLATFORMS[name]);
   const writtenConcurrency = isObject(raw.concurrency) ? raw.concurrency : {};
-  const written = {
-    http: hasProblemAt(problems, 'concurrency.http') ? undefined : writtenConcurrency.http as number | undefined,
-    socket: hasProblemAt(problems, 'concurrency.socket') ? undefined : writtenConcurrency.socket as number | undefined,
-  };
+  const written: WrittenCaps = {};
+  for (const key of CAP_KEYS) {
+    if (writtenConcurrency[key] !== undefined && !hasProblemAt(problems, `concurrency.${key}`)) written[key] = writtenConcurrency[key] as number;
+  }
   const caps = compileCaps(platforms, merged.device, written);
-  const firstCaps = caps.get(platforms[0]!.name)!;
-  merged.concurrency.http = written.http ?? capFor(firstCaps, 'request');
-  merged.concurrency.socket = written.socket ?? capFor(firstCaps, 'connectSocket');
+  merged.concurrency = { ...capsPerApi(caps.get(platforms[0]!.name)!), ...(written.http === undefined ? {} : { http: written.http }), overflow: merged.concurrency.overflow };
   problems.push(...lintConfig(merged, platforms, written));
 
   const dir = file ? path.dirname(file) : process.cwd();
@@ -274,6 +299,12 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
 
   const hostMap = compileHostMap(merged.upstream.hosts, problems);
   const extraCas = readExtraCas(merged.upstream.extraCaFiles, dir, problems);
+  // `--upstream-proxy` was checked by the CLI; the file's by the schema.
+  if (overrides.upstreamProxy !== undefined) merged.upstream.proxy = overrides.upstreamProxy;
+  const upstreamProxy = merged.upstream.proxy === undefined ? undefined : parseUpstreamProxy(merged.upstream.proxy);
+  const noProxyProblems: [number, string][] = [];
+  const noProxy = compileNoProxy(merged.upstream.noProxy, noProxyProblems);
+  for (const [i, why] of noProxyProblems) problems.push(problem('config-schema', `upstream.noProxy[${i}]`, why));
   // `respond.bodyFile` must be there at load (a `local` file may come later: 404 until it does).
   for (const p of validateMap(merged.map, dir)) problems.push(problem('config-schema', p.path, p.message));
   const passthrough = compilePassthrough(merged.passthrough, problems);
@@ -291,6 +322,11 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
       refererValue: refererOf(first, merged.appid, merged.version),
       passthroughExact: passthrough.exact,
       passthroughSuffixes: passthrough.suffixes,
+      // The URL with its credentials stays here, in the parsed proxy's `authorization`; what the
+      // rest of the proxy may read or show of `upstream.proxy` has none.
+      upstream: { ...merged.upstream, proxy: upstreamProxy && !('error' in upstreamProxy) ? upstreamProxy.url : undefined },
+      upstreamProxy: upstreamProxy && !('error' in upstreamProxy) ? upstreamProxy : undefined,
+      noProxy,
     },
   };
 }

@@ -8,6 +8,7 @@ import { type NetworkConfig, validateNetwork } from './network.js';
 import { type MapEntry, validateMap } from './map.js';
 
 import { clientNameProblem } from './client-name.js';
+import { parseUpstreamProxy } from './upstream-proxy.js';
 import type { Api, Severity } from './vocabulary.js';
 
 // The config is written in the shared vocabulary; re-exported for the modules that read the config.
@@ -23,6 +24,7 @@ export const LIST_OF_API: Readonly<Record<Api, DomainList>> = {
 export type Mode = 'enforce' | 'report';
 export type RefererMode = 'rewrite' | 'check' | 'off';
 export type Overflow = 'reject' | 'queue';
+export type HarSecrets = 'redact' | 'keep';
 
 export interface MgproxyConfig {
   /**
@@ -52,14 +54,44 @@ export interface MgproxyConfig {
   skipVerification: boolean;
   /** Allow private LAN IP addresses as request targets (the platform allows non-local IPs of the same LAN). */
   allowLanIps: boolean;
-  /**
-   * Per client IP: `http` requests (request + uploadFile + downloadFile together) and `socket` open
-   * sockets; over the cap, `reject` (429) or `queue`. Unset caps are the platform's (TCSAS 10 / 5;
-   * Douyin mini game request 15, uploadFile 5, downloadFile 5; Baidu 5 requests per host on Android);
-   * a cap written here replaces every platform's.
-   * @default the platform's (TCSAS 10 / 5) / `"reject"`
-   */
-  concurrency: { http: number; socket: number; overflow: Overflow };
+  // In-flight caps per client IP, one per API as on a device (docs/device.md), and what a call over
+  // its cap does. Unset caps are the first platform's; a cap written here replaces every platform's.
+  concurrency: {
+    /**
+     * `wx.request` calls in flight per client IP (Douyin mini game: 15; Baidu: 5 per host on
+     * Android, 6 on iOS). Over it, `overflow` decides.
+     * @default the platform's (TCSAS 10)
+     */
+    request: number;
+    /**
+     * `wx.uploadFile` calls in flight per client IP (Douyin mini game: 5).
+     * @default the platform's (TCSAS 10)
+     */
+    uploadFile: number;
+    /**
+     * `wx.downloadFile` calls in flight per client IP (Douyin mini game: 5).
+     * @default the platform's (TCSAS 10)
+     */
+    downloadFile: number;
+    /**
+     * Open sockets (`wx.connectSocket`) per client IP. The next one is refused (429,
+     * `concurrency-exceeded`) whatever `overflow` says: a device never queues a socket.
+     * @default the platform's (5)
+     */
+    socket: number;
+    /**
+     * One cap shared by request + uploadFile + downloadFile (how mgproxy counted before caps per
+     * API), only when written; an API with its own key beside it keeps that cap and does not count here.
+     */
+    http?: number;
+    /**
+     * `queue` (what a device does): a call over its API's cap waits for a place, first come first
+     * served, its timeout starting when it leaves the queue (`concurrency-queued`, info). `reject`
+     * (what the developer tools' simulator does): 429 `<api>:fail exceed max task count`
+     * (`concurrency-exceeded`, error).
+     */
+    overflow: Overflow;
+  };
   /** `rewrite`: the upstream always gets the fixed Referer; `check`: forward the client's, only report; `off`: neither. */
   referer: RefererMode;
   /** Host patterns (`host` or `*.suffix`) tunnelled as raw bytes: no interception, no rules, no counting. */
@@ -71,6 +103,26 @@ export interface MgproxyConfig {
     hosts: Record<string, string>;
     /** Extra PEM files of roots trusted for upstream certificate checks (test servers); relative to this file. */
     extraCaFiles: string[];
+    /**
+     * An HTTP proxy every upstream connection goes through with CONNECT, `http://[user:pass@]host:port`
+     * (a corporate or QA lab gateway); Basic credentials from the URL, never printed. TLS, SNI and
+     * verification are unchanged. `--upstream-proxy` wins over it. See docs/upstream-proxy.md.
+     */
+    proxy?: string;
+    /** Hosts that go direct instead of through `proxy`: `host`, `*.domain` (its subdomains), an IP literal, or `*`. `hosts` mappings always go direct. */
+    noProxy: string[];
+  };
+  /**
+   * The HAR written by `--har` (docs/har.md): the values of Cookie, Set-Cookie, Authorization and
+   * Proxy-Authorization are replaced with `[redacted]`, in headers, cookies, the query string and
+   * the URL alike. `redact`: more header and query parameter names (any case), added to
+   * `--har-redact`'s; `secrets`: `"redact"` or `"keep"` (every value as it was, `--har-secrets keep`).
+   */
+  har: {
+    /** More header and query parameter names whose values are redacted (any case), added to `--har-redact`'s. */
+    redact: string[];
+    /** `redact` (the default) or `keep`: write every value as it was (`--har-secrets keep`). */
+    secrets: HarSecrets;
   };
   /**
    * Weak networks and faults (docs/network.md): `default` a preset for everyone (`none`, `slow-3g`,
@@ -79,6 +131,12 @@ export interface MgproxyConfig {
    * `custom` profile; the last matching rule wins. `--network PRESET` replaces `default`.
    */
   network: NetworkConfig;
+  /**
+   * HTTP/2 to the client (docs/http2.md): `true` (default) offers ALPN `h2` on an intercepted
+   * connection whose origin accepts h2; `false` offers `http/1.1` only. The proxy reaches an origin
+   * over h2 whenever it offers it, either way. `--http2 on|off` overrides it.
+   */
+  http2: boolean;
   /**
    * Map rules (docs/toolkit.md), tried in order on the game's URL once the rules have let it
    * through; the first match wins. Each has `url` (a pattern, `*` = any run of characters, query
@@ -89,6 +147,12 @@ export interface MgproxyConfig {
    */
   map: MapEntry[];
 }
+
+/** `concurrency` (docs/device.md): the caps per client IP and what a call over its cap does. */
+export type ConcurrencyConfig = MgproxyConfig['concurrency'];
+
+/** A name for `har.redact` / `--har-redact`: a header or query parameter name, no separators the lists use. */
+export const isRedactName = (name: string): boolean => /^[^\s,\x00-\x1f\x7f]+$/.test(name);
 
 /** One config problem: lint id, severity, where in the file, and what to do about it. */
 export interface Problem {
@@ -170,7 +234,9 @@ const configShape = object({
   mode: oneOf('enforce', 'report'),
   skipVerification: isBoolean,
   allowLanIps: isBoolean,
-  concurrency: object({ http: positiveInt, socket: positiveInt, overflow: oneOf('reject', 'queue') }),
+  concurrency: object({
+    request: positiveInt, uploadFile: positiveInt, downloadFile: positiveInt, socket: positiveInt, http: positiveInt, overflow: oneOf('queue', 'reject'),
+  }),
   referer: oneOf('rewrite', 'check', 'off'),
   passthrough: stringArray,
   clients: (v, path, out) => {
@@ -181,8 +247,23 @@ const configShape = object({
       if (why) out.push(schemaError(`${path}.${ip}`, why));
     }
   },
-  upstream: object({ hosts: stringMap, extraCaFiles: stringArray }),
+  upstream: object({
+    hosts: stringMap, extraCaFiles: stringArray, noProxy: stringArray,
+    proxy: (v, path, out) => {
+      if (typeof v !== 'string') { out.push(schemaError(path, `must be a string, got ${typeName(v)}`)); return; }
+      const parsed = parseUpstreamProxy(v);
+      if ('error' in parsed) out.push(schemaError(path, parsed.error));
+    },
+  }),
+  har: object({
+    redact: (v, path, out) => {
+      stringArray(v, path, out);
+      if (Array.isArray(v)) v.forEach((name, i) => { if (typeof name === 'string' && !isRedactName(name)) out.push(schemaError(`${path}[${i}]`, `${JSON.stringify(name)} must be a header or query parameter name (no spaces, commas or control characters)`)); });
+    },
+    secrets: oneOf('redact', 'keep'),
+  }),
   network: (v, path, out) => { for (const p of validateNetwork(v, path)) out.push(schemaError(p.path, p.message)); },
+  http2: isBoolean,
   // The shape here; load.ts checks `bodyFile` against the config file's folder.
   map: (v, path, out) => { for (const p of validateMap(v, undefined, path)) out.push(schemaError(p.path, p.message)); },
 });

@@ -28,12 +28,26 @@ export interface Violation {
   /** SPEC §12: the first listed platform whose rules it breaks, and all of them (config order); set on every event the proxy records. */
   platform?: PlatformName;
   platforms?: readonly PlatformName[];
+  /** The client's side of the exchange (docs/http2.md): `http/1.1` or `h2`; request-bound events only. */
+  protocol?: 'http/1.1' | 'h2';
   time: string;
   /** The network condition the exchange ran under (SPEC §11): a preset name, `custom`, or a fault type. */
   network?: string;
   /** A map rule took the exchange (docs/toolkit.md): `{"type": "local"|"remote"|"respond", "to": …}`. */
   mapped?: Mapped;
+  /** `concurrency-queued` (docs/device.md): milliseconds the call waited for a slot of its API. */
+  queuedMs?: number;
+  /** `concurrency-queued`: the calls of its API that held the slots when it arrived. */
+  inFlight?: readonly QueueHolder[];
+  /** `concurrency-queued`: how a call that never got its slot ended (`aborted`: its client left while it waited). */
+  outcome?: string;
 }
+
+/** A call holding a slot, as a `concurrency-queued` event lists it. */
+export interface QueueHolder { id: number; method: string; url: string }
+
+/** The fields a `concurrency-queued` event adds to the event of §6. */
+export type QueueFields = Required<Pick<Violation, 'queuedMs' | 'inFlight'>> & Pick<Violation, 'outcome'>;
 
 export const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { info: 0, warning: 1, error: 2 };
 
