@@ -134,6 +134,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     relayed(chunk.length);
     this.observers?.observe(chunk);
     ex.responseBodyTap?.(chunk);
+    if (this.sink === this.res) ex.bytesToClient += chunk.length;
     return this.sink!.write(chunk);
   }
 
