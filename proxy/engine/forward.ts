@@ -169,6 +169,8 @@ export class Forwarder {
   web(ex: Exchange): void {
     const { res } = ex;
     if (!res || !ex.moveTo('forwarding')) return;
+    // Out of any queue, on its way upstream: the health report's concurrency per API counts from here.
+    this.ctx.events.emit('exchange-forward', ex);
     const dispatcher = this.dispatcherFor(ex);
     if (dispatcher instanceof LoopError) { this.onError(ex, dispatcher); return; }
     dispatcher.dispatch({
@@ -182,6 +184,7 @@ export class Forwarder {
   /** Sends an admitted WebSocket upgrade upstream (proxy/engine/websocket.ts). */
   ws(ex: Exchange, head: Buffer): void {
     if (!ex.moveTo('forwarding')) return;
+    this.ctx.events.emit('exchange-forward', ex);
     const dispatcher = this.dispatcherFor(ex);
     if (dispatcher instanceof LoopError) { this.onError(ex, dispatcher); return; }
     forwardWebSocket(this, ex, dispatcher, head);

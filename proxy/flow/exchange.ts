@@ -100,6 +100,12 @@ export class Exchange {
   /** Taps for the HAR recorder; unset unless a recorder listens. */
   requestBodyTap?: (chunk: Buffer) => void;
   responseBodyTap?: (chunk: Buffer) => void;
+  /**
+   * The protocol the forwarding connection's own TLS handshake chose (`h2`, `http/1.1`), once
+   * forwarding offers h2 upstream; until then unset, and the health report asks the origin store
+   * (proxy/engine/upstream/origin-alpn.ts) what the origin answered to an offer of h2.
+   */
+  upstreamAlpn?: string;
   /** The proxy's own answer, when it answered instead of the upstream (the HAR shows it). */
   proxyAnswer?: ProxyAnswer;
   private current: ExchangeState = 'admitting';

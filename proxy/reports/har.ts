@@ -22,6 +22,7 @@ import type { WsMessage } from '../sockets/observer.js';
 import { answerHeaders, type ProxyAnswer } from '../flow/respond.js';
 import { type Condition, describeCondition } from '../network/conditions.js';
 import { AtomicFile } from './write-atomic.js';
+import { chainTap } from '../flow/taps.js';
 
 /** SPEC §6: bodies up to 1 MiB each. */
 export const MAX_HAR_BODY_BYTES = 1024 * 1024;
@@ -236,8 +237,8 @@ export class HarRecorder {
     if (this.closed) return;
     const c = { req: new Capture(this.budget), res: new Capture(this.budget) };
     this.captures.set(ex, c);
-    ex.requestBodyTap = c.req.tap;
-    ex.responseBodyTap = c.res.tap;
+    ex.requestBodyTap = chainTap(ex.requestBodyTap, c.req.tap);
+    ex.responseBodyTap = chainTap(ex.responseBodyTap, c.res.tap);
   }
 
   /** Appends the finished exchange's entry to the file and lets its bodies go (a socket's once its last messages are parsed). */

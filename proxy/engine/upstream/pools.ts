@@ -16,6 +16,7 @@ import type { RuntimeConfig } from '../../../config/load.js';
 import { formatHost, isLoopbackIp, normalizeIp } from '../../../config/net-address.js';
 import { type Handshake, handshakeOf } from '../../../certs/audit/probe.js';
 import { connectPinned } from './pinned-tls.js';
+import { OriginAlpn } from './origin-alpn.js';
 
 let undici: typeof import('undici') | undefined;
 /**
@@ -105,6 +106,8 @@ export class Upstream {
   private readonly failedAhead = new Set<string>();
   /** Strict TLS sessions by `name:port`, so a second connection resumes instead of a full handshake. */
   private readonly sessions = new Map<string, Buffer>();
+  /** What each origin answered to an ALPN offer with `h2` (the health report's `http2` row). */
+  readonly origins = new OriginAlpn();
 
   constructor(private readonly config: RuntimeConfig) {
     this.localAddresses = new Set(['0.0.0.0', '::']);
@@ -199,11 +202,14 @@ export class Upstream {
     }
     if (mode.kind === 'pinned') {
       let settled = false;
-      const socket = connectPinned(this.tlsOptions(name, port), mode.pin, (err, s) => {
+      const options = this.tlsOptions(name, port);
+      const socket = connectPinned(options, mode.pin, (err, s) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (err) { s.destroy(); callback(err, null); } else callback(null, s);
+        if (err) { s.destroy(); callback(err, null); return; }
+        this.origins.note(name, port, options.ALPNProtocols as string[] | undefined, s.alpnProtocol);
+        callback(null, s);
       });
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(new ConnectTimeoutError(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
@@ -223,8 +229,9 @@ export class Upstream {
 
   private connectStrict(name: string, port: number): tls.TLSSocket {
     const key = `${name}:${port}`;
+    const options = this.tlsOptions(name, port);
     const socket = tls.connect({
-      ...this.tlsOptions(name, port),
+      ...options,
       secureContext: this.trust,
       session: this.sessions.get(key),
       // Verify against the name, not the address it was routed to (curl --resolve semantics).
@@ -234,6 +241,7 @@ export class Upstream {
     // was never set, strace shows); without it Nagle holds a small write (a WebSocket message,
     // a body after its head) until the previous one is acknowledged.
     socket.setNoDelay(true);
+    socket.once('secureConnect', () => this.origins.note(name, port, options.ALPNProtocols as string[] | undefined, socket.alpnProtocol));
     socket.on('session', (session: Buffer) => {
       if (this.sessions.size >= MAX_POOLS) this.sessions.delete(this.sessions.keys().next().value!);
       this.sessions.set(key, session);
