@@ -89,5 +89,15 @@ export function cacheVerdict(headers: Record<string, string | string[] | undefin
   return { hit: false, said: said || 'no cache header' };
 }
 
-export const mimeOf = (contentType: string | string[] | undefined): string =>
-  (Array.isArray(contentType) ? contentType[0] ?? '' : contentType ?? '').split(';')[0]!.trim().toLowerCase();
+/** Distinct Content-Type values seen, each parsed once (a game has a handful); bounded. */
+const mimes = new Map<string, string>();
+
+export function mimeOf(contentType: string | string[] | undefined): string {
+  const text = Array.isArray(contentType) ? contentType[0] ?? '' : contentType ?? '';
+  let mime = mimes.get(text);
+  if (mime === undefined) {
+    mime = text.split(';')[0]!.trim().toLowerCase();
+    if (mimes.size < 1024) mimes.set(text, mime);
+  }
+  return mime;
+}

@@ -77,10 +77,14 @@ export class TopN<T> {
   private readonly items: T[] = [];
   constructor(private readonly n: number) {}
 
+  /** Whether `value` would get in: test this first, so that nothing is built for a value that does not. */
+  takes(value: number): boolean {
+    return this.values.length < this.n || value > this.values[this.values.length - 1]!;
+  }
+
   offer(value: number, make: () => T): void {
-    const len = this.values.length;
-    if (len === this.n && value <= this.values[len - 1]!) return;
-    let i = len;
+    if (!this.takes(value)) return;
+    let i = this.values.length;
     while (i > 0 && this.values[i - 1]! < value) i--;
     this.values.splice(i, 0, value);
     this.items.splice(i, 0, make());
@@ -138,7 +142,7 @@ class ConcurrencySeries {
     if (!counts) this.perClient.set(client, (counts = new Int32Array(4)));
     const a = API_INDEX[api];
     const n = (counts[a]! += delta);
-    if (n === 0 && counts.every((c) => c === 0)) this.perClient.delete(client);
+    if (n === 0 && counts[0] === 0 && counts[1] === 0 && counts[2] === 0 && counts[3] === 0) this.perClient.delete(client);
     if (n > this.max[a]!) this.max[a] = n;
     if (this.start < 0) this.start = now;
     let i = Math.floor((now - this.start) / this.bucketMs);
@@ -321,9 +325,9 @@ export class HealthRecorder {
     const ms = Math.max(0, (ex.durationMs ?? 0) - queuedMs);
     d.time(ms);
     const row = (): HealthExchange => ({ method: ex.method, url: ex.url, status: ex.status ?? null, durationMs: round1(ms), bytesDown: ex.bytesOut, outcome: ex.outcome ?? 'completed' });
-    this.slowest.offer(ms, row);
-    this.largest.offer(ex.bytesOut, row);
-    this.totalBytesOffenders.offer(ex.bytesOut, () => ({ method: ex.method, url: ex.url, value: ex.bytesOut }));
+    if (this.slowest.takes(ms)) this.slowest.offer(ms, row);
+    if (this.largest.takes(ex.bytesOut)) this.largest.offer(ex.bytesOut, row);
+    if (this.totalBytesOffenders.takes(ex.bytesOut)) this.totalBytesOffenders.offer(ex.bytesOut, () => ({ method: ex.method, url: ex.url, value: ex.bytesOut }));
     if (ms > this.slowestMs) this.slowestMs = ms;
     if (ex.bytesOut > this.largestBytes) this.largestBytes = ex.bytesOut;
     if (ms >= SLOW_REQUEST_MS) this.breakCheck('slow-request', ms, () => ({ method: ex.method, url: ex.url, value: Math.round(ms) }));
