@@ -12,6 +12,8 @@ export interface CheckDefinition {
   id: HealthCheckId;
   /** The platform's name for the row. */
   title: string;
+  /** The same in English, beside it on the HTML page (docs/health.md). */
+  english: string;
   weight: number;
   /** What the measured value is compared with (0 for "none may"). */
   threshold: number;
@@ -36,17 +38,17 @@ const none = (v: number) => v === 0;
 
 /** In the platform's order. */
 export const CHECKS: readonly CheckDefinition[] = [
-  { id: 'http2', title: '使用HTTP/2', weight: 8, threshold: 0, passes: none },
-  { id: 'compression', title: '开启服务器压缩', weight: 10, threshold: 0, passes: none },
-  { id: 'cdn-cache', title: '使用CDN缓存', weight: 10, threshold: 0, passes: none },
-  { id: 'total-bytes', title: '合理控制网络请求总资源量', weight: 5, threshold: TOTAL_BYTES_MAX, passes: (v) => v <= TOTAL_BYTES_MAX },
-  { id: 'utilisation', title: '合理提升网络利用率', weight: 6, threshold: UTILISATION_MIN, passes: (v) => v >= UTILISATION_MIN },
-  { id: 'queue-count', title: '减少网络排队数量', weight: 6, threshold: QUEUE_COUNT_MAX, passes: (v) => v <= QUEUE_COUNT_MAX },
-  { id: 'queue-time', title: '降低网络排队平均耗时', weight: 6, threshold: QUEUE_MEAN_MS, passes: (v) => v < QUEUE_MEAN_MS },
-  { id: 'slow-request', title: '降低单个网络请求耗时时长', weight: 8, threshold: SLOW_REQUEST_MS, passes: (v) => v < SLOW_REQUEST_MS },
-  { id: 'large-response', title: '合理控制单个网络请求资源量', weight: 3, threshold: LARGE_RESPONSE_BYTES, passes: (v) => v < LARGE_RESPONSE_BYTES },
-  { id: 'failures', title: '避免网络请求失败', weight: 10, threshold: 0, passes: none },
-  { id: 'status', title: '避免网络状态码异常', weight: 10, threshold: 0, passes: none },
+  { id: 'http2', title: '使用HTTP/2', english: 'Use HTTP/2', weight: 8, threshold: 0, passes: none },
+  { id: 'compression', title: '开启服务器压缩', english: 'Turn on server compression', weight: 10, threshold: 0, passes: none },
+  { id: 'cdn-cache', title: '使用CDN缓存', english: 'Use a CDN cache', weight: 10, threshold: 0, passes: none },
+  { id: 'total-bytes', title: '合理控制网络请求总资源量', english: 'Keep the total download reasonable', weight: 5, threshold: TOTAL_BYTES_MAX, passes: (v) => v <= TOTAL_BYTES_MAX },
+  { id: 'utilisation', title: '合理提升网络利用率', english: 'Use the network well', weight: 6, threshold: UTILISATION_MIN, passes: (v) => v >= UTILISATION_MIN },
+  { id: 'queue-count', title: '减少网络排队数量', english: 'Fewer queued calls', weight: 6, threshold: QUEUE_COUNT_MAX, passes: (v) => v <= QUEUE_COUNT_MAX },
+  { id: 'queue-time', title: '降低网络排队平均耗时', english: 'Shorter queueing', weight: 6, threshold: QUEUE_MEAN_MS, passes: (v) => v < QUEUE_MEAN_MS },
+  { id: 'slow-request', title: '降低单个网络请求耗时时长', english: 'No slow request', weight: 8, threshold: SLOW_REQUEST_MS, passes: (v) => v < SLOW_REQUEST_MS },
+  { id: 'large-response', title: '合理控制单个网络请求资源量', english: 'No oversized response', weight: 3, threshold: LARGE_RESPONSE_BYTES, passes: (v) => v < LARGE_RESPONSE_BYTES },
+  { id: 'failures', title: '避免网络请求失败', english: 'No failed request', weight: 10, threshold: 0, passes: none },
+  { id: 'status', title: '避免网络状态码异常', english: 'No error status', weight: 10, threshold: 0, passes: none },
 ];
 
 export const TOTAL_WEIGHT = CHECKS.reduce((n, c) => n + c.weight, 0);

@@ -7,6 +7,9 @@
 import type { Api } from '../../config/vocabulary.js';
 import type { HealthCheck, HealthDrawing, HealthReport } from './health.js';
 import type { HealthBaseline } from './health-baseline.js';
+import { CHECKS } from './health-checks.js';
+
+const ENGLISH = new Map(CHECKS.map((c) => [c.id, c.english]));
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -38,7 +41,7 @@ function thresholdText(c: HealthCheck): string {
     case 'queue-count': return `≤ ${c.threshold}`;
     case 'queue-time': return `mean < ${formatMs(c.threshold)}`;
     case 'slow-request': return `each < ${formatMs(c.threshold)}`;
-    default: return 'none';
+    default: return 'none allowed';
   }
 }
 
@@ -53,7 +56,7 @@ function checkRow(c: HealthCheck): string {
   const offenders = c.offenders.length === 0 ? '' : `<details${c.pass ? '' : ' open'}><summary>${c.offenders.length} offender${c.offenders.length === 1 ? '' : 's'}</summary><table class="off">${
     c.offenders.map((o) => `<tr><td>${esc(o.method)}</td><td class="url">${esc(o.url)}</td><td class="num">${offenderValue(c, o.value)}</td></tr>`).join('')}</table></details>`;
   return `<li class="check ${c.pass ? 'pass' : 'fail'}"><span class="badge">${c.pass ? 'PASS' : 'FAIL'}</span>`
-    + `<span class="title">${esc(c.title)}</span> <code>${esc(c.id)}</code> <span class="weight">${c.weight} pts</span>`
+    + `<span class="title">${esc(c.title)}</span> · ${esc(ENGLISH.get(c.id) ?? '')} <code>${esc(c.id)}</code> <span class="weight">${c.weight} pts</span>`
     + `<div class="measure">${esc(valueText(c))} <span class="muted">(${esc(thresholdText(c))})</span></div>${offenders}</li>`;
 }
 
