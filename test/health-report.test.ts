@@ -74,7 +74,9 @@ describe('a run with one offender per check', () => {
       assert.ok(Number(checkOf(r, 'compression').offenders[0]!.value) >= 2000);
       assert.deepEqual(checkOf(r, 'cdn-cache').offenders, [{ method: 'GET', url: 'https://cdn.example.test/miss.png', value: 'x-cache: MISS from cdn' }]);
       assert.deepEqual(checkOf(r, 'large-response').offenders, [{ method: 'GET', url: 'https://cdn.example.test/bytes/3100000', value: 3_100_000 }]);
-      assert.deepEqual(urlsOf(r, 'slow-request'), ['https://api.example.test/slow?ms=1600']);
+      // On a loaded machine the 3.1 MB download may take 1.5 s too: /slow must be among them, each at or over 1500 ms.
+      assert.ok(urlsOf(r, 'slow-request').includes('https://api.example.test/slow?ms=1600'));
+      assert.ok(checkOf(r, 'slow-request').offenders.every((o) => Number(o.value) >= 1500));
       assert.ok(Number(checkOf(r, 'slow-request').value) >= 1600);
       assert.deepEqual(checkOf(r, 'status').offenders.map((o) => [o.url, o.value]), [['https://api.example.test/status/404', 404], ['https://api.example.test/status/500', 500]]);
       assert.deepEqual(checkOf(r, 'http2').offenders, [{ method: 'GET', url: 'https://old.example.test/ok', value: 'http/1.1' }]);
@@ -94,7 +96,8 @@ describe('a run with one offender per check', () => {
     assert.ok(r.totals.bytesDown >= 3_100_000 + 400_000);
     assert.deepEqual(r.duplicates, [{ url: 'https://cdn.example.test/bytes/200000', sha256: patternSha256(200_000), bytes: 200_000, count: 2 }]);
     assert.equal(r.largest[0]!.url, 'https://cdn.example.test/bytes/3100000');
-    assert.equal(r.slowest[0]!.url, 'https://api.example.test/slow?ms=1600');
+    assert.ok(r.slowest.slice(0, 2).some((e) => e.url === 'https://api.example.test/slow?ms=1600'));
+    assert.ok(r.slowest.every((e, i) => i === 0 || e.durationMs <= r.slowest[i - 1]!.durationMs));
     assert.deepEqual(r.failed.map((f) => [f.url, f.outcome, f.status, f.rule]), [['https://evil.example.test/x', 'blocked', 403, 'domain-not-allowed']]);
     const host = (h: string) => r.domains.find((d) => d.host === h)!;
     assert.equal(host('api.example.test').h2, true);
@@ -136,6 +139,22 @@ describe('a clean run', () => {
       assert.equal(r.score, 100);
       assert.deepEqual(r.duplicates, []);
       assert.ok(r.checks.every((c) => c.offenders.length === 0));
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('without --health, the first GET /api/health starts the recorder: it counts from then on', async () => {
+    const proxy = await startProxy({ config: healthConfig(origins, pki.rootFile) });
+    try {
+      await viaProxy(proxy.url, proxy.caPem, 'https://api.example.test/ok');
+      await exchangeLogged(proxy, 'https://api.example.test/ok');
+      assert.equal(((await admin(proxy, 'GET', '/api/health')).json as HealthReport).totals.requests, 0);
+      await viaProxy(proxy.url, proxy.caPem, 'https://api.example.test/plain.json');
+      await exchangeLogged(proxy, 'https://api.example.test/plain.json');
+      const r = (await admin(proxy, 'GET', '/api/health')).json as HealthReport;
+      assert.equal(r.totals.requests, 1);
+      assert.deepEqual(urlsOf(r, 'compression'), ['https://api.example.test/plain.json']);
     } finally {
       await proxy.stop();
     }
