@@ -107,6 +107,17 @@ describe('queue rows (concurrency-queued events)', () => {
   });
 });
 
+describe('WebSockets', () => {
+  it('count in totals.sockets and domains, not in the checks', () => {
+    const { events, rec } = recorder();
+    pass(fakeExchange({ api: 'connectSocket', isWebSocket: true, scheme: 'wss', host: 'ws.example.test', status: 101, durationMs: 60_000, bytesOut: 4_000_000 }), events);
+    const r = rec.report();
+    assert.deepEqual(r.totals, { requests: 0, sockets: 1, bytesDown: 0, bytesUp: 0, failed: 0 });
+    assert.equal(r.score, 100);
+    assert.deepEqual(r.domains.map((d) => [d.host, d.requests, d.bytesDown]), [['ws.example.test', 1, 4_000_000]]);
+  });
+});
+
 describe('bounded', () => {
   it('100,000 exchanges over 600 hosts: lists stay at their caps', () => {
     const { events, rec } = recorder();
