@@ -11,6 +11,7 @@ import { CHECKS, type HealthCheckId, scoreOf, TOTAL_WEIGHT } from '../proxy/repo
 import { HealthRecorder, type HealthReport } from '../proxy/reports/health.js';
 import { change, compareBaseline, healthVerdict, parseFailOnHealth } from '../proxy/reports/health-baseline.js';
 import { OriginAlpn } from '../proxy/engine/upstream/origin-alpn.js';
+import { healthPage } from '../proxy/reports/health-html.js';
 import type { Exchange } from '../proxy/flow/exchange.js';
 
 describe('score', () => {
@@ -161,5 +162,7 @@ describe('baseline', () => {
     assert.equal(healthVerdict(parseFailOnHealth('0')!, now, b), undefined);
     assert.equal(healthVerdict(parseFailOnHealth('100')!, now), `health score ${now.score} is below 100 (--fail-on-health 100)`);
     for (const bad of ['101', '-1', '5.5', 'always', '']) assert.equal(parseFailOnHealth(bad), undefined, bad);
+    const page = healthPage({ ...now, baseline: b }, rec.drawing());
+    assert.match(page, /<h2>Against the baseline<\/h2><p>old\.json: score 100 → \d+ \([-\d.]+%\); regressed: .*<code>status<\/code>/);
   });
 });
