@@ -24,4 +24,5 @@ export const DEFAULTS: Readonly<MgproxyConfig> = Object.freeze<MgproxyConfig>({
   clients: {},
   upstream: { hosts: {}, extraCaFiles: [] },
   network: NETWORK_OFF,
+  map: [],
 });

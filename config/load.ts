@@ -12,6 +12,7 @@ import { entryTarget, lintConfig, maxTimeoutOf, parseDomainEntry, timeoutAboveMa
 import { type Cap, capFor, type PlatformName, type PlatformProfile, PLATFORMS, refererOf } from './platforms.js';
 import { isHostName, isValidHost, normalizeHost, normalizeIp, splitHostPort } from './net-address.js';
 import { normalizeNetwork, type PresetName } from './network.js';
+import { type MapEntry, validateMap } from './map.js';
 
 /** Where an upstream connection really goes (`upstream.hosts`, like curl's `--resolve`). */
 export interface UpstreamAddress { host: string; port?: number }
@@ -111,6 +112,7 @@ function mergeDefaults(raw: Record<string, unknown>, problems: Problem[]): Mgpro
       extraCaFiles: pick('upstream.extraCaFiles', upstream.extraCaFiles, [] as string[]),
     },
     network: normalizeNetwork(pick('network', raw.network, DEFAULTS.network)),
+    map: pick('map', raw.map, [] as MapEntry[]),
   };
 }
 
@@ -272,6 +274,8 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
 
   const hostMap = compileHostMap(merged.upstream.hosts, problems);
   const extraCas = readExtraCas(merged.upstream.extraCaFiles, dir, problems);
+  // `respond.bodyFile` must be there at load (a `local` file may come later: 404 until it does).
+  for (const p of validateMap(merged.map, dir)) problems.push(problem('config-schema', p.path, p.message));
   const passthrough = compilePassthrough(merged.passthrough, problems);
   merged.clients = compileClients(merged.clients);
   const listedPorts = compileListed(merged.domains);

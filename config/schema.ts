@@ -4,6 +4,7 @@
  */
 import { DEVICES, PLATFORM_NAMES, type Device, type PlatformName } from './platforms.js';
 import { type NetworkConfig, validateNetwork } from './network.js';
+import { type MapEntry, validateMap } from './map.js';
 
 import { clientNameProblem } from './client-name.js';
 import type { Api, Severity } from './vocabulary.js';
@@ -73,6 +74,15 @@ export interface MgproxyConfig {
    * `custom` profile; the last matching rule wins. `--network PRESET` replaces `default`.
    */
   network: NetworkConfig;
+  /**
+   * Map rules (docs/toolkit.md), tried in order on the game's URL once the rules have let it
+   * through; the first match wins. Each has `url` (a pattern, `*` = any run of characters, query
+   * string included) and one of: `local` (a file, or a folder ending in `/` to which what the last
+   * `*` matched is appended; relative to this file), `remote` (a base URL replacing what the pattern
+   * matched before its last `*`; verified as any upstream) or `respond` (`status`, `headers`, and
+   * `body` or `bodyFile`). Replaced at run time by `POST /api/map`. Fields: config/map.ts `MapEntry`.
+   */
+  map: MapEntry[];
 }
 
 /** One config problem: lint id, severity, where in the file, and what to do about it. */
@@ -168,6 +178,8 @@ const configShape = object({
   },
   upstream: object({ hosts: stringMap, extraCaFiles: stringArray }),
   network: (v, path, out) => { for (const p of validateNetwork(v, path)) out.push(schemaError(p.path, p.message)); },
+  // The shape here; load.ts checks `bodyFile` against the config file's folder.
+  map: (v, path, out) => { for (const p of validateMap(v, undefined, path)) out.push(schemaError(p.path, p.message)); },
 });
 
 /** Schema problems of a parsed config file: unknown keys, wrong types, bad enums, bad `version`. */

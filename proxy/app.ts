@@ -26,6 +26,7 @@ import { ProxyServer } from './engine/server.js';
 import { Upstream } from './engine/upstream/pools.js';
 import { NetworkState } from './network/state.js';
 import { HealthMonitor } from './reports/health.js';
+import { MapRules } from './engine/map/state.js';
 import type { PresetName } from '../config/network.js';
 
 export interface ProxyOptions {
@@ -133,6 +134,7 @@ export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger, clientN
     state: new RuntimeState(),
     network: new NetworkState(config.network),
     upstream: new Upstream(config),
+    map: new MapRules(config.map, config.file),
   };
   const health = new HealthMonitor(() => ({ events, config, origins: base.upstream.origins, inFlight: inFlight.all() }));
   return { ...base, health, rules: createRules({ ...base, health }) };

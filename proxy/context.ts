@@ -1,5 +1,7 @@
 /** What every part of a running proxy shares, built once at start. */
 import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { TunnelInfo } from './engine/connect.js';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../config/load.js';
 import type { Ca } from '../certs/ca.js';
@@ -13,12 +15,15 @@ import type { SocketMessages } from './sockets/messages.js';
 import type { Rule } from './rules/types.js';
 import type { Upstream } from './engine/upstream/pools.js';
 import type { HealthMonitor } from './reports/health.js';
+import type { MapRules } from './engine/map/state.js';
 
 /** Switched by `POST /api/background` and the dashboard (SPEC §8); the background rules listen. */
 export class RuntimeState extends EventEmitter {
   background = false;
   /** Where the proxy listens, once it does (the dashboard's config summary and phone QR). */
   listening?: { host: string; port: number };
+  /** Feeds a connection to the proxy as a tunnel (replay, docs/toolkit.md); set by the proxy server. */
+  openTunnel?: (socket: Duplex, info: TunnelInfo) => void;
 
   setBackground(on: boolean): void {
     if (on === this.background) return;
@@ -46,6 +51,8 @@ export interface ProxyContext {
   readonly upstream: Upstream;
   /** The network health report (docs/health.md), recording once something asks for it. */
   readonly health: HealthMonitor;
+  /** The map rules in force (docs/toolkit.md), replaced by `POST /api/map`. */
+  readonly map: MapRules;
   /** The ordered registry (rules/index.ts). */
   readonly rules: readonly Rule[];
 }

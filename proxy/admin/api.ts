@@ -12,6 +12,7 @@ import { jsonReportChunks, platformSummaries } from '../reports/json.js';
 import { clientNameProblem } from '../../config/client-name.js';
 import { normalizeIp } from '../../config/net-address.js';
 import { reportExtras } from '../reports/index.js';
+import { getExchangeCurl, TOOLKIT_ROUTES } from './api-toolkit.js';
 
 export type Route = (ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
@@ -134,7 +135,10 @@ const getExchanges: Route = (ctx, _req, res, url) => {
 };
 
 /** One exchange (finished, or a socket still open): its headers and timings, and for a socket its kept messages. */
-const getExchange: Route = (ctx, _req, res, url) => {
+const getExchange: Route = (ctx, req, res, url) => {
+  const as = url.searchParams.get('as');
+  if (as === 'curl') { getExchangeCurl(ctx, req, res, url); return; }
+  if (as !== null) { sendJson(res, 400, { error: 'as= takes "curl" only' }); return; }
   const id = Number(url.searchParams.get('id'));
   const d = Number.isInteger(id) ? ctx.exchanges.detail(id) : undefined;
   if (!d) { sendJson(res, 404, { error: `no exchange ${url.searchParams.get('id')} is kept (finished, or a socket open)` }); return; }
@@ -235,4 +239,5 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['GET /api/timeline', getTimeline],
   ['POST /api/clients', postClients],
   ['GET /ca.pem', getCaPem],
+  ...TOOLKIT_ROUTES,
 ]);

@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import { NETWORK_SECTION } from './dashboard-network.js';
 import { HEALTH_SECTION } from './dashboard-health.js';
+import { MAP_SECTION, MAP_STYLE } from './dashboard-map.js';
 
 export const DASHBOARD_STYLE = String.raw`
 :root{color-scheme:light dark;--fg:#1b1f24;--bg:#fff;--muted:#57606a;--box:#f6f8fa;--line:#d0d7de;--accent:#0b5cad;--err:#cf222e;--warn:#9a6700;--info:#0969da}
@@ -86,6 +87,7 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{colo
   #list td{display:inline;border:0;padding:0 .4rem 0 0;overflow-wrap:anywhere}
   #list td.msg,#list td.url{display:block}
 }
+${MAP_STYLE}
 `;
 
 /**
@@ -190,7 +192,7 @@ ${caNotice ? `<p id="ca-notice" role="alert">${escapeHtml(caNotice)}</p>
 <h2 id="h-load">In flight per client <span id="caps" class="muted"></span></h2>
 <table><thead><tr><th>client</th><th>requests</th><th>sockets</th><th>network</th></tr></thead><tbody id="load-rows"></tbody></table>
 <p id="no-load" class="muted">Nothing in flight.</p>
-</section>${HEALTH_SECTION}${NETWORK_SECTION}
+</section>${HEALTH_SECTION}${NETWORK_SECTION}${MAP_SECTION}
 <section aria-labelledby="h-phones">
 <h2 id="h-phones">Phones</h2>
 <div id="phones"></div>

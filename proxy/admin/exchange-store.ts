@@ -11,6 +11,9 @@ import type { EventHub, Violation } from '../flow/events.js';
 import type { InFlight } from '../flow/inflight.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { answerHeaders, type ProxyAnswer } from '../flow/respond.js';
+import type { Mapped } from '../../config/map.js';
+import { type BodyKeep, ReplayBodies } from './replay-bodies.js';
+import type { ReplayRequest } from '../engine/replay.js';
 
 export const MAX_EXCHANGES = 10_000;
 export const TIMELINE_MS = 10 * 60_000;
@@ -34,6 +37,8 @@ export interface ExchangeSummary {
   bytesOut: number;
   outcome: string | null;
   violations: string[];
+  /** A map rule took it (docs/toolkit.md). */
+  mapped?: Mapped;
 }
 
 export interface ExchangeDetail extends ExchangeSummary {
@@ -56,6 +61,7 @@ function summarize(ex: Exchange): ExchangeSummary {
     violations: ex.violations.length === 0 ? NO_VIOLATIONS as string[] : ex.violations.map((v) => v.rule),
   };
   if (clientName !== undefined) s.clientName = clientName;
+  if (ex.mapped) s.mapped = ex.mapped;
   return s;
 }
 
@@ -79,6 +85,10 @@ interface Kept {
   requestRaw: readonly string[];
   response: IncomingHttpHeaders | ProxyAnswer | undefined;
   answered: boolean;
+  /** Where it went, for replay and copy as cURL (docs/toolkit.md). */
+  target: Pick<Exchange, 'scheme' | 'host' | 'port' | 'path'>;
+  /** Its request body as kept for replay; undefined when it had none. */
+  body?: BodyKeep;
 }
 
 /**
@@ -139,10 +149,12 @@ export class ExchangeLog {
   private readonly markers = new Map<string, TimelineMarker[]>();
   /** WebSockets past their 101, not ended yet. */
   private readonly open = new Map<number, Exchange>();
+  /** Request bodies up to 1 MiB each, bounded in total, for replay. */
+  private readonly bodies = new ReplayBodies();
 
   /** `sockets` announces each socket's 101 ('open', with its exchange). */
   constructor(private readonly events: EventHub, private readonly inFlight: InFlight, sockets?: EventEmitter) {
-    events.on('exchange-start', (ex: Exchange) => this.point(ex.client));
+    events.on('exchange-start', (ex: Exchange) => { this.point(ex.client); this.bodies.watch(ex); });
     events.on('exchange', (ex: Exchange) => this.finished(ex));
     sockets?.on('open', (ex: Exchange) => this.opened(ex));
     events.on('violation', (v: Violation) => { if (v.rule === 'concurrency-exceeded' && v.client) this.marker(v); });
@@ -167,10 +179,16 @@ export class ExchangeLog {
     const kept: Kept = {
       summary: summarize(ex), requestRaw: ex.req.rawHeaders,
       response: ex.proxyAnswer ?? ex.responseHeaders, answered: ex.proxyAnswer !== undefined,
+      target: { scheme: ex.scheme, host: ex.host, port: ex.port, path: ex.path }, body: this.bodies.taken(ex),
     };
     this.done.push(kept);
     this.byId.set(ex.id, kept);
-    if (this.done.length > MAX_EXCHANGES * 1.1) for (const old of this.done.splice(0, this.done.length - MAX_EXCHANGES)) this.byId.delete(old.summary.id);
+    if (this.done.length > MAX_EXCHANGES * 1.1) {
+      for (const old of this.done.splice(0, this.done.length - MAX_EXCHANGES)) {
+        this.byId.delete(old.summary.id);
+        if (old.body) this.bodies.release(old.body);
+      }
+    }
     if (this.events.listenerCount('exchange-summary') > 0) this.events.emit('exchange-summary', kept.summary);
   }
 
@@ -205,6 +223,18 @@ export class ExchangeLog {
     if (!kept) return undefined;
     const response = kept.answered ? answerHeaders(kept.response as ProxyAnswer) : kept.response as IncomingHttpHeaders | undefined;
     return { ...kept.summary, requestHeaders: rawPairs(kept.requestRaw), responseHeaders: objectPairs(response as Record<string, unknown> | undefined) };
+  }
+
+  /**
+   * What replay and copy as cURL need of a finished exchange: undefined when it is not kept,
+   * `'body-not-kept'` when its request had a body that was not (over 1 MiB, not read, or evicted).
+   */
+  request(id: number): ReplayRequest | 'body-not-kept' | undefined {
+    const kept = this.byId.get(id);
+    if (!kept) return undefined;
+    const body = kept.body ? this.bodies.bytes(kept.body) : Buffer.alloc(0);
+    if (!body) return 'body-not-kept';
+    return { ...kept.target, id, method: kept.summary.method, url: kept.summary.url, api: kept.summary.api, rawHeaders: kept.requestRaw, body };
   }
 
   /** The client's points and markers of the last TIMELINE_MS. */

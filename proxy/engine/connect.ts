@@ -29,6 +29,12 @@ export function tunnelOf(socket: Duplex): TunnelInfo | undefined {
   return tunnels.get(socket);
 }
 
+/** Hands `socket` to `inner` as a tunnel to `info`'s host (replay: proxy/engine/replay.ts). */
+export function openTunnel(inner: { emit(event: 'connection', s: Duplex): boolean }, socket: Duplex, info: TunnelInfo): void {
+  tunnels.set(socket, info);
+  inner.emit('connection', socket);
+}
+
 const TLS_HANDSHAKE_RECORD = 0x16;
 /** A client that opens a tunnel and says nothing is dropped after this long. */
 const FIRST_BYTE_TIMEOUT_MS = 30_000;

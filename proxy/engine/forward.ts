@@ -18,6 +18,7 @@ import { DispatchRelay, HOP_BY_HOP, upstreamRequestHeaders } from './dispatch.js
 import { responseSink, uploadSource } from '../network/paths.js';
 import { forwardWebSocket } from './websocket.js';
 import { relayed } from './relay-memory.js';
+import { mapExchange, type UpstreamRoute } from './map/index.js';
 
 /** The response head as the client gets it, and as the rules and the HAR read it. */
 function responseHeaders(raw: Buffer[], wantsClose: boolean): { flat: string[]; parsed: IncomingHttpHeaders } {
@@ -157,12 +158,12 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
 export class Forwarder {
   constructor(readonly ctx: ProxyContext) {}
 
-  /** The route's pool, or the loop error when the route is the proxy itself. */
-  private dispatcherFor(ex: Exchange): Dispatcher | LoopError {
+  /** The route's pool, or the loop error when the route is the proxy itself. `to`: the exchange's own target, or a map rule's. */
+  private dispatcherFor(ex: Exchange, to: Pick<UpstreamRoute, 'host' | 'port'> & { scheme: string } = ex): Dispatcher | LoopError {
     const { upstream } = this.ctx;
-    const loop = upstream.loopCheck(upstream.route(ex.host, ex.port));
+    const loop = upstream.loopCheck(upstream.route(to.host, to.port));
     if (loop) return loop;
-    return upstream.dispatcher(ex.scheme === 'https' || ex.scheme === 'wss', ex.host, ex.port);
+    return upstream.dispatcher(to.scheme === 'https' || to.scheme === 'wss', to.host, to.port);
   }
 
   /** Sends an admitted HTTP exchange upstream. */
@@ -171,11 +172,14 @@ export class Forwarder {
     if (!res || !ex.moveTo('forwarding')) return;
     // Out of any queue, on its way upstream: the health report's concurrency per API counts from here.
     this.ctx.events.emit('exchange-forward', ex);
-    const dispatcher = this.dispatcherFor(ex);
+    // Map rules (docs/toolkit.md): answered from disk or by the rule, or sent to another upstream.
+    const mapped = mapExchange(this.ctx, ex);
+    if (mapped === 'answered') return;
+    const dispatcher = this.dispatcherFor(ex, mapped);
     if (dispatcher instanceof LoopError) { this.onError(ex, dispatcher); return; }
     dispatcher.dispatch({
       method: ex.method,
-      path: ex.path,
+      path: mapped?.path ?? ex.path,
       headers: upstreamRequestHeaders(ex),
       body: uploadOf(ex),
     }, new ResponseRelay(this, ex, res));

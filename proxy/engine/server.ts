@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { ClientAccess } from '../phones/client-access.js';
 import type { ProxyContext } from '../context.js';
 import { classifyApi } from '../flow/classify.js';
-import { handleConnect, tunnelOf } from './connect.js';
+import { handleConnect, openTunnel, tunnelOf } from './connect.js';
 import { Exchange, type Scheme } from '../flow/exchange.js';
 import { Forwarder } from './forward.js';
 import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../../config/net-address.js';
@@ -115,6 +115,8 @@ export class ProxyServer {
       socket.on('error', () => undefined);
       socket.on('close', () => this.sockets.delete(socket));
     });
+    // Replays (proxy/engine/replay.ts) come in as tunnels of their own, through the same handlers.
+    ctx.state.openTunnel = (socket, info) => openTunnel(this.inner, socket, info);
     this.outer.on('connect', (req, socket, head) => {
       const refusal = this.refusal(req);
       if (refusal) writeRawAnswer(socket, 403, REFUSED_HEADER, refusal);

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Action, Api, RuleId, Severity } from '../../config/vocabulary.js';
 import type { HostAudit } from '../../certs/audit/types.js';
 import type { PlatformName } from '../../config/platforms.js';
+import type { Mapped } from '../../config/map.js';
 
 /** A violation event: request-bound ones carry every field; per-host TLS findings carry no api, method, url or client. */
 export interface Violation {
@@ -30,6 +31,8 @@ export interface Violation {
   time: string;
   /** The network condition the exchange ran under (SPEC §11): a preset name, `custom`, or a fault type. */
   network?: string;
+  /** A map rule took the exchange (docs/toolkit.md): `{"type": "local"|"remote"|"respond", "to": …}`. */
+  mapped?: Mapped;
 }
 
 export const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { info: 0, warning: 1, error: 2 };

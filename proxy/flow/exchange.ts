@@ -13,6 +13,7 @@ import { onEnd } from '../rules/pipeline.js';
 import type { Finding, HostFinding } from '../rules/types.js';
 import { formatHost } from '../../config/net-address.js';
 import type { Condition } from '../network/conditions.js';
+import type { Mapped } from '../../config/map.js';
 
 export type Scheme = 'https' | 'http' | 'wss' | 'ws';
 /** How it ended: `completed` (whole response sent), `blocked` (answered by the proxy), `aborted` (a peer left), `cut` (a rule cut it), `error`. */
@@ -108,6 +109,8 @@ export class Exchange {
   upstreamAlpn?: string;
   /** The proxy's own answer, when it answered instead of the upstream (the HAR shows it). */
   proxyAnswer?: ProxyAnswer;
+  /** Set when a map rule took the exchange (proxy/engine/map/): its events, line and HAR entry carry it. */
+  mapped?: Mapped;
   private current: ExchangeState = 'admitting';
   /** Body findings still on their way (a decoder's last output); `finish` waits for them. */
   private findingsDue = false;
@@ -188,6 +191,7 @@ export class Exchange {
       action, message: finding.message, platform: platforms[0]!, platforms, time: new Date().toISOString(),
     };
     if (this.network) v.network = this.network.name;
+    if (this.mapped) v.mapped = this.mapped;
     if (this.preflight) return v;
     this.ctx.clients.countViolation(this.client);
     this.violations.push(v);
@@ -271,6 +275,7 @@ export class Exchange {
       id: this.id, client: this.client, ...(this.clientName === undefined ? {} : { clientName: this.clientName }), api: this.api, method: this.method, url: this.url,
       status: this.status ?? null, bytesIn: this.bytesIn, bytesOut: this.bytesOut,
       durationMs: Math.round(this.durationMs * 10) / 10, outcome: this.outcome, network: this.network?.name,
+      mapped: this.mapped,
     }, 'exchange');
     this.ctx.events.emit('exchange', this);
   }

@@ -23,6 +23,7 @@ import { answerHeaders, type ProxyAnswer } from '../flow/respond.js';
 import { type Condition, describeCondition } from '../network/conditions.js';
 import { AtomicFile } from './write-atomic.js';
 import { chainTap } from '../flow/taps.js';
+import type { Mapped } from '../../config/map.js';
 
 /** SPEC §6: bodies up to 1 MiB each. */
 export const MAX_HAR_BODY_BYTES = 1024 * 1024;
@@ -52,6 +53,8 @@ export interface HarExchange {
   readonly proxyAnswer?: ProxyAnswer;
   /** SPEC §11: the network condition it ran under, as `_mgproxy.network`. */
   readonly network?: Condition;
+  /** A map rule took it (docs/toolkit.md), as `_mgproxy.mapped`. */
+  readonly mapped?: Mapped;
   requestBodyTap?: (chunk: Buffer) => void;
   responseBodyTap?: (chunk: Buffer) => void;
 }
@@ -237,6 +240,7 @@ export class HarRecorder {
     if (this.closed) return;
     const c = { req: new Capture(this.budget), res: new Capture(this.budget) };
     this.captures.set(ex, c);
+    // The dashboard's store taps request bodies too (kept for replay): every recorder sees every chunk (proxy/flow/taps.ts).
     ex.requestBodyTap = chainTap(ex.requestBodyTap, c.req.tap);
     ex.responseBodyTap = chainTap(ex.responseBodyTap, c.res.tap);
   }
@@ -355,6 +359,7 @@ export class HarRecorder {
       mgproxy.platforms = this.platforms.filter((p) => broken.has(p));
     }
     if (ex.network) mgproxy.network = describeCondition(ex.network);
+    if (ex.mapped) mgproxy.mapped = ex.mapped;
     const entry: Record<string, unknown> = {
       startedDateTime: new Date(ex.startedAt).toISOString(),
       time: round(total),

@@ -10,6 +10,7 @@ import type { SocketTally } from '../../sockets/messages.js';
 import type { WsMessage } from '../../sockets/observer.js';
 import { $, clientLabel, clientNames, el, errorText, getJson, pickedClient, refreshClients, showError, size, svg } from './dom.js';
 import { expectSocket, showSocket } from './sockets.js';
+import { exchangeActions } from './exchange-actions.js';
 
 /** Row height: two lines at phone widths (the URL on its own line), as the page's style says. */
 const rowH = () => (window.matchMedia('(max-width:640px)').matches ? 40 : 26);
@@ -91,11 +92,12 @@ function openExchange(id: number): void {
   getJson<Detail>(`/api/exchange?id=${id}`).then((d) => {
     const box = $('ex-detail');
     box.hidden = false;
-    box.replaceChildren(el('h3', `${d.method} ${d.url}`));
+    box.replaceChildren(el('h3', `${d.method} ${d.url}`), exchangeActions(d.id));
     const dl = el('dl');
     const pairs: [string, string][] = [['client', clientLabel(d.client)], ['api', d.api], ['status', String(d.status ?? '')], ['started', new Date(d.start).toISOString()],
       ['first byte', d.firstByteMs === null ? '' : `${d.firstByteMs} ms`], ['total', d.durationMs === null ? (isOpenSocket(d) ? 'open' : '') : `${d.durationMs} ms`],
       ['sent / received', `${size(d.bytesIn)} / ${size(d.bytesOut)}`], ['outcome', d.outcome ?? ''], ['violations', d.violations.join(', ') || 'none']];
+    if (d.mapped) pairs.push(['mapped', `${d.mapped.type} → ${d.mapped.to}`]);
     for (const [k, v] of pairs) { dl.appendChild(el('dt', k)); dl.appendChild(el('dd', v)); }
     box.appendChild(dl);
     if (d.messages) showSocket(box, id, d.messages, d.tally ?? null);
