@@ -1,5 +1,5 @@
 # mgproxy on the LAN: docker run -p 8899:8899 -p 127.0.0.1:8900:8900 -v mgproxy-ca:/data/ca mgproxy
-# The admin API and dashboard listen on 0.0.0.0 inside the container (--admin-host, SPEC §8) so that
+# The admin API and dashboard listen on 0.0.0.0 inside the container (--admin-host, docs/dashboard.md) so that
 # a published port reaches them; publish 8900 on the host's loopback only: whoever reaches it can
 # read the traffic and switch background mode.
 # Node 24 is the Active LTS line (package.json's engines still allows >= 20).

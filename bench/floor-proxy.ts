@@ -1,10 +1,10 @@
 /**
- * The engine floor (issue 14's measurement, kept runnable): the least a TLS-terminating CONNECT
+ * The engine floor (bench/README.md, kept runnable): the least a TLS-terminating CONNECT
  * proxy on Node 20 does per request, with mgproxy's own engine choices and nothing else. The outer
  * http.Server answers CONNECT 200 and wraps the socket in a `tls.TLSSocket` (one static
  * certificate for `*.bench.test`), an inner http.Server that never listens parses the requests,
  * and each goes to the upstream on one undici `Pool` through `dispatch` with a raw handler that
- * writes the response as it comes (backpressure: onData returns res.write()). No rules, no
+ * writes the response as it comes (backpressure: the controller paused while res.write() is full). No rules, no
  * exchange object, no log line, no events. Its req/s and its bulk MB/s over direct bound what
  * mgproxy can reach on the same core: the gap between the two is mgproxy's own cost.
  * Started with the path of a JSON file {cert, key, upstreamPort}; prints {"port": N}.
@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
+import { endToEnd } from '../proxy/engine/headers.js';
 
 const { cert, key, upstreamPort } = JSON.parse(fs.readFileSync(process.argv[2]!, 'utf8')) as { cert: string; key: string; upstreamPort: number };
 const secureContext = tls.createSecureContext({ cert, key });
@@ -22,30 +23,22 @@ const pool = new Pool(`https://127.0.0.1:${upstreamPort}`, {
   connections: 256, keepAliveTimeout: 60_000, pipelining: 1,
   connect: { rejectUnauthorized: false, servername: 'api.bench.test' },
 });
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 
 class Relay implements Dispatcher.DispatchHandler {
   constructor(private readonly res: http.ServerResponse) {}
-  onConnect(): void { /* nothing to abort from */ }
-  onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
-    const flat: string[] = [];
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toString('latin1');
-      if (!HOP.has(name.toLowerCase())) flat.push(name, raw[i + 1]!.toString('latin1'));
-    }
-    this.res.writeHead(status, statusText, flat);
-    this.res.on('drain', resume);
-    return true;
+  // undici takes a handler for its controller API by this method (lib/handler/unwrap-handler.js).
+  onRequestStart(): void { /* nothing to abort from */ }
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, _headers: http.IncomingHttpHeaders, statusText?: string): void {
+    this.res.writeHead(status, statusText ?? '', endToEnd(controller.rawHeaders as Buffer[]));
+    this.res.on('drain', () => controller.resume());
   }
-  onData(chunk: Buffer): boolean { return this.res.write(chunk); }
-  onComplete(): void { this.res.end(); }
-  onError(): void { this.res.destroy(); }
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void { if (!this.res.write(chunk)) controller.pause(); }
+  onResponseEnd(): void { this.res.end(); }
+  onResponseError(): void { this.res.destroy(); }
 }
 
 const inner = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-  const headers: string[] = [];
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) if (!HOP.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
+  const headers = endToEnd(req.rawHeaders);
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   pool.dispatch({ method: req.method!, path: req.url!, headers, body: hasBody ? req : null }, new Relay(res));
 });

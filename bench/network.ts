@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --only network` (SPEC §11, issue 15): how exact the shaping is, and what the
+ * `npm run bench -- --only network` (docs/network.md): how exact the shaping is, and what the
  * conditions cost when they do not apply. Each figure puts the configured value beside the
  * measured one, so the table's ratio is measured / configured; the off-cost rows compare the
  * proxy with nothing set against the proxy with a rule that matches another client (every

@@ -1,5 +1,5 @@
 /**
- * The bench's HTTP upstream: Debian's nginx (issue 14: "direct" must be a real server's speed, not
+ * The bench's HTTP upstream: Debian's nginx ("direct" must be a real server's speed, not
  * a Node server sharing the load generator's core), installed by the bench's setup when missing.
  * One worker process, HTTPS on a loopback port with the bench's wildcard certificate, keep-alive
  * without a request limit, no access log:

@@ -1,5 +1,5 @@
 /**
- * How long the reports take for a long CI run (issue 6: 100,000 exchanges "must finish writing in
+ * How long the reports take for a long CI run (bench/README.md: 100,000 exchanges "must finish writing in
  * seconds"). Feeds N synthetic exchanges, each with one violation (the worst case for JSON and
  * JUnit: 100,000 events), through the EventHub and the HAR recorder exactly as a running proxy
  * does ('exchange-start' sets the body taps, the taps see the bodies, 'exchange' writes the

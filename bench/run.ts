@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every workload of issue 8, straight to a local upstream and through mgproxy
+ * `npm run bench`: every workload of bench/README.md, straight to a local upstream and through mgproxy
  * (the real CLI, every rule on), in rounds that alternate direct and proxied so that noise hits
  * both; prints a markdown table of medians (min–max) with the ratio to direct and the target.
  *   --quick        one tiny round of each workload (the smoke test's run)

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { TestPki } from '../test/helpers/pki.js';
 
 export const APPID = 'wx0123456789abcdef';
-/** What the runtime sends (SPEC §4 `referer-mismatch`): the rule checks it and the rewrite sets it. */
+/** What the runtime sends (docs/rules.md `referer-mismatch`): the rule checks it and the rewrite sets it. */
 export const HEADERS: Readonly<Record<string, string>> = { referer: `https://appservice.wx.com/${APPID}/0/page-frame.html` };
 
 export const HOSTS = { api: 'api.bench.test', cdn: 'cdn.bench.test', ws: 'ws.bench.test' } as const;

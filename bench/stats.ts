@@ -1,6 +1,6 @@
 /**
  * Rounds to figures: the median of the rounds with their min and max, the ratio of the proxy's
- * median to direct's, and the issue's target for it. A target says which way is better, so a
+ * median to direct's, and its target (bench/README.md). A target says which way is better, so a
  * ratio is judged the same way for throughput (higher) and latency or memory (lower).
  */
 
@@ -14,7 +14,7 @@ export function spread(rounds: number[]): Spread {
   return { median, min: sorted[0] ?? Number.NaN, max: sorted[sorted.length - 1] ?? Number.NaN, rounds };
 }
 
-/** What the issue asks of a figure: of its ratio to direct, or of its own value. */
+/** What the target asks of a figure: of its ratio to direct, or of its own value. */
 export interface Target {
   of: 'ratio' | 'value';
   /** `min`: at least `limit`; `max`: at most `limit`; `between`: from `limit` to `upper`. */

@@ -1,5 +1,5 @@
 /**
- * What the inline TLS audit costs (issue 5's closing note): time to first byte through the proxy
+ * What the inline TLS audit costs (bench/README.md): time to first byte through the proxy
  * for the first request to a fresh host and for later ones, with the audit on and off
  * (`skipVerification`), plus the audit alone in-process. Every request opens its own CONNECT
  * tunnel, so the only difference between the columns is what the proxy does upstream.

@@ -1,5 +1,5 @@
 /**
- * The issue's workloads, each runnable straight to the upstream or through the proxy (a `Route`).
+ * The bench's workloads (bench/README.md), each runnable straight to the upstream or through the proxy (a `Route`).
  * They return raw measurements; run.ts turns rounds into figures. Every loop is bounded by a count
  * and a time.
  */

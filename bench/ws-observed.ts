@@ -1,5 +1,5 @@
 /**
- * WSS echo with message observation on (issue 17): the proxy parses every frame both ways only
+ * WSS echo with message observation on (docs/dashboard.md): the proxy parses every frame both ways only
  * while a dashboard listens (an SSE client on `/api/events`) or a HAR is recorded. This holds an
  * SSE connection open on the proxy's admin port while a workload runs, so `npm run bench` can set
  * the echo rate with observation beside the plain one.

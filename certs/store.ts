@@ -82,7 +82,10 @@ export class CertStore {
 
   private async mint(host: string): Promise<tls.SecureContext> {
     const keys = await this.keys();
-    const leaves = keys.map((key) => mintLeaf(host, this.ca, key));
+    // One clock reading for both twins: minted apart (an RSA signature on a busy machine), they
+    // could straddle a second and get different dates.
+    const now = Date.now();
+    const leaves = keys.map((key) => mintLeaf(host, this.ca, key, now));
     const entry = this.entries.get(host);
     if (entry) entry.renewAt = Math.min(...leaves.map((l) => l.notAfter.getTime())) - DAY_MS;
     // One context, both key pairs: OpenSSL picks per handshake by what the client offers.

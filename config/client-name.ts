@@ -1,4 +1,4 @@
-/** What a client's name may be (SPEC §8): checked for `--client-name`, config `clients` and `POST /api/clients`. */
+/** What a client's name may be (docs/dashboard.md): checked for `--client-name`, config `clients` and `POST /api/clients`. */
 import net from 'node:net';
 
 /** Names are short labels: a phone model, a tester, a device id. */

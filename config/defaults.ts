@@ -1,7 +1,7 @@
 import type { MgproxyConfig } from './schema.js';
 import { NETWORK_OFF } from './network.js';
 
-/** TCSAS's default and maximum timeout (reference text: "The default and maximum timeout is 60 seconds"); every platform's in config/platforms.ts. */
+/** TCSAS's default and maximum timeout (its network rules: "The default and maximum timeout is 60 seconds"); every platform's in config/platforms.ts. */
 export const MAX_TIMEOUT_MS = 60_000;
 
 /**

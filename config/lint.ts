@@ -1,5 +1,5 @@
 /**
- * Config lint (SPEC §2, §12): the backend's own rules for server domains, one named check each, run
+ * Config lint (docs/config.md, docs/platforms.md): the backend's own rules for server domains, one named check each, run
  * in the order of the table below, following the platform(s) of the config. Each returns problems;
  * none throws.
  */
@@ -33,7 +33,7 @@ export function parseDomainEntry(list: DomainList, index: number, raw: string): 
 /**
  * The host an entry allows and its port (undefined: listed without one), or undefined when the
  * entry is not usable (another check says why). A port is refused by `config-port-in-domain` on
- * the platforms that forbid one; where the config passed, it is the exact port of SPEC §12.
+ * the platforms that forbid one; where the config passed, it is the exact port of docs/platforms.md.
  */
 export function entryTarget(e: DomainEntry): { host: string; port?: number } | undefined {
   const hp = splitHostPort(e.hostPort);
@@ -84,7 +84,7 @@ const configPortInDomain: EntryCheck = (e, platforms) => {
   return against[0] === platforms[0] ? problem : { ...problem, severity: 'warning' };
 };
 
-/** SPEC §12: a host the platform refuses even when listed (WeChat's api.weixin.qq.com); requests to it get `host-refused`. */
+/** docs/platforms.md: a host the platform refuses even when listed (WeChat's api.weixin.qq.com); requests to it get `host-refused`. */
 const configRefusedHost: EntryCheck = (e, platforms) => {
   const host = entryTarget(e)?.host;
   if (host === undefined) return undefined;

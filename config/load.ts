@@ -1,7 +1,7 @@
 /**
  * Reads a config file, merges the defaults, resolves relative paths against the file's folder,
  * reads game.json and the extra CA files, and compiles everything the hot path looks up into
- * tables (SPEC §2, §10 "Paths in the config", "Timeouts").
+ * tables (docs/config.md, docs/platforms.md).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,7 +23,7 @@ export interface RuntimeConfig extends MgproxyConfig {
   file?: string;
   /** Absolute path of the game.json that was read, if any. */
   gameJsonFile?: string;
-  /** The platforms whose rules apply, in the config's order: the first decides (SPEC §12). */
+  /** The platforms whose rules apply, in the config's order: the first decides (docs/platforms.md). */
   platforms: readonly PlatformProfile[];
   /** Their names, the same order. */
   platformNames: readonly PlatformName[];
@@ -205,7 +205,7 @@ function compilePassthrough(patterns: string[], problems: Problem[]) {
 }
 
 /**
- * Each platform's caps (SPEC §12: "a platform sets the defaults of concurrency; values written in
+ * Each platform's caps (docs/platforms.md: "a platform sets the defaults of concurrency; values written in
  * the config win"): a written `concurrency.http` is one cap shared by request + uploadFile +
  * downloadFile in place of the platform's, a written `concurrency.socket` the socket cap.
  */
@@ -250,7 +250,7 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
   const merged = mergeDefaults(raw, problems);
   if (overrides.mode) merged.mode = overrides.mode;
   if (overrides.platform) merged.platform = overrides.platform;
-  // SPEC §11: `--network X` sets `default`; the config's rules stay.
+  // docs/network.md: `--network X` sets `default`; the config's rules stay.
   if (overrides.network) merged.network = { ...merged.network, default: overrides.network };
   const platforms = (Array.isArray(merged.platform) ? merged.platform : [merged.platform]).map((name) => PLATFORMS[name]);
   const writtenConcurrency = isObject(raw.concurrency) ? raw.concurrency : {};
@@ -295,7 +295,7 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
   };
 }
 
-/** One problem a line, as `check-config` prints it (SPEC §10): `error|warning <id> <path> <message>`. */
+/** One problem a line, as `check-config` prints it (docs/config.md): `error|warning <id> <path> <message>`. */
 export function formatProblem(p: Problem): string {
   return `${p.severity} ${p.id} ${p.path || '(file)'} ${p.message}`;
 }

@@ -104,7 +104,7 @@ export function parseCidr(text: string): Cidr | undefined {
 }
 
 const LOOPBACK = ['127.0.0.0/8', '::1/128'].map((c) => parseCidr(c)!);
-/** SPEC §10 "IP classes": the private ranges a mini game may reach when `allowLanIps`. */
+/** docs/rules.md (`ip-not-allowed`): the private ranges a mini game may reach when `allowLanIps`. */
 export const PRIVATE_RANGES: readonly Cidr[] = [
   '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', 'fc00::/7', 'fe80::/10',
 ].map((c) => parseCidr(c)!);

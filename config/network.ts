@@ -1,5 +1,5 @@
 /**
- * The `network` config key and admin object (SPEC §11): the presets with the published numbers
+ * The `network` config key and admin object (docs/network.md): the presets with the published numbers
  * each comes from, the faults with their parameters, and a validator that names the path of every
  * problem (`network.rules[1].fault.type`). proxy/network/ compiles and applies it.
  */

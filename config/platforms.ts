@@ -1,8 +1,8 @@
 /**
- * Platform profiles (SPEC §12): what each super app's runtime enforces on a mini game's network
- * calls. Every value comes from shared/reference/platforms.md (the platform's developer docs or a
- * mirror, cited per value below); a cell the table leaves open ("?", "—", not stated) keeps the
- * TCSAS value and is named in `unknown`, so that the README and `check-config` can say so.
+ * Platform profiles (docs/platforms.md): what each super app's runtime enforces on a mini game's network
+ * calls. Every value comes from the platform's developer docs or a mirror of them (listed in
+ * docs/platforms.md, "Sources"); a cell the table leaves open ("?", "—", not stated) keeps the
+ * TCSAS value and is named in `unknown`, so that docs/platforms.md and `check-config` can say so.
  */
 import type { Api } from './vocabulary.js';
 
@@ -150,7 +150,7 @@ export function capFor(caps: readonly Cap[], api: Api): number {
   return Math.max(...caps.filter((c) => c.apis.includes(api)).map((c) => c.max));
 }
 
-/** One line per cap, as messages and the README show them: "request 15, uploadFile 5, …". */
+/** One line per cap, as messages and docs/platforms.md show them: "request 15, uploadFile 5, …". */
 export function describeCaps(caps: readonly Cap[]): string {
   return caps.map((c) => `${c.apis.join('+')} ${c.max}${c.perHost ? ' per host' : ''}`).join(', ');
 }

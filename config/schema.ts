@@ -1,6 +1,7 @@
 /**
- * The config file's shape (SPEC §2), with a validator that reports every problem with its path.
- * The README's config reference is written from the JSDoc here.
+ * The config file's shape (docs/config.md), with a validator that reports every problem with its path.
+ * docs/config.md's table is generated from the JSDoc here (`npm run docs`, test/helpers/config-doc.ts;
+ * test/docs-config.test.ts fails when they differ): write each key's JSDoc for a reader of that page.
  */
 import { DEVICES, PLATFORM_NAMES, type Device, type PlatformName } from './platforms.js';
 import { type NetworkConfig, validateNetwork } from './network.js';
@@ -25,7 +26,7 @@ export type Overflow = 'reject' | 'queue';
 
 export interface MgproxyConfig {
   /**
-   * The super app(s) whose rules apply (SPEC §12): `"tcsas"` (default), `"wechat"`, `"qq"`,
+   * The super app(s) whose rules apply (docs/platforms.md): `"tcsas"` (default), `"wechat"`, `"qq"`,
    * `"douyin-game"`, `"douyin-app"`, `"baidu"`, `"taptap"`, or a list of them. With a list, the first
    * decides what `enforce` blocks and which Referer `rewrite` sends; every one's rules are checked.
    */
@@ -40,7 +41,10 @@ export interface MgproxyConfig {
   domains: Record<DomainList, string[]>;
   /** Path of the game's game.json, relative to this file; its `networkTimeout` is used where this file sets none. */
   gameJson?: string;
-  /** Timeout in milliseconds per API. Default and maximum: the platform's (60000 on every platform); values above the maximum are capped. */
+  /**
+   * Timeout in milliseconds per API. Default and maximum: the platform's (60000 on every platform); values above the maximum are capped.
+   * @default game.json's, else the platform's (60000)
+   */
   networkTimeout: Partial<Record<Api, number>>;
   /** `enforce`: the proxy answers a request that breaks an error rule itself; `report`: forward it and record the violation. */
   mode: Mode;
@@ -53,22 +57,23 @@ export interface MgproxyConfig {
    * sockets; over the cap, `reject` (429) or `queue`. Unset caps are the platform's (TCSAS 10 / 5;
    * Douyin mini game request 15, uploadFile 5, downloadFile 5; Baidu 5 requests per host on Android);
    * a cap written here replaces every platform's.
+   * @default the platform's (TCSAS 10 / 5) / `"reject"`
    */
   concurrency: { http: number; socket: number; overflow: Overflow };
   /** `rewrite`: the upstream always gets the fixed Referer; `check`: forward the client's, only report; `off`: neither. */
   referer: RefererMode;
   /** Host patterns (`host` or `*.suffix`) tunnelled as raw bytes: no interception, no rules, no counting. */
   passthrough: string[];
-  /** Names of clients by source IP (`{"192.168.1.23": "iphone-13"}`), shown in events (`clientName`), reports, the HAR and the dashboard. */
+  /** Names of clients by source IP (`{"192.168.1.23": "iphone-13"}`), shown in events (`clientName`), reports, the HAR and the dashboard; a name is 1–64 characters, no control characters. */
   clients: Record<string, string>;
   upstream: {
-    /** Like curl's `--resolve`: `"name"` or `"name:port"` → `"address"` or `"address:port"`. SNI, Host and certificate checks keep the name. */
+    /** Like curl's `--resolve`: `"name"` or `"name:port"` → `"address"` or `"address:port"`. SNI, Host and certificate checks keep the name; `name:port` wins over `name`. */
     hosts: Record<string, string>;
     /** Extra PEM files of roots trusted for upstream certificate checks (test servers); relative to this file. */
     extraCaFiles: string[];
   };
   /**
-   * Weak networks and faults (SPEC §11): `default` a preset for everyone (`none`, `slow-3g`,
+   * Weak networks and faults (docs/network.md): `default` a preset for everyone (`none`, `slow-3g`,
    * `slow-4g`, `fast-4g`, `3g`, `edge`, `2g-lossy`, `very-bad`, `offline`) and `rules`, each matching
    * a `client` IP, a `host` (name or `*.suffix`), both or neither, with one `preset`, `fault` or
    * `custom` profile; the last matching rule wins. `--network PRESET` replaces `default`.

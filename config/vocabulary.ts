@@ -1,5 +1,5 @@
 /**
- * The words every part of mgproxy shares (SPEC §4, §5, §6): the runtime's APIs, severities, rule
+ * The words every part of mgproxy shares (docs/rules.md, docs/tls-audit.md): the runtime's APIs, severities, rule
  * ids and the actions a violation can carry. A leaf module that imports nothing, so that config/,
  * certs/ and proxy/ can all use it without importing one another.
  */
@@ -10,13 +10,13 @@ export const APIS: readonly Api[] = ['request', 'uploadFile', 'downloadFile', 'c
 
 export type Severity = 'info' | 'warning' | 'error';
 
-/** Every id a request-bound violation can carry (SPEC §4, §12). */
+/** Every id a request-bound violation can carry (docs/rules.md, docs/platforms.md). */
 export const REQUEST_RULE_IDS = [
   'insecure-scheme', 'domain-not-allowed', 'ip-not-allowed', 'referer-mismatch', 'concurrency-exceeded',
   'timeout', 'background-interrupted', 'background-call', 'response-not-utf8', 'response-multiple-bom',
   'http-error-status', 'port-not-allowed', 'host-refused',
 ] as const;
-/** Every id a per-host TLS finding can carry (SPEC §5). */
+/** Every id a per-host TLS finding can carry (docs/tls-audit.md). */
 export const TLS_RULE_IDS = [
   'tls-untrusted', 'tls-self-signed', 'tls-chain-incomplete', 'tls-expired', 'tls-not-yet-valid',
   'tls-hostname-mismatch', 'tls-no-tls12', 'tls-unreachable', 'ats-weak-protocol', 'ats-no-forward-secrecy',
@@ -26,5 +26,5 @@ export type RequestRuleId = (typeof REQUEST_RULE_IDS)[number];
 export type TlsRuleId = (typeof TLS_RULE_IDS)[number];
 export type RuleId = RequestRuleId | TlsRuleId;
 
-/** SPEC §6: what happened to the exchange because of the violation. */
+/** docs/rules.md: what happened to the exchange because of the violation. */
 export type Action = 'blocked' | 'reported' | 'rewritten' | 'queued' | 'cut';

@@ -1,7 +1,7 @@
 /** What every part of a running proxy shares, built once at start. */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import type { TunnelInfo } from './engine/connect.js';
+import type { TunnelInfo } from './engine/tunnel-info.js';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../config/load.js';
 import type { Ca } from '../certs/ca.js';

@@ -1,5 +1,5 @@
 /**
- * `mgproxy ca --android-system DIR` (SPEC §1): the CA as `<subject_hash_old>.0`, the hash computed
+ * `mgproxy ca --android-system DIR` (docs/commands.md): the CA as `<subject_hash_old>.0`, the hash computed
  * in-process and checked here against the real `openssl x509 -subject_hash_old`.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * `mgproxy audit` (issue 5, SPEC §1, §10): the real CLI against real flawed servers, routed with
+ * `mgproxy audit` (docs/tls-audit.md): the real CLI against real flawed servers, routed with
  * `upstream.hosts` and trusted through `extraCaFiles`; the `--json` shape, the table, exit codes,
  * unreachable hosts and timeouts as findings, bad usage.
  */
@@ -58,7 +58,7 @@ describe('mgproxy audit against flawed servers', () => {
     });
   }
 
-  it('prints exactly the shape of SPEC §10', () => {
+  it('prints exactly the shape of docs/tls-audit.md', () => {
     for (const h of all.hosts) {
       assert.deepEqual(Object.keys(h), ['host', 'port', 'protocol', 'cipher', 'chain', 'trustedVia', 'findings']);
       assert.equal(h.port, 443);

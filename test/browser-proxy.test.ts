@@ -1,5 +1,5 @@
 /**
- * Chromium through the proxy (issue 12), the way a WebView game sees it: Debian's chromium, headless,
+ * Chromium through the proxy, the way a WebView game sees it: Debian's chromium, headless,
  * `--proxy-server` at mgproxy, the mgproxy CA trusted in the NSS db of its HOME and no flag that
  * loosens certificate checks, so Chromium's own strict X.509 parser judges every leaf. From the page:
  * an HTTPS page loads, fetch() to an allowed cross-origin API is byte-exact, fetch() to a blocked

@@ -1,5 +1,5 @@
 /**
- * The conformance matrix (issue 12): the CA and every kind of leaf the proxy presents (each in
+ * The conformance matrix (docs/phones.md, "After upgrading"): the CA and every kind of leaf the proxy presents (each in
  * its RSA 2048 form and its ECDSA P-256 twin), verified by
  * three independent X.509 implementations from Debian's packages (Chromium, the fourth, runs in
  * browser-proxy.test.ts): OpenSSL (`openssl verify -x509_strict -purpose sslserver`, with the name),

@@ -1,5 +1,5 @@
 /**
- * The names and the DER of the CA and of every kind of leaf (issue 12): every DirectoryString is a
+ * The names and the DER of the CA and of every kind of leaf: every DirectoryString is a
  * UTF8String, or a PrintableString within its alphabet, read back with OpenSSL's own ASN.1 parser
  * (independent of ours) and with certs/der.ts's strict checker, the one the CA load uses.
  */

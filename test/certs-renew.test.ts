@@ -1,5 +1,5 @@
 /**
- * The CA's life (SPEC §5): a CA made by older code, with a name Chromium refuses, is replaced at
+ * The CA's life (docs/commands.md, "The CA"): a CA made by older code, with a name Chromium refuses, is replaced at
  * load with one warning line, shown on the onboarding page and the dashboard until restart;
  * `mgproxy ca --renew` rotates it on purpose; `start` warns when less than 30 days are left.
  */
@@ -16,7 +16,7 @@ import { runCli, startProxy, tempDir, type LogLine } from './helpers/proxy.js';
 const DAY = 86_400_000;
 
 /**
- * Writes ca.pem + ca-key.pem as mgproxy ≤ issue 12 made them (forge's default PrintableString names,
+ * Writes ca.pem + ca-key.pem as earlier builds of mgproxy made them (forge's default PrintableString names,
  * the OU with its ';') or, with `utf8`, as today's code does, valid for `days`.
  */
 function writeCa(dir: string, { utf8 = false, days = 397 } = {}): string {

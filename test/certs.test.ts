@@ -1,5 +1,5 @@
 /**
- * The CA and the minted leaves (SPEC §5 last paragraph, §9): what a phone checks, seen through a
+ * The CA and the minted leaves (docs/phones.md, docs/tls-audit.md): what a phone checks, seen through a
  * real TLS handshake with the proxy.
  */
 import assert from 'node:assert/strict';

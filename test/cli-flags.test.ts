@@ -1,4 +1,4 @@
-/** Bad usage names the flag as it was typed (issue 13, SPEC §1): one line, exit 2, in every command. */
+/** Bad usage names the flag as it was typed (docs/commands.md): one line, exit 2, in every command. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runCli } from './helpers/proxy.js';

@@ -1,4 +1,4 @@
-/** The CLI as users and scripts meet it (SPEC §1, §10 "Ready line", "Exit codes"). */
+/** The CLI as users and scripts meet it (docs/commands.md, "Exit codes"). */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -97,7 +97,8 @@ describe('graceful stop', () => {
     try {
       const seen = w.upstream.seen.length;
       const slow = w.fetch('https://api.example.test/slow?ms=1500&body=finished');
-      while (w.upstream.seen.length === seen) await new Promise((r) => setTimeout(r, 20));
+      const { pollUntil } = await import('./helpers/poll.js');
+      await pollUntil('the request to reach the upstream', () => w.upstream.seen.length > seen);
       const code = w.proxy.stop('SIGTERM');
       const r = await slow;
       assert.equal(r.status, 200);

@@ -1,8 +1,8 @@
 /**
- * Clients by name (SPEC §8): `--client-name IP=NAME`, the config key `clients` and
+ * Clients by name (docs/dashboard.md): `--client-name IP=NAME`, the config key `clients` and
  * `POST /api/clients` name a client; `GET /api/clients` lists the clients seen with their counts;
  * events, the exchange log line, the JSON report, the JUnit XML and the HAR carry the name.
- * Also `--admin-host` (SPEC §1): where the admin API listens, and its warning.
+ * Also `--admin-host` (docs/commands.md): where the admin API listens, and its warning.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-/** `mgproxy check-config` (SPEC §2, §10): every problem, one a line, with its id and path; exit 0 or 2. */
+/** `mgproxy check-config` (docs/config.md): every problem, one a line, with its id and path; exit 0 or 2. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';

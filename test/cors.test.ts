@@ -1,5 +1,5 @@
 /**
- * CORS on the proxy's own answers (SPEC §6 "So that a game running in a browser…"): a page's fetch
+ * CORS on the proxy's own answers (docs/rules.md): a page's fetch
  * can read the 403, its errMsg and x-mgproxy-rule; a preflight the rules would block gets 204 and
  * records no event, so the page's real request goes out and gets the readable answer. Real sockets
  * (Node https through the proxy); Chromium reads the same answers in browser-proxy.test.ts.

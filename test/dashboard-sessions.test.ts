@@ -1,5 +1,5 @@
 /**
- * The dashboard's per-client views in headless Chromium (SPEC §8): named clients by name, the
+ * The dashboard's per-client views in headless Chromium (docs/dashboard.md): named clients by name, the
  * exchange list (virtualised) and an exchange's details with its socket messages, the in-flight
  * timeline with a `concurrency-exceeded` marker listing the 10 exchanges in flight when the 11th
  * was refused, and a page that keeps up with 10,000 exchanges. Screenshots at phone and laptop widths.

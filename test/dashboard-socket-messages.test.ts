@@ -1,5 +1,5 @@
 /**
- * A socket's live message list in headless Chromium (SPEC §8): the socket is opened before the
+ * A socket's live message list in headless Chromium (docs/dashboard.md): the socket is opened before the
  * dashboard (its later messages must still show: the proxy joins it at the next message), listed
  * while open, and its messages stream into the open details. With 100,000 messages the page stays
  * responsive: the list is virtualised (a bounded number of rows in the DOM), a redraw takes well

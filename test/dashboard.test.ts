@@ -1,5 +1,5 @@
 /**
- * The dashboard (SPEC §8 `GET /` on the admin port, §10 "Dashboard and onboarding pages") in a
+ * The dashboard (docs/dashboard.md: `GET /` on the admin port) in a
  * real browser: headless Chromium (Debian's, driven by playwright-core) against a real proxy, with
  * real requests blocked by the rules. Every request the page makes is recorded: none may leave
  * for another origin. Also, without a browser: the page's headers, `/api/config`, and bad input

@@ -1,5 +1,5 @@
 /**
- * The Exchange's one state (proxy/flow/exchange.ts, issue 14 item 5), in process: every move from each
+ * The Exchange's one state (proxy/flow/exchange.ts, docs/architecture.md), in process: every move from each
  * state, allowed or refused, on a real Exchange; what "answerable" means in each; and that the
  * proxy's own answer is given once, only while nothing was sent. The real-socket tests (timeout,
  * background-interrupted, faults, websocket) check the same states end to end.
@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
-import type { ProxyContext } from '../proxy/context.js';
-import { Exchange, type ExchangeState } from '../proxy/flow/exchange.js';
+import { Exchange, type ExchangeEnv, type ExchangeState } from '../proxy/flow/exchange.js';
 import { upstreamErrorAnswer } from '../proxy/flow/respond.js';
 
 const STATES: ExchangeState[] = ['admitting', 'queued', 'forwarding', 'answered', 'ended'];
@@ -23,18 +22,18 @@ const ALLOWED = new Set([
   'answered→ended',
 ]);
 
-/** The logged exchange lines, per test. */
-let logged: unknown[] = [];
+/** The exchanges that ended, per test. */
+let logged: Exchange[] = [];
 
-const ctx = {
-  config: { mode: 'enforce', platformNames: ['tcsas'] },
-  log: { info: (o: unknown) => logged.push(o) },
-  events: { requests: 0, emit: () => true, record: (v: unknown) => v },
-  clients: { countExchange: () => undefined, countViolation: () => undefined, nameOf: () => undefined },
-  inFlight: { add: () => undefined, delete: () => undefined },
-  network: { conditionFor: () => undefined },
-  rules: [],
-} as unknown as ProxyContext;
+/** The exchange's whole environment (proxy/flow/exchange.ts ExchangeEnv): no service of the proxy is faked. */
+const env: ExchangeEnv = {
+  platformNames: ['tcsas'],
+  conditionFor: () => undefined,
+  clientName: () => undefined,
+  started: () => undefined,
+  violation: (_ex, v) => v,
+  ended: (ex) => { logged.push(ex); },
+};
 
 /** A response that keeps what was written to it. */
 function fakeRes(): ServerResponse & { written: number[] } {
@@ -48,7 +47,7 @@ function fakeRes(): ServerResponse & { written: number[] } {
 
 function exchange(res = fakeRes()): Exchange {
   const req = { method: 'GET', headers: {}, httpVersion: '1.1', complete: true } as unknown as IncomingMessage;
-  return new Exchange(ctx, { req, res, client: '127.0.0.1', scheme: 'https', host: 'a.example.test', port: 443, path: '/', api: 'request' });
+  return new Exchange(env, { req, res, client: '127.0.0.1', scheme: 'https', host: 'a.example.test', port: 443, path: '/', api: 'request' });
 }
 
 /** An exchange brought to `state` by allowed moves. */

@@ -1,5 +1,5 @@
 /**
- * Hardening (issue 13): requests a hostile network or an odd client sends, answered for that
+ * Hardening (docs/architecture.md): requests a hostile network or an odd client sends, answered for that
  * client alone, with what the client asked for kept.
  */
 import assert from 'node:assert/strict';

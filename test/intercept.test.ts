@@ -1,5 +1,5 @@
 /**
- * Interception and forwarding (issue: proxy core): HTTPS through a CONNECT tunnel with real
+ * Interception and forwarding: HTTPS through a CONNECT tunnel with real
  * clients, byte-exact both ways, keep-alive and pipelining, `upstream.hosts`, absolute-form HTTP,
  * passthrough tunnels.
  */

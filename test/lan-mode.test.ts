@@ -1,5 +1,5 @@
 /**
- * LAN mode (SPEC §8, §10): only loopback and private clients may use the proxy unless
+ * LAN mode (docs/phones.md): only loopback and private clients may use the proxy unless
  * `--allow-clients` says otherwise; a refused client gets 403 naming its address and the flag,
  * no tunnel, and a log line.
  *

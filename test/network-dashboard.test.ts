@@ -1,4 +1,4 @@
-/** The dashboard's network control (SPEC §11) in headless Chromium against a real proxy. */
+/** The dashboard's network control (docs/network.md) in headless Chromium against a real proxy. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';

@@ -1,5 +1,5 @@
 /**
- * Shaping and data-path faults on real traffic (SPEC §11): downKbps and upKbps end to end, latency
+ * Shaping and data-path faults on real traffic (docs/network.md): downKbps and upKbps end to end, latency
  * on each WebSocket chunk, socket-drop (1006), reset (afterBytes), outage. Wide bounds only; the
  * exact figures are `npm run bench -- --only network`.
  */
@@ -63,6 +63,8 @@ describe('network shaping on real traffic', () => {
     await setNetwork({ rules: [{ host: 'ws.example.test', custom: { latencyMs: 100 } }] });
     const slow = await roundTrip();
     const added = slow - base;
+    // 100 ms each way on the socket: a round trip gains 200; at least 160 (timer slack), under 500 so
+    // latencies added per frame twice would fail, with room for a loaded machine.
     assert.ok(added >= 160 && added <= 500, `a round trip took ${added.toFixed(0)} ms longer (base ${base.toFixed(0)} ms)`);
     await setNetwork({ default: 'none', rules: [] });
   });
@@ -79,6 +81,7 @@ describe('network shaping on real traffic', () => {
     // The socket is open and unshaped; now the phone is put on 100 ms of latency.
     await setNetwork({ rules: [{ client: '127.0.0.1', custom: { latencyMs: 100 } }] });
     const slow = Math.min(await echo('d'), await echo('e'), await echo('f'));
+    // As above: 200 ms more per round trip, the bound wider as the change lands on an open socket.
     assert.ok(slow - base >= 160 && slow - base <= 600, `an open socket's round trip took ${(slow - base).toFixed(0)} ms longer (base ${base.toFixed(0)} ms)`);
     // Several in flight at once come back in order.
     const got: string[] = [];
@@ -88,6 +91,7 @@ describe('network shaping on real traffic', () => {
     assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => `m${i}`));
     await setNetwork({ default: 'none', rules: [] });
     const again = Math.min(await echo('g'), await echo('h'), await echo('i'));
+    // Lifted: back within 80 ms of the unshaped round trip, well under the 200 ms the condition adds.
     assert.ok(again < base + 80, `lifted: a round trip takes ${again.toFixed(0)} ms (base ${base.toFixed(0)} ms)`);
     ws.close();
   });
@@ -98,6 +102,7 @@ describe('network shaping on real traffic', () => {
     const ws = await openWs(w.proxy.url, w.proxy.caPem, 'wss://ws.example.test/drop');
     const code = await new Promise<number>((r) => ws.once('close', (c) => r(c)));
     assert.equal(code, 1006);
+    // afterMs is 300, counted from the socket's open (after t0): 280 leaves 20 ms of timer slack.
     assert.ok(performance.now() - t0 >= 280, 'not before afterMs');
     await setNetwork({ default: 'none', rules: [] });
     const open = await openWs(w.proxy.url, w.proxy.caPem, 'wss://ws.example.test/drop-later');
@@ -124,6 +129,7 @@ describe('network shaping on real traffic', () => {
   it('outage: while down, new requests fail as offline ones do', async () => {
     // Up for the first millisecond of every 10 minutes: down from now on.
     await setNetwork({ rules: [{ host: 'api.example.test', fault: { type: 'outage', everyMs: 600_000, forMs: 599_999 } }] });
+    // Past the first millisecond of the cycle, when the link is still up.
     await new Promise((r) => setTimeout(r, 5));
     const r = await viaProxy(w.proxy.url, w.proxy.caPem, 'https://api.example.test/echo?outage=1');
     assert.equal(r.status, 502);

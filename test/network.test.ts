@@ -1,4 +1,4 @@
-/** Network conditions (SPEC §11): presets, matching, the `network` key, --network, /api/network, faults, recording. */
+/** Network conditions (docs/network.md): presets, matching, the `network` key, --network, /api/network, faults, recording. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -114,6 +114,8 @@ describe('network conditions on real traffic (request timeout 1500 ms)', () => {
     assert.equal(r.headers['x-mgproxy-fault'], 'error-status');
     const line = await exchangeLine(w, 'https://api.example.test/echo?fault=1');
     assert.equal(line.network, 'error-status');
+    // A fault's answer is not a rule's: its own outcome.
+    assert.equal(line.outcome, 'fault');
     assert.equal(w.upstream.seen.length, seen, 'the upstream saw nothing');
     assert.equal((await w.fetch('https://cdn.example.test/bytes/10')).status, 200, 'other hosts are not affected');
   });
@@ -143,6 +145,8 @@ describe('network conditions on real traffic (request timeout 1500 ms)', () => {
     const r = await w.fetch('https://api.example.test/echo?hang=1');
     const took = Date.now() - t0;
     assertBlocked(r, 504, 'timeout', 'request:fail timeout');
+    // The timeout is 1500 ms: not before it (less a timer's slack), and well before the 6 s a hang
+    // would give without it, with room for a loaded machine.
     assert.ok(took >= 1400 && took < 5000, `answered after ${took} ms`);
     const v = await w.proxy.waitFor((l) => l.msg === 'violation' && l.rule === 'timeout' && l.url === 'https://api.example.test/echo?hang=1');
     assert.equal(v.network, 'hang', 'the event says which condition was in force');
@@ -177,6 +181,8 @@ describe('network conditions on real traffic (request timeout 1500 ms)', () => {
     await setNetwork({ rules: [{ host: 'api.example.test', custom: { latencyMs: 100 } }] });
     const slow = await time('slow');
     const added = slow - base;
+    // 100 ms added once per exchange: at least 80 (timer and clock slack), and under 400, far from a
+    // latency added per chunk or per hop, with room for a loaded machine.
     assert.ok(added >= 80 && added <= 400, `added ${added.toFixed(1)} ms (base ${base.toFixed(1)}, slow ${slow.toFixed(1)})`);
     await setNetwork({ default: 'none', rules: [] });
   });

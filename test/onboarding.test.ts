@@ -1,5 +1,5 @@
 /**
- * Onboarding (SPEC §8, §10): the install page, the CA in PEM, DER and Android's system-store
+ * Onboarding (docs/phones.md): the install page, the CA in PEM, DER and Android's system-store
  * form, and the PAC file, served by the proxy itself both through the proxy (`http://mgproxy.local/`)
  * and straight at the proxy port, with curl. No violation, nothing forwarded, no key served.
  */

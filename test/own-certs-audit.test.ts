@@ -1,5 +1,5 @@
 /**
- * mgproxy's own CA and the leaves it mints pass the same audit (SPEC §5, last paragraph) and
+ * mgproxy's own CA and the leaves it mints pass the same audit (docs/tls-audit.md, last paragraph) and
  * Apple's trust requirements: SAN, serverAuth EKU, validity ≤ 397 days, SHA-256, and RSA 2048 or
  * ECDSA P-256 for the leaves (the twin a client gets depends on what it offers); the CA a 10-year
  * root with critical basicConstraints CA:TRUE and keyCertSign. The leaves are served exactly as the

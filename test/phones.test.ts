@@ -1,5 +1,5 @@
 /**
- * `mgproxy start --host 0.0.0.0` for phones (SPEC §1, §10 "Ready line", "`--host 0.0.0.0`"): the
+ * `mgproxy start --host 0.0.0.0` for phones (docs/phones.md): the
  * ready line once, then every RFC 1918 address of the machine with its proxy setting, PAC URL,
  * onboarding URLs and a QR code that a real decoder reads back as the onboarding URL.
  *
@@ -12,6 +12,9 @@ import { formatPhoneBlock, lanAddresses, phoneSetups } from '../proxy/phones/pho
 import { makeNetns, type Netns, PRIVATE_ADDRESS, PUBLIC_ADDRESS, SECOND_PRIVATE_ADDRESS } from './helpers/netns.js';
 import { type ProxyProcess, READY, startProxy } from './helpers/proxy.js';
 import { decodeImage, terminalQrToPbm, zbarimgMissing } from './helpers/qr-decode.js';
+import { pollUntil } from './helpers/poll.js';
+import { exchangeLogged } from './helpers/assertions.js';
+import { viaProxy } from './helpers/clients.js';
 
 const iface = (address: string, extra: Partial<{ family: 'IPv4' | 'IPv6'; internal: boolean }> = {}) => ({
   address, netmask: '255.255.255.0', family: extra.family ?? 'IPv4', mac: '02:00:00:00:00:01', internal: extra.internal ?? false, cidr: `${address}/24`,
@@ -82,8 +85,7 @@ describe('mgproxy start --host 0.0.0.0 (in a network namespace made by the test)
     json = await startProxy({ prefix: ns.prefix, args: ['--host', '0.0.0.0'] });
     // The block follows the ready line: wait until both drawings have arrived in full (their last row is all ▀).
     const complete = (text: string) => text.split('without a proxy').length === 3 && /▀{20,}$/.test(text.trimEnd());
-    const until = Date.now() + 10_000;
-    while (!(complete(human.stdout()) && complete(json.stderr())) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await pollUntil('both phone blocks drawn in full', () => complete(human.stdout()) && complete(json.stderr()), { every: 50 });
   });
   after(async () => {
     if (skip) return;
@@ -132,7 +134,11 @@ describe('mgproxy start --host 0.0.0.0 (in a network namespace made by the test)
   it('prints nothing for phones on loopback', async () => {
     const p = await startProxy();
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      // The phones block would follow the ready line at once; an exchange logged after it shows
+      // the proxy got past that point (a host in no domain list: answered by the proxy itself).
+      const url = 'https://evil.example.test/after-ready';
+      assert.equal((await viaProxy(p.url, p.caPem, url)).status, 403);
+      await exchangeLogged(p, url);
       assert.ok(!p.lines.some((l) => l.msg === 'phones'));
       assert.equal(p.stderr(), '');
     } finally {

@@ -1,5 +1,5 @@
 /**
- * Each platform profile on real sockets (SPEC §12): the Referer the upstream receives, the port
+ * Each platform profile on real sockets (docs/platforms.md): the Referer the upstream receives, the port
  * rule, the refused hosts, the background errMsg, the caps (Douyin mini game 15 + 5 + 5, WeChat 10,
  * Baidu 5 per host), Douyin mini program's plain http in test builds, and several platforms at once.
  */
@@ -8,13 +8,18 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { curl, type Reply } from './helpers/clients.js';
 import { assertBlocked, assertEventFields, violationsOf } from './helpers/assertions.js';
-import { admin, baseConfig, startWorld, type World } from './helpers/fixture.js';
+import { admin, baseConfig, holdAtUpstream, startWorld } from './helpers/fixture.js';
 import type { PlatformName } from '../config/platforms.js';
 
 const APPID = 'wx0123456789abcdef';
 const REFUSED: Record<string, PlatformName> = { 'api.weixin.qq.com': 'wechat', 'api.q.qq.com': 'qq', 'openapi.baidu.com': 'baidu' };
 
-const SLOW = 'https://api.example.test/slow?ms=2000';
+/**
+ * The requests that fill a cap stay at the upstream this long. holdAtUpstream resolves once the last
+ * of them arrived, and the first must still be in flight when the one over the cap comes: opening
+ * 15 tunnels at once took over 2 s on a loaded 2-core machine (load average 20), hence 4 s.
+ */
+const SLOW = 'https://api.example.test/slow?ms=4000';
 
 /** Per profile: what the upstream gets as Referer, what :8443 gets, the background errMsg, and the cap to fill (its message). */
 const PROFILES: { name: PlatformName; referer: string | null; port: 'pass' | 'refused'; background: string; http: boolean; cap: { n: number; url: string; message: string } }[] = [
@@ -36,21 +41,6 @@ const worldOf = (extra: Record<string, unknown>, request: string[] = [], plainPo
   },
 });
 
-async function waitUntil(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** `urls` in flight at once (each on its own tunnel), resolved once the upstream holds them all. */
-async function hold(w: World, urls: string[]): Promise<Promise<Reply | Error>[]> {
-  const seen = w.upstream.seen.length;
-  const replies = urls.map((u) => w.fetch(u).catch((e: Error) => e));
-  await waitUntil(`${urls.length} requests at the upstream`, () => w.upstream.seen.length - seen >= urls.length);
-  return replies;
-}
 const times = (n: number, url: string) => Array.from({ length: n }, () => url);
 
 async function plainUpstream(): Promise<{ port: number; close(): void }> {
@@ -97,7 +87,7 @@ describe('each platform profile', { concurrency: 2 }, () => {
         assertBlocked(await w.fetch('https://api.example.test/bytes/1'), 403, 'background-call', `request:fail ${p.background}`);
         await admin(w.proxy, 'POST', '/api/background', { background: false });
 
-        const held = await hold(w, times(p.cap.n, p.cap.url));
+        const held = await holdAtUpstream(w, times(p.cap.n, p.cap.url));
         assertBlocked(await w.fetch('https://api.example.test/bytes/1'), 429, 'concurrency-exceeded', 'request:fail exceed max task count');
         const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
         assertEventFields(line!, { action: 'blocked', platform: p.name, message: p.cap.message });
@@ -113,7 +103,7 @@ describe('caps per platform', () => {
   it('douyin-game: uploadFile and downloadFile have caps of their own (5) beside request\'s 15', async () => {
     const w = await worldOf({ platform: 'douyin-game' });
     try {
-      const held = await hold(w, [...times(15, SLOW), ...times(5, 'https://cdn.example.test/slow?ms=2000')]);
+      const held = await holdAtUpstream(w, [...times(15, SLOW), ...times(5, 'https://cdn.example.test/slow?ms=4000')]);
       assertBlocked(await w.fetch('https://cdn.example.test/bytes/1'), 429, 'concurrency-exceeded', 'downloadFile:fail exceed max task count');
       const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
       assert.equal(line!.message, 'Douyin mini game: 127.0.0.1 already has 5 downloadFile in flight (max 5)');
@@ -126,7 +116,7 @@ describe('caps per platform', () => {
   it('baidu: the cap is per host, 6 on iOS', async () => {
     const w = await worldOf({ platform: 'baidu', device: 'ios' }, ['https://evil.example.test']);
     try {
-      const held = await hold(w, times(6, SLOW));
+      const held = await holdAtUpstream(w, times(6, SLOW));
       assertBlocked(await w.fetch('https://api.example.test/bytes/1'), 429, 'concurrency-exceeded', 'request:fail exceed max task count');
       const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
       assert.equal(line!.message, 'Baidu on iOS: 127.0.0.1 already has 6 request in flight to api.example.test (max 6 per host)');
@@ -140,7 +130,7 @@ describe('caps per platform', () => {
   it('["douyin-game", "wechat"]: the 11th request passes (Douyin allows 15) and is reported for WeChat', async () => {
     const w = await worldOf({ platform: ['douyin-game', 'wechat'] });
     try {
-      const held = await hold(w, times(10, SLOW));
+      const held = await holdAtUpstream(w, times(10, SLOW));
       assert.equal((await w.fetch('https://api.example.test/bytes/11')).status, 200);
       const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
       assertEventFields(line!, { action: 'reported', platform: 'wechat', message: 'WeChat: 127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' });

@@ -1,5 +1,5 @@
 /**
- * The platform in every report (SPEC §12): `mgproxy run --platform tcsas,wechat` on real traffic:
+ * The platform in every report (docs/platforms.md): `mgproxy run --platform tcsas,wechat` on real traffic:
  * the summary table with a column per platform, the JSON report's `platforms`, a JUnit suite per
  * platform, the HAR's `_mgproxy.platform`, and the dashboard's numbers (`/api/stats` byPlatform).
  */

@@ -1,5 +1,5 @@
 /**
- * Platform profiles in the config (SPEC §12): `platform` and `device` validated with their paths,
+ * Platform profiles in the config (docs/platforms.md): `platform` and `device` validated with their paths,
  * the lint following the platform (a table per platform), the defaults a platform sets and the
  * values the config writes winning, and `check-config --platform`.
  */

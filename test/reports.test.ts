@@ -1,5 +1,5 @@
 /**
- * The reports (issue 6, SPEC §6, §10 "JUnit", "HAR"): JSON, JUnit and HAR written by `mgproxy run`
+ * The reports (docs/ci.md "Reading the reports"): JSON, JUnit and HAR written by `mgproxy run`
  * and on SIGTERM of `mgproxy start`, each parsed and checked as a CI or an importer would read it;
  * `GET /api/report`; bad report paths refused at start.
  */

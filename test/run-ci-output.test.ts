@@ -1,5 +1,5 @@
 /**
- * What `mgproxy run` writes for people reading a CI log (issue 18, SPEC §7): one human line per
+ * What `mgproxy run` writes for people reading a CI log (docs/ci.md): one human line per
  * violation, `--log-format json` for pino's lines, GitHub Actions annotations (escaped, 3 per
  * rule and then a count), the job summary in GITHUB_STEP_SUMMARY, colour only on a terminal
  * without NO_COLOR. The child is a real client making its requests through HTTPS_PROXY.

@@ -1,5 +1,5 @@
 /**
- * The inline TLS audit (issue 5, SPEC §5, §10): real TLS servers with one flaw each, real clients
+ * The inline TLS audit (docs/tls-audit.md): real TLS servers with one flaw each, real clients
  * through the proxy. Error findings answer 502 with the precise id in enforce mode, warnings pass,
  * every finding is one per-host event per run, the audit is cached (one probe for concurrent first
  * requests), report mode forwards anyway to the very leaf the audit checked.
@@ -13,14 +13,11 @@ import { curl, openWs, viaProxy } from './helpers/clients.js';
 import { TestPki } from './helpers/pki.js';
 import { type LogLine, type ProxyProcess, startProxy } from './helpers/proxy.js';
 import { hostOf, isBlocking, startTlsWorld, TLS_CASES, tlsConfig, type TlsWorld } from './helpers/tls-cases.js';
+import { pollUntil } from './helpers/poll.js';
 
 /** Waits for the exchange line of `host` (logged at its end, after its violations) and returns the per-host TLS events of `host`. */
 async function tlsEvents(proxy: ProxyProcess, host: string, count = 1): Promise<LogLine[]> {
-  const deadline = Date.now() + 15_000;
-  while (proxy.lines.filter((l) => l.msg === 'exchange' && String(l.url).startsWith(`https://${host}`)).length < count) {
-    if (Date.now() > deadline) throw new Error(`no exchange line for ${host}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await pollUntil(`${count} exchange line(s) for ${host}`, () => proxy.lines.filter((l) => l.msg === 'exchange' && String(l.url).startsWith(`https://${host}`)).length >= count, { ms: 15_000 });
   return proxy.violations().filter((v) => v.host === host && /^(tls|ats)-/.test(String(v.rule)));
 }
 

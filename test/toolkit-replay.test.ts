@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { curlBinary, viaProxy } from './helpers/clients.js';
 import { admin, baseConfig, HOSTS } from './helpers/fixture.js';
 import { TestPki } from './helpers/pki.js';
+import { pollUntil } from './helpers/poll.js';
 import { type ProxyProcess, startProxy } from './helpers/proxy.js';
 import { sha256, startUpstream, type Upstream } from './helpers/upstreams.js';
 
@@ -79,7 +80,8 @@ describe('replay and copy as cURL', () => {
     assert.equal(line.url, url);
     assert.equal(line.status, 200);
     assert.equal(line.bytesIn, binary.length);
-    await waitUntil(() => seenAt('/sha256?t=replay').length === 2);
+    // The upstream records a body at its end, a moment after answering.
+    await pollUntil('the upstream to record both bodies', () => seenAt('/sha256?t=replay').length === 2, { ms: 5000 });
     const [a, b] = seenAt('/sha256?t=replay');
     assert.equal(b!.method, 'POST');
     assert.equal(sha256(b!.body), sha256(binary));
@@ -134,7 +136,7 @@ describe('replay and copy as cURL', () => {
       const run = await runShell(command);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(sha256(run.stdout), first.sha256, `${run.stdout.toString()} vs ${first.body.toString()}`);
-      await waitUntil(() => received.filter((r) => r.url === path).length === 2);
+      await pollUntil(`the upstream to record both requests of ${path}`, () => received.filter((r) => r.url === path).length === 2, { ms: 5000 });
       const [a, b] = received.filter((r) => r.url === path);
       assert.equal(b!.method, 'PUT');
       assert.equal(sha256(b!.body), sha256(body));
@@ -142,12 +144,6 @@ describe('replay and copy as cURL', () => {
     });
   }
 });
-
-/** Polls `cond` every 20 ms for up to 5 s (the upstream records a body at its end, a moment after answering). */
-async function waitUntil(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 250 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(cond(), 'condition not met within 5 s');
-}
 
 describe('shell quoting (table)', () => {
   it('single-quotes every argument and writes octal escapes printf reads back', async () => {

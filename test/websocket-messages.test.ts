@@ -1,5 +1,5 @@
 /**
- * WebSocket messages through the proxy (SPEC §8): observed, never changed. A client sends text,
+ * WebSocket messages through the proxy (docs/dashboard.md): observed, never changed. A client sends text,
  * binary, fragmented and compressed messages; the upstream gets them byte-exact (sha256); the
  * HAR's upgrade entry lists them in `_webSocketMessages` (Chrome DevTools' shape) with the right
  * directions and payloads; the JSON report counts messages and bytes per socket.

@@ -1,4 +1,4 @@
-/** WebSockets through the proxy (issue: proxy core): byte-exact both ways, close codes passed on. */
+/** WebSockets through the proxy: byte-exact both ways, close codes passed on. */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';

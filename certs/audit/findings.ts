@@ -10,6 +10,7 @@ import { keyOf, notAfterOf, notBeforeOf, oneLineName, shortName, signatureAlgori
 import type { Handshake, ProbeFailure } from './probe.js';
 import { isSelfSigned } from './trust.js';
 import type { AuditFinding } from './types.js';
+import { DAY_MS } from '../x509.js';
 
 export interface AuditFacts {
   host: string;
@@ -24,7 +25,6 @@ export interface AuditFacts {
 
 type Check = (f: AuditFacts) => AuditFinding | undefined;
 
-const DAY_MS = 86_400_000;
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 /** iOS 13 / macOS 10.15 (support.apple.com/103769): TLS server certificates issued from 2019-07-01 must carry the serverAuth EKU and be valid ≤ 825 days. */
 const IOS13_FROM = Date.UTC(2019, 6, 1);

@@ -1,7 +1,7 @@
 /** The readable table `mgproxy audit` prints: one block per host, each finding with its fix. */
 import type { AuditOutcome } from './audit.js';
+import { DAY_MS } from '../x509.js';
 
-const DAY_MS = 86_400_000;
 
 function expiry(notAfter: Date | undefined, now: number): string {
   if (!notAfter) return '-';

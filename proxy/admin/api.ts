@@ -7,6 +7,7 @@ import type { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import type { ProxyContext } from '../context.js';
 import type { Violation } from '../flow/events.js';
+import { sendJson } from '../flow/respond.js';
 import { getConfig, getDashboard } from './dashboard.js';
 import { jsonReportChunks, platformSummaries } from '../reports/json.js';
 import { clientNameProblem } from '../../config/client-name.js';
@@ -21,11 +22,8 @@ const MAX_BODY_BYTES = 16 * 1024;
 const SSE_KEEPALIVE_MS = 15_000;
 const SSE_BATCH_MS = 200;
 
-export function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
-}
+/** Kept importable from here for the routes' modules; its home is flow/respond.ts. */
+export { sendJson };
 
 /** Reads a small body; answers 413 itself when it is too large. */
 export function readSmallBody(req: IncomingMessage, res: ServerResponse, then: (body: string) => void): void {

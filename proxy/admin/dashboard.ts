@@ -14,6 +14,7 @@ import { caCommonName } from '../phones/onboarding.js';
 import { isWildcardHost, phoneSetup, phoneSetups } from '../phones/phones.js';
 import { qrSvg } from '../phones/qr.js';
 import { DASHBOARD_SCRIPT, DASHBOARD_STYLE, renderDashboardPage } from './dashboard-page.js';
+import { sendJson } from '../flow/respond.js';
 
 const hash = (text: string) => `'sha256-${crypto.createHash('sha256').update(text).digest('base64')}'`;
 
@@ -60,7 +61,5 @@ export function configSummary(ctx: ProxyContext) {
 }
 
 export function getConfig(ctx: ProxyContext, _req: IncomingMessage, res: ServerResponse): void {
-  const body = JSON.stringify(configSummary(ctx));
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
+  sendJson(res, 200, configSummary(ctx));
 }

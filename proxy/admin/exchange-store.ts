@@ -13,7 +13,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { answerHeaders, type ProxyAnswer } from '../flow/respond.js';
 import type { Mapped } from '../../config/map.js';
 import { type BodyKeep, ReplayBodies } from './replay-bodies.js';
-import type { ReplayRequest } from '../engine/replay.js';
+import type { ReplayRequest } from '../engine/replay-request.js';
 
 export const MAX_EXCHANGES = 10_000;
 export const TIMELINE_MS = 10 * 60_000;

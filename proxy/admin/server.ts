@@ -3,8 +3,8 @@ import http from 'node:http';
 import net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import { splitHostPort } from '../../config/net-address.js';
-import { writeRawAnswer } from '../flow/respond.js';
-import { ROUTES, sendJson } from './api.js';
+import { clientErrorStatus, sendJson, writeRawAnswer } from '../flow/respond.js';
+import { ROUTES } from './api.js';
 
 /**
  * A browser page from another origin may send simple POSTs to 127.0.0.1 (no CORS preflight for
@@ -46,8 +46,9 @@ export function createAdminServer(ctx: ProxyContext): http.Server {
   // Malformed or oversized requests get a 4xx, like on the proxy port (SPEC §9).
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const code = err.code ?? '';
-    if (!code.startsWith('HPE_') || !socket.writable) { socket.destroy(); return; }
-    writeRawAnswer(socket, code === 'HPE_HEADER_OVERFLOW' ? 431 : 400, {}, `mgproxy admin: malformed request (${code})\n`);
+    const status = clientErrorStatus(code);
+    if (status === undefined || !socket.writable) { socket.destroy(); return; }
+    writeRawAnswer(socket, status, {}, `mgproxy admin: malformed request (${code})\n`);
   });
   return server;
 }

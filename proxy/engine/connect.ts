@@ -15,13 +15,10 @@ import { writeRawAnswer } from '../flow/respond.js';
 import { tunnelRaw } from './tunnel.js';
 import { onTunnel } from '../rules/pipeline.js';
 
-/** What the requests inside a tunnel inherit from its CONNECT. */
-export interface TunnelInfo {
-  host: string;
-  port: number;
-  client: string;
-  secure: boolean;
-}
+import type { TunnelInfo } from './tunnel-info.js';
+
+/** What the requests inside a tunnel inherit from its CONNECT (a leaf module, proxy/engine/tunnel-info.ts). */
+export type { TunnelInfo };
 
 const tunnels = new WeakMap<Duplex, TunnelInfo>();
 

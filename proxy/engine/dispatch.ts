@@ -3,55 +3,48 @@
  * the request headers the upstream gets, and the exchange's handle on aborting the dispatch.
  */
 import type { Exchange } from '../flow/exchange.js';
-import type { Forwarder } from './forward.js';
+import type { Dispatcher } from 'undici';
+import type { ProxyContext } from '../context.js';
+import { requestHeaders } from './headers.js';
+
+/** The client's headers as the upstream gets them (proxy/engine/headers.ts), the Referer rewrite applied. */
+export const upstreamRequestHeaders = (ex: Exchange): string[] => requestHeaders(ex.req.rawHeaders, ex.upstreamHeaders);
 
 /**
- * RFC 9110 §7.6.1: hop-by-hop fields are the proxy's to consume, never to forward. `expect` too:
- * Node's server has already answered `100 Continue` to the client, and undici sends the body as
- * it comes. `upgrade`/`connection` of a WebSocket are written by undici itself.
+ * What a relay needs of the proxy around it (the Forwarder is one): the services it reads (the
+ * rules and mode for the pipeline, the socket observer, the network conditions) and where an
+ * upstream failure goes.
  */
-export const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'proxy-authorization', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
-
-/** The fields named by Connection (RFC 9110 §7.6.1), lowercased; undefined when there is none. */
-export function connectionTokenSet(raw: readonly string[]): Set<string> | undefined {
-  let named: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
-      for (const t of raw[i + 1]!.split(',')) (named ??= new Set()).add(t.trim().toLowerCase());
-    }
-  }
-  return named;
+export interface RelayHost {
+  readonly ctx: Pick<ProxyContext, 'config' | 'rules' | 'socketMessages' | 'network'>;
+  /** The upstream failed: the proxy's 502 while nothing was sent, else a cut. */
+  onError(ex: Exchange, err: NodeJS.ErrnoException): void;
 }
 
-/** The client's headers as the upstream gets them: names and order kept, hop-by-hop dropped, overrides applied. */
-export function upstreamRequestHeaders(ex: Exchange): string[] {
-  const raw = ex.req.rawHeaders;
-  const named = connectionTokenSet(raw);
-  const overrides = ex.upstreamHeaders;
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower in overrides) continue;
-    out.push(raw[i]!, raw[i + 1]!);
-  }
-  for (const name in overrides) out.push(name, overrides[name]!);
-  return out;
-}
-
-/** What every dispatch handler shares: the exchange can abort the dispatch, once, until it is done. */
+/**
+ * What every dispatch handler shares (undici's controller API, types/dispatcher.d.ts
+ * `DispatchHandler`): the exchange holds the dispatch's controller, whose `abort()` stops it.
+ */
 export abstract class DispatchRelay {
-  /** Set once the exchange no longer listens to this dispatch (aborted, blocked at the head, or ended). */
+  /** Set once this dispatch has ended for the exchange (completed, failed, or handed a socket). */
   protected done = false;
 
-  constructor(protected readonly forwarder: Forwarder, protected readonly ex: Exchange) {}
+  constructor(protected readonly host: RelayHost, protected readonly ex: Exchange) {}
 
-  onConnect(abort: (err?: Error) => void): void {
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.ex.upstream = controller;
     // Answered by a timer or ended while connecting: the dispatch has no one to go to.
-    if (this.ex.state !== 'forwarding') { this.done = true; abort(); return; }
-    this.ex.upstreamAbort = () => {
-      if (this.done) return;
-      this.done = true;
-      abort();
-    };
+    if (this.ex.state !== 'forwarding') this.ex.abortUpstream();
+  }
+
+  /**
+   * True when undici's callbacks no longer concern the exchange: the dispatch ended, or the proxy
+   * aborted it (Exchange.abortUpstream: a rule answered, the client left, a fault; undici hands
+   * that abort back to onResponseError, which has nothing to do). `controller` is undefined when
+   * the dispatch failed before it started (a connection refused while the request was queued):
+   * undici then calls onResponseError alone (lib/handler/unwrap-handler.js).
+   */
+  protected ignored(controller: Dispatcher.DispatchController | undefined): boolean {
+    return this.done || controller?.aborted === true;
   }
 }

@@ -1,8 +1,8 @@
 /**
  * Forwarding with undici's Dispatcher (STYLE "Forwarding"): each admitted exchange is dispatched
- * on its route's Pool (proxy/engine/upstream/pools.ts) with a raw handler that writes the response to the
- * client as it arrives. Backpressure both ways: `onData` returns false when the client's socket
- * is full and the dispatch resumes on its 'drain'; the upload is the client's request stream,
+ * on its route's Pool (proxy/engine/upstream/pools.ts) with a handler that writes the response to the
+ * client as it arrives. Backpressure both ways: the handler pauses its controller while the
+ * client's socket is full and resumes it on the socket's 'drain'; the upload is the client's request stream,
  * which undici pauses when the upstream socket is full. The Referer (and any other override) is
  * set in the headers the dispatch sends. The WebSocket path is proxy/engine/websocket.ts.
  */
@@ -12,9 +12,10 @@ import type { Dispatcher } from 'undici';
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../flow/exchange.js';
 import { upstreamErrorAnswer } from '../flow/respond.js';
-import { type BodyTap, bodyObservers, runResponseHeadRules } from '../rules/pipeline.js';
+import { answerFinding, type BodyTap, bodyObservers, runResponseHeadRules } from '../rules/pipeline.js';
 import { LoopError } from './upstream/pools.js';
-import { DispatchRelay, HOP_BY_HOP, upstreamRequestHeaders } from './dispatch.js';
+import { DispatchRelay, type RelayHost, upstreamRequestHeaders } from './dispatch.js';
+import { endToEnd, headersOf } from './headers.js';
 import { responseSink, uploadSource } from '../network/paths.js';
 import { forwardWebSocket } from './websocket.js';
 import { relayed } from './relay-memory.js';
@@ -22,25 +23,8 @@ import { mapExchange, type UpstreamRoute } from './map/index.js';
 
 /** The response head as the client gets it, and as the rules and the HAR read it. */
 function responseHeaders(raw: Buffer[], wantsClose: boolean): { flat: string[]; parsed: IncomingHttpHeaders } {
-  const named = new Set<string>();
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toString('latin1').toLowerCase() === 'connection') {
-      for (const t of raw[i + 1]!.toString('latin1').split(',')) named.add(t.trim().toLowerCase());
-    }
-  }
-  const flat: string[] = [];
-  const parsed: IncomingHttpHeaders = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
-    const value = raw[i + 1]!.toString('latin1');
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
-    flat.push(name, value);
-    const seen = parsed[lower];
-    if (seen === undefined) parsed[lower] = lower === 'set-cookie' ? [value] : value;
-    else if (Array.isArray(seen)) seen.push(value);
-    else parsed[lower] = `${seen}, ${value}`;
-  }
+  const flat = endToEnd(raw);
+  const parsed = headersOf(flat);
   // The client's connection is ours, kept alive or closed as the client asked, whatever the
   // upstream said of its own.
   flat.push('connection', wantsClose ? 'close' : 'keep-alive');
@@ -85,77 +69,85 @@ export function describeError(err: NodeJS.ErrnoException): { cause: string; reas
   return { cause: 'upstream-failed', reason, message: `the upstream failed before responding: ${err.message}` };
 }
 
-/** undici's Dispatcher handler (its raw, callback form): one per forwarded request. */
+/**
+ * undici's Dispatcher handler (its controller API): one per forwarded request. The head is read
+ * from `controller.rawHeaders` (the upstream's names, order and repeated fields as they came),
+ * not from the parsed object, so that every Set-Cookie line reaches the client as its own line.
+ */
 class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
   private observers?: BodyTap;
-  private resume?: () => void;
   /** Where the body goes: the response itself, or the network shaper in front of it (SPEC §11). */
   private sink?: Writable;
+  /** Resumes the dispatch once the sink has room again; listening on the sink while the body flows. */
+  private onDrain?: () => void;
 
-  constructor(forwarder: Forwarder, ex: Exchange, private readonly res: ServerResponse) {
-    super(forwarder, ex);
+  constructor(host: RelayHost, ex: Exchange, private readonly res: ServerResponse) {
+    super(host, ex);
   }
 
-  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: IncomingHttpHeaders, statusMessage?: string): void {
     // 1xx informational answers (103 Early Hints) are not relayed; the final one follows.
-    if (this.done || statusCode < 200) return true;
+    if (this.ignored(controller) || statusCode < 200) return;
     const { ex, res } = this;
-    const { flat, parsed } = responseHeaders(raw, ex.clientWantsClose);
+    const { flat, parsed } = responseHeaders(controller.rawHeaders as Buffer[], ex.clientWantsClose);
     ex.status = statusCode;
     ex.responseHeaders = parsed;
     ex.responseStartMs = ex.elapsedMs();
-    const { ctx } = this.forwarder;
+    const { ctx } = this.host;
     const stop = runResponseHeadRules(ctx, ex);
     if (stop) {
       ex.abortUpstream();
-      ex.block(stop);
-      return false;
+      answerFinding(ex, stop);
+      return;
     }
     try {
-      res.writeHead(statusCode, statusText, flat);
+      res.writeHead(statusCode, statusMessage ?? '', flat);
     } catch (err) {
       // A head Node refuses to write (a bad character in a value): the upstream failed.
       ex.abortUpstream();
-      this.forwarder.onError(ex, err as NodeJS.ErrnoException);
-      return false;
+      this.host.onError(ex, err as NodeJS.ErrnoException);
+      return;
     }
     ex.moveTo('answered');
     this.observers = bodyObservers(ctx, ex);
     this.sink = ex.network ? responseSink(ex, res) : res;
-    this.resume = resume;
-    this.sink.on('drain', resume);
-    return true;
+    this.onDrain = () => controller.resume();
+    this.sink.on('drain', this.onDrain);
   }
 
   /** The one place a response chunk passes (upstream → client): counted, observed, tapped, written. */
-  onData(chunk: Buffer): boolean {
-    if (this.done) return true;
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.ignored(controller)) return;
     const { ex } = this;
     ex.bytesOut += chunk.length;
     relayed(chunk.length);
     this.observers?.observe(chunk);
     ex.responseBodyTap?.(chunk);
     if (this.sink === this.res) ex.bytesToClient += chunk.length;
-    return this.sink!.write(chunk);
+    // The client's socket (or the shaper) is full: the upstream socket waits for its 'drain'.
+    if (!this.sink!.write(chunk)) controller.pause();
   }
 
-  onComplete(): void {
-    if (this.done) return;
-    this.done = true;
-    if (this.resume) this.sink!.off('drain', this.resume);
+  onResponseEnd(controller: Dispatcher.DispatchController): void {
+    if (this.ignored(controller)) return;
+    this.stop();
     this.observers?.end();
     (this.sink ?? this.res).end();
   }
 
-  onError(err: Error): void {
-    if (this.done) return;
+  onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.ignored(controller)) return;
+    this.stop();
+    this.host.onError(this.ex, err as NodeJS.ErrnoException);
+  }
+
+  private stop(): void {
     this.done = true;
-    if (this.resume) this.sink!.off('drain', this.resume);
-    this.forwarder.onError(this.ex, err as NodeJS.ErrnoException);
+    if (this.onDrain) this.sink!.off('drain', this.onDrain);
   }
 }
 
-export class Forwarder {
+export class Forwarder implements RelayHost {
   constructor(readonly ctx: ProxyContext) {}
 
   /** The route's pool, or the loop error when the route is the proxy itself. `to`: the exchange's own target, or a map rule's. */

@@ -7,21 +7,12 @@
 import { Duplex } from 'node:stream';
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../flow/exchange.js';
-import { HOP_BY_HOP } from './dispatch.js';
+import { droppedFromRequest } from './headers.js';
 
-/** A finished exchange's request, as replay and copy as cURL send it again. */
-export interface ReplayRequest {
-  id: number;
-  method: string;
-  url: string;
-  api: string;
-  scheme: string;
-  host: string;
-  port: number;
-  path: string;
-  rawHeaders: readonly string[];
-  body: Buffer;
-}
+import type { ReplayRequest } from './replay-request.js';
+
+/** A finished exchange's request, as replay and copy as cURL send it again (a leaf module, proxy/engine/replay-request.ts). */
+export type { ReplayRequest };
 
 export const REPLAY_CLIENT = 'replay';
 /** The new exchange starts at once; past this something is wrong (the request was refused before it began). */
@@ -54,7 +45,7 @@ export function replayHead(r: ReplayRequest): string {
   const socket = r.api === 'connectSocket';
   for (let i = 0; i + 1 < r.rawHeaders.length; i += 2) {
     const lower = r.rawHeaders[i]!.toLowerCase();
-    if (lower === 'content-length' || (HOP_BY_HOP.has(lower) && !(socket && lower === 'upgrade'))) continue;
+    if (lower === 'content-length' || (droppedFromRequest(lower) && !(socket && lower === 'upgrade'))) continue;
     lines.push(`${r.rawHeaders[i]}: ${r.rawHeaders[i + 1]}`);
   }
   if (r.body.length > 0 || r.rawHeaders.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'content-length')) lines.push(`Content-Length: ${r.body.length}`);

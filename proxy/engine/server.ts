@@ -9,11 +9,12 @@ import type { ClientAccess } from '../phones/client-access.js';
 import type { ProxyContext } from '../context.js';
 import { classifyApi } from '../flow/classify.js';
 import { handleConnect, openTunnel, tunnelOf } from './connect.js';
-import { Exchange, type Scheme } from '../flow/exchange.js';
+import { Exchange, type ExchangeEnv, type Scheme } from '../flow/exchange.js';
+import { exchangeEnv } from './exchange-env.js';
 import { Forwarder } from './forward.js';
 import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../../config/net-address.js';
-import { writeRawAnswer } from '../flow/respond.js';
-import { runRequestRules } from '../rules/pipeline.js';
+import { clientErrorStatus, writeRawAnswer } from '../flow/respond.js';
+import { answerFinding, runRequestRules } from '../rules/pipeline.js';
 import { proceedUnder } from '../network/gate.js';
 
 /** Where a request goes, taken from its tunnel or its absolute-form URL. */
@@ -62,11 +63,13 @@ function targetOf(req: IncomingMessage, upgrade: boolean): Target {
 
 /** Rules first; an admitted exchange goes on to `go`, a blocked one gets the proxy's answer. */
 function admit(ctx: ProxyContext, ex: Exchange, go: () => void): void {
-  const decide = (blocked: ReturnType<typeof runRequestRules>) => {
+  const decide = (verdict: ReturnType<typeof runRequestRules>) => {
     // A timer answered it, or the client left, while a rule waited.
     if (ex.state !== 'admitting') return;
-    if (ex.network) proceedUnder(ex, ex.network, blocked as Awaited<typeof blocked>, go);
-    else if (blocked) ex.block(blocked as NonNullable<Awaited<typeof blocked>>);
+    const blocked = verdict as Awaited<typeof verdict>;
+    const block = blocked ? () => answerFinding(ex, blocked) : undefined;
+    if (ex.network) proceedUnder(ex, ex.network, block, go);
+    else if (block) block();
     else go();
   };
   const verdict = runRequestRules(ctx, ex);
@@ -89,6 +92,7 @@ export class ProxyServer {
   readonly outer: http.Server;
   private readonly inner: http.Server;
   private readonly forwarder: Forwarder;
+  private readonly env: ExchangeEnv;
   private readonly sockets = new Set<Duplex>();
   private readonly answered = new WeakSet<Duplex>();
   /** The latest exchange on each client connection (HTTP/1.1 serves one response at a time on it). */
@@ -96,6 +100,7 @@ export class ProxyServer {
 
   constructor(private readonly ctx: ProxyContext, private readonly handlers: ProxyHandlers = {}) {
     this.forwarder = new Forwarder(ctx);
+    this.env = exchangeEnv(ctx);
     const options: http.ServerOptions = {
       // Our own timeouts are the rules' (SPEC §4 `timeout`); Node's 5-minute request timeout would cut long uploads.
       requestTimeout: 0,
@@ -166,7 +171,7 @@ export class ProxyServer {
       return;
     }
     const api = classifyApi(this.ctx.config, req, target.host, false);
-    const ex = new Exchange(this.ctx, { req, res, api, ...target });
+    const ex = new Exchange(this.env, { req, res, api, ...target });
     this.current.set(req.socket, ex);
     res.on('finish', () => ex.finish('completed'));
     res.on('close', () => {
@@ -197,7 +202,7 @@ export class ProxyServer {
       writeRawAnswer(socket, 400, {}, `${err.message}\n`);
       return;
     }
-    const ex = new Exchange(this.ctx, { req, socket, api: 'connectSocket', ...target });
+    const ex = new Exchange(this.env, { req, socket, api: 'connectSocket', ...target });
     socket.on('close', () => ex.finish(ex.upgraded ? 'completed' : 'aborted'));
     admit(this.ctx, ex, () => this.forwarder.ws(ex, head));
   }
@@ -214,9 +219,8 @@ export class ProxyServer {
     // A response under way on this connection (its head sent, its body not finished): a 400 now
     // would land inside its body, so the connection is closed instead.
     const busy = this.current.get(socket)?.state === 'answered';
-    if (!code.startsWith('HPE_') && code !== 'ERR_HTTP_REQUEST_TIMEOUT') { socket.destroy(); return; }
-    if (busy || !socket.writable) { socket.destroy(); return; }
-    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const status = clientErrorStatus(code);
+    if (status === undefined || busy || !socket.writable) { socket.destroy(); return; }
     writeRawAnswer(socket, status, {}, `mgproxy: malformed request (${code}: ${err.message})\n`);
   }
 

@@ -6,38 +6,17 @@
  * client, which then sees no WebSocket. The socket's slot is released when the client's socket
  * closes (the exchange's end).
  */
-import { STATUS_CODES } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Exchange } from '../flow/exchange.js';
-import type { Forwarder } from './forward.js';
-import { DispatchRelay, upstreamRequestHeaders } from './dispatch.js';
+import { DispatchRelay, type RelayHost, upstreamRequestHeaders } from './dispatch.js';
+import { endToEnd, headersOf, rawHead } from './headers.js';
 import { followConditions, SocketDirection, watchSocketDrop } from '../network/paths.js';
 import { relayed } from './relay-memory.js';
 
 /** A socket still holding unsent bytes when its peer closed gets this long to flush them. */
 const FLUSH_MS = 2000;
-
-/** An HTTP/1.1 head from undici's raw header list, byte for byte. */
-function rawHead(status: number, statusText: string, raw: Buffer[], skip?: (lower: string) => boolean): string {
-  let head = `HTTP/1.1 ${status} ${statusText || STATUS_CODES[status] || ''}\r\n`;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
-    if (skip?.(name.toLowerCase())) continue;
-    head += `${name}: ${raw[i + 1]!.toString('latin1')}\r\n`;
-  }
-  return head;
-}
-
-function headersOf(raw: Buffer[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toString('latin1').toLowerCase();
-    const value = raw[i + 1]!.toString('latin1');
-    out[lower] = out[lower] === undefined ? value : `${out[lower]}, ${value}`;
-  }
-  return out;
-}
 
 /**
  * The one place WebSocket bytes pass, in one direction: `count` sees every chunk, `to` gets it
@@ -73,26 +52,30 @@ export function relay(from: Duplex, to: Duplex, count: (chunk: Buffer) => void):
 
 /** undici's Dispatcher handler for one upgrade. */
 class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
-  constructor(forwarder: Forwarder, ex: Exchange, private readonly client: Duplex, private readonly head: Buffer) {
-    super(forwarder, ex);
+  private onDrain?: () => void;
+
+  constructor(host: RelayHost, ex: Exchange, private readonly client: Duplex, private readonly head: Buffer) {
+    super(host, ex);
   }
 
-  onUpgrade(statusCode: number, raw: Buffer[] | string[] | null, upstream: Duplex): void {
+  onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, _headers: IncomingHttpHeaders, upstream: Duplex): void {
     const { ex, client } = this;
     // undici took its listeners off: this socket's errors are ours from here (STYLE habit 6).
     upstream.on('error', () => undefined);
-    if (this.done || client.destroyed || !ex.moveTo('answered')) { this.done = true; upstream.destroy(); return; }
+    if (this.ignored(controller) || client.destroyed || !ex.moveTo('answered')) { this.done = true; upstream.destroy(); return; }
     this.done = true;
-    const headers = (raw ?? []) as Buffer[];
+    // The raw list, not the parsed object: the 101's fields go to the client as they came.
+    const headers = (controller.rawHeaders ?? []) as Buffer[];
     ex.upgraded = true;
     ex.status = statusCode;
     const responseHeaders = headersOf(headers);
     ex.responseHeaders = responseHeaders;
     ex.responseStartMs = ex.elapsedMs();
-    ex.upstreamAbort = () => upstream.destroy();
-    client.write(`${rawHead(statusCode, 'Switching Protocols', headers)}\r\n`);
+    // The dispatch is over: stopping the upstream now means closing its socket.
+    ex.upstream = { abort: () => upstream.destroy() };
+    client.write(rawHead(statusCode, 'Switching Protocols', headers));
     if (this.head.length > 0) upstream.write(this.head);
-    const { ctx } = this.forwarder;
+    const { ctx } = this.host;
     // Frame headers read on every socket; messages observed (never changed) once the dashboard or a HAR wants them (SPEC §8).
     const tap = ctx.socketMessages.tap(ex, responseHeaders['sec-websocket-extensions']);
     client.once('close', () => tap.end());
@@ -108,41 +91,50 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
   }
 
   /** Not upgraded: the upstream's answer goes to the client as it is, delimited by the close. */
-  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
-    if (this.done || statusCode < 200) return true;
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: IncomingHttpHeaders, statusMessage?: string): void {
+    if (this.ignored(controller) || statusCode < 200) return;
     const { ex, client } = this;
+    const raw = controller.rawHeaders as Buffer[];
     ex.status = statusCode;
-    ex.responseHeaders = headersOf(raw);
+    // The end-to-end fields, as for any forwarded response; the body is delimited by the close.
+    const fields = endToEnd(raw);
+    ex.responseHeaders = headersOf(fields);
     ex.responseStartMs = ex.elapsedMs();
-    const hop = (lower: string) => lower === 'transfer-encoding' || lower === 'connection' || lower === 'keep-alive';
-    client.write(`${rawHead(statusCode, statusText, raw, hop)}connection: close\r\n\r\n`);
+    fields.push('connection', 'close');
+    client.write(rawHead(statusCode, statusMessage, fields));
     ex.moveTo('answered');
-    client.on('drain', resume);
-    return true;
+    this.onDrain = () => controller.resume();
+    client.on('drain', this.onDrain);
   }
 
-  onData(chunk: Buffer): boolean {
-    if (this.done) return true;
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.ignored(controller)) return;
     this.ex.bytesOut += chunk.length;
-    return this.client.write(chunk);
+    // The client's socket is full: the upstream socket waits for its 'drain'.
+    if (!this.client.write(chunk)) controller.pause();
   }
 
-  onComplete(): void {
-    if (this.done) return;
-    this.done = true;
+  onResponseEnd(controller: Dispatcher.DispatchController): void {
+    if (this.ignored(controller)) return;
+    this.stop();
     this.client.end();
   }
 
-  onError(err: Error): void {
-    if (this.done) return;
+  onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.ignored(controller)) return;
+    this.stop();
+    this.host.onError(this.ex, err as NodeJS.ErrnoException);
+  }
+
+  private stop(): void {
     this.done = true;
-    this.forwarder.onError(this.ex, err as NodeJS.ErrnoException);
+    if (this.onDrain) this.client.off('drain', this.onDrain);
   }
 }
 
 /** Dispatches the upgrade of an admitted `connectSocket` exchange on `dispatcher`. */
-export function forwardWebSocket(forwarder: Forwarder, ex: Exchange, dispatcher: Dispatcher, head: Buffer): void {
+export function forwardWebSocket(host: RelayHost, ex: Exchange, dispatcher: Dispatcher, head: Buffer): void {
   const client = ex.socket!;
   dispatcher.dispatch({ method: 'GET', path: ex.path, headers: upstreamRequestHeaders(ex), upgrade: 'websocket', body: null },
-    new UpgradeRelay(forwarder, ex, client, head));
+    new UpgradeRelay(host, ex, client, head));
 }

@@ -5,19 +5,20 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Action, Api } from '../../config/vocabulary.js';
-import type { ProxyContext } from '../context.js';
+import type { Action, Api, RuleId, Severity } from '../../config/vocabulary.js';
+import type { PlatformName } from '../../config/platforms.js';
 import type { Violation } from './events.js';
-import { isPreflight, preflightAnswer, type ProxyAnswer, ruleAnswer, sendAnswer, withCors, writeRawProxyAnswer } from './respond.js';
-import { onEnd } from '../rules/pipeline.js';
-import type { Finding, HostFinding } from '../rules/types.js';
+import { isPreflight, type ProxyAnswer, sendAnswer, withCors, writeRawProxyAnswer } from './respond.js';
 import { formatHost } from '../../config/net-address.js';
 import type { Condition } from '../network/conditions.js';
 import type { Mapped } from '../../config/map.js';
 
 export type Scheme = 'https' | 'http' | 'wss' | 'ws';
-/** How it ended: `completed` (whole response sent), `blocked` (answered by the proxy), `aborted` (a peer left), `cut` (a rule cut it), `error`. */
-export type Outcome = 'completed' | 'blocked' | 'aborted' | 'cut' | 'error';
+/**
+ * How it ended: `completed` (whole response sent), `blocked` (a rule's answer), `fault` (a network
+ * fault's answer), `aborted` (a peer left), `cut` (a rule or a fault cut it), `error`.
+ */
+export type Outcome = 'completed' | 'blocked' | 'fault' | 'aborted' | 'cut' | 'error';
 
 /**
  * Where an exchange is, the one thing every part reads instead of its own flags:
@@ -47,6 +48,39 @@ function wantsClose(req: IncomingMessage): boolean {
   const value = typeof req.headers.connection === 'string' ? req.headers.connection.toLowerCase() : undefined;
   if (req.httpVersion === '1.0') return !value?.includes('keep-alive');
   return value?.includes('close') ?? false;
+}
+
+/** What the exchange can do to its upstream side: undici's `DispatchController` is one. */
+export interface UpstreamControl {
+  abort(reason: Error): void;
+}
+
+/** What a recorded finding says (a rule's Finding is one). */
+export interface FindingFields {
+  rule: RuleId;
+  severity: Severity;
+  message: string;
+  /** The platforms it is a violation on, first the one that decides; the configured ones when absent. */
+  platforms?: readonly PlatformName[];
+}
+
+/**
+ * The few things an exchange needs from the proxy around it (mitmproxy's flow imports no addon):
+ * built once by the engine (proxy/engine/exchange-env.ts), a plain object in tests.
+ */
+export interface ExchangeEnv {
+  /** The configured platforms, first the one that decides. */
+  readonly platformNames: readonly PlatformName[];
+  /** The network condition for this client and host now (SPEC §11), if any. */
+  conditionFor(client: string, host: string): Condition | undefined;
+  /** The client's name (SPEC §8), as it is now. */
+  clientName(client: string): string | undefined;
+  /** A new exchange: counted and announced. */
+  started(ex: Exchange): void;
+  /** A violation of this exchange: counted and published; returns it as published. */
+  violation(ex: Exchange, v: Violation): Violation;
+  /** The exchange's one end: the rules release what they hold, its line is logged, its end announced. */
+  ended(ex: Exchange): void;
 }
 
 export interface ExchangeInit {
@@ -96,8 +130,11 @@ export class Exchange {
   readonly violations: Violation[] = [];
   /** Headers the upstream gets instead of the client's (the Referer rewrite). */
   readonly upstreamHeaders: Record<string, string> = {};
-  /** Stops the upstream side of this exchange (its dispatch, or its upgraded socket); set by the forwarder. */
-  upstreamAbort?: () => void;
+  /**
+   * The upstream side of this exchange, set by the forwarder: its dispatch's controller (undici's
+   * `DispatchController`), then, once upgraded, its socket's.
+   */
+  upstream?: UpstreamControl;
   /** Taps for the HAR recorder; unset unless a recorder listens. */
   requestBodyTap?: (chunk: Buffer) => void;
   responseBodyTap?: (chunk: Buffer) => void;
@@ -125,7 +162,7 @@ export class Exchange {
    */
   readonly clientWantsClose: boolean;
 
-  constructor(private readonly ctx: ProxyContext, init: ExchangeInit) {
+  constructor(private readonly env: ExchangeEnv, init: ExchangeInit) {
     this.req = init.req;
     this.res = init.res;
     this.socket = init.socket;
@@ -138,12 +175,9 @@ export class Exchange {
     this.api = init.api;
     const defaultPort = init.scheme === 'https' || init.scheme === 'wss' ? 443 : 80;
     this.url = `${init.scheme}://${formatHost(init.host)}${init.port === defaultPort ? '' : `:${init.port}`}${init.path}`;
-    this.network = ctx.network.conditionFor(this.client, this.host);
+    this.network = env.conditionFor(this.client, this.host);
     this.clientWantsClose = wantsClose(init.req);
-    ctx.events.requests++;
-    ctx.clients.countExchange(this.client, this.isWebSocket);
-    ctx.inFlight.add(this);
-    ctx.events.emit('exchange-start', this);
+    env.started(this);
   }
 
   get isWebSocket(): boolean {
@@ -152,7 +186,7 @@ export class Exchange {
 
   /** The client's name (SPEC §8), as it is now: the dashboard can rename a client at any time. */
   get clientName(): string | undefined {
-    return this.ctx.clients.nameOf(this.client);
+    return this.env.clientName(this.client);
   }
 
   /** Milliseconds since the request head arrived. */
@@ -182,9 +216,9 @@ export class Exchange {
   }
 
   /** Records a finding as a violation event of this exchange. */
-  record(finding: Finding, action: Action): Violation {
+  record(finding: FindingFields, action: Action): Violation {
     const clientName = this.clientName;
-    const platforms = finding.platforms ?? this.ctx.config.platformNames;
+    const platforms = finding.platforms ?? this.env.platformNames;
     const v: Violation = {
       rule: finding.rule, severity: finding.severity, api: this.api, method: this.method, url: this.url,
       host: this.host, port: this.port, client: this.client, ...(clientName === undefined ? {} : { clientName }),
@@ -193,15 +227,8 @@ export class Exchange {
     if (this.network) v.network = this.network.name;
     if (this.mapped) v.mapped = this.mapped;
     if (this.preflight) return v;
-    this.ctx.clients.countViolation(this.client);
     this.violations.push(v);
-    return this.ctx.events.record(v);
-  }
-
-  /** Answers with the rule's answer instead of the upstream's; the pipeline has recorded the finding. */
-  block(finding: Finding | HostFinding): void {
-    if (this.preflight) { this.answer(preflightAnswer(this.req), 'blocked'); return; }
-    this.answer(ruleAnswer(this.api, finding.rule, finding.message, 'reason' in finding ? finding.reason : undefined), 'blocked');
+    return this.env.violation(this, v);
   }
 
   /** Sends a proxy answer while nothing was sent (else does nothing) and ends the exchange with `outcome`. */
@@ -246,8 +273,9 @@ export class Exchange {
     return Number.isInteger(declared) && this.bytesToClient === declared;
   }
 
+  /** Stops the upstream side (a no-op once it has ended). */
   abortUpstream(): void {
-    this.upstreamAbort?.();
+    this.upstream?.abort(new Error('the proxy stopped this upstream request'));
   }
 
   /**
@@ -269,14 +297,6 @@ export class Exchange {
     if (!this.moveTo('ended')) return;
     this.outcome ??= outcome;
     this.durationMs = this.elapsedMs();
-    this.ctx.inFlight.delete(this);
-    onEnd(this.ctx, this);
-    this.ctx.log.info({
-      id: this.id, client: this.client, ...(this.clientName === undefined ? {} : { clientName: this.clientName }), api: this.api, method: this.method, url: this.url,
-      status: this.status ?? null, bytesIn: this.bytesIn, bytesOut: this.bytesOut,
-      durationMs: Math.round(this.durationMs * 10) / 10, outcome: this.outcome, network: this.network?.name,
-      mapped: this.mapped,
-    }, 'exchange');
-    this.ctx.events.emit('exchange', this);
+    this.env.ended(this);
   }
 }

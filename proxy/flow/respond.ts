@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Api, RequestRuleId, RuleId } from '../../config/vocabulary.js';
+import { rawHead } from '../engine/headers.js';
 
 /** The answer a rule wants when its finding stops an exchange: SPEC §10 "Status codes" and "errMsg reason per rule". */
 export interface RuleAnswer { status: number; reason: string }
@@ -117,6 +118,24 @@ export function answerHeaders(answer: ProxyAnswer): Record<string, string> {
   };
 }
 
+/** A JSON answer of the admin API and the dashboard, never cached. */
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+/**
+ * The answer to a request Node's parser refused (its 'clientError'), the same on the proxy's and
+ * the admin port: 431 for oversized headers, 408 when the head did not arrive in time, 400 for
+ * any other parse error; undefined when the socket is only to be closed (not a parse error).
+ */
+export function clientErrorStatus(code: string): number | undefined {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return code.startsWith('HPE_') ? 400 : undefined;
+}
+
 /** Called from Exchange.answer only, whose state says nothing was sent yet. */
 export function sendAnswer(res: ServerResponse, answer: ProxyAnswer): void {
   if (res.destroyed) return;
@@ -130,10 +149,8 @@ export function sendAnswer(res: ServerResponse, answer: ProxyAnswer): void {
  */
 export function writeRawAnswer(socket: Duplex, status: number, headers: Record<string, string>, body: string, contentType = 'text/plain; charset=utf-8'): void {
   if (socket.destroyed || !socket.writable) { socket.destroy(); return; }
-  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`];
   const all = { ...headers, 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
-  for (const [k, v] of Object.entries(all)) lines.push(`${k}: ${v}`);
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  socket.end(`${rawHead(status, STATUS_CODES[status] ?? 'Error', all)}${body}`);
   // Read what the client is still sending: closing with unread data makes TCP reset the
   // connection, and the client would lose the answer. Bounded: closed within 2 s regardless.
   socket.on('data', () => undefined);

@@ -6,7 +6,6 @@
  */
 import type { Exchange } from '../flow/exchange.js';
 import { type ProxyAnswer, upstreamErrorAnswer } from '../flow/respond.js';
-import type { Finding } from '../rules/types.js';
 import type { Fault, Profile } from '../../config/network.js';
 import type { Condition } from './conditions.js';
 
@@ -52,17 +51,18 @@ export function faultAnswer(ex: Exchange, c: Condition): ProxyAnswer | undefined
 
 /**
  * Goes on with an admitted or blocked exchange under its condition: `go` forwards it, `block`
- * answers with the rule's finding. A `hang` does neither: the rules' timeout answers it.
+ * (given when a rule stopped it) gives the rule's answer. A `hang` does neither: the rules'
+ * timeout answers it. A fault's own answer ends the exchange with outcome `fault`.
  */
-export function proceedUnder(ex: Exchange, c: Condition, blocked: Finding | undefined, go: () => void): void {
+export function proceedUnder(ex: Exchange, c: Condition, block: (() => void) | undefined, go: () => void): void {
   const latency = c.profile ? drawLatency(c.profile) : 0;
   const later = (fn: () => void) => {
     if (latency <= 0) { fn(); return; }
     setTimeout(() => { if (ex.state === 'admitting') fn(); }, latency);
   };
-  if (blocked) { later(() => ex.block(blocked)); return; }
+  if (block) { later(block); return; }
   if (c.fault?.type === 'hang') return;
   const answer = faultAnswer(ex, c);
-  if (answer) { later(() => ex.answer(answer, 'blocked')); return; }
+  if (answer) { later(() => ex.answer(answer, 'fault')); return; }
   later(go);
 }

@@ -14,7 +14,6 @@ import { isUtf8 } from 'node:buffer';
 import type { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
-import zlib from 'node:zlib';
 import type { Api } from '../../config/schema.js';
 import type { Violation } from '../flow/events.js';
 import type { Outcome } from '../flow/exchange.js';
@@ -23,6 +22,8 @@ import { answerHeaders, type ProxyAnswer } from '../flow/respond.js';
 import { type Condition, describeCondition } from '../network/conditions.js';
 import { AtomicFile } from './write-atomic.js';
 import { chainTap } from '../flow/taps.js';
+import { decodeWhole } from '../rules/body/decoders.js';
+import { isReadableText } from '../rules/body/textual.js';
 import type { Mapped } from '../../config/map.js';
 
 /** SPEC §6: bodies up to 1 MiB each. */
@@ -98,32 +99,16 @@ class Capture {
 interface HarHeader { name: string; value: string }
 interface HarContent { size: number; mimeType: string; text?: string; encoding?: 'base64'; compression?: number; comment?: string }
 
-const TEXTUAL = /^(text\/|application\/(.+\+)?(json|xml|javascript|ecmascript|x-www-form-urlencoded|graphql|x-ndjson|yaml|x-yaml|csv)$|image\/svg\+xml$)/;
-
-function mimeOf(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-}
-
 /** Text when the type is textual (or unknown) and the bytes are UTF-8; base64 otherwise, losslessly. */
 function encodeBody(body: Buffer, contentType: string | undefined): { text: string; encoding?: 'base64' } {
-  const mime = mimeOf(contentType);
-  if ((mime === '' || TEXTUAL.test(mime)) && isUtf8(body)) return { text: body.toString('utf8') };
+  if (isReadableText(contentType) && isUtf8(body)) return { text: body.toString('utf8') };
   return { text: body.toString('base64'), encoding: 'base64' };
 }
 
 /** HAR's `content` is the decoded body: gzip, deflate and br are undone, still within the 1 MiB cap. */
 function decodeBody(body: Buffer, contentEncoding: string | undefined): { body?: Buffer; error?: string } {
-  const coding = (contentEncoding ?? '').trim().toLowerCase();
-  const opts = { maxOutputLength: MAX_HAR_BODY_BYTES };
-  try {
-    if (coding === '' || coding === 'identity') return { body };
-    if (coding === 'gzip' || coding === 'x-gzip') return { body: zlib.gunzipSync(body, opts) };
-    if (coding === 'deflate') return { body: zlib.inflateSync(body, opts) };
-    if (coding === 'br') return { body: zlib.brotliDecompressSync(body, opts) };
-    return { error: `content-encoding ${coding} is kept encoded` };
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? {} : { error: `cannot undo content-encoding ${coding}: ${(err as Error).message}` };
-  }
+  const decoded = decodeWhole(body, contentEncoding, MAX_HAR_BODY_BYTES);
+  return decoded.tooLarge ? {} : decoded;
 }
 
 function headerList(headers: IncomingHttpHeaders | Record<string, string>): HarHeader[] {

@@ -313,7 +313,7 @@ export class HealthRecorder {
     d.requests++;
     d.bytesDown += ex.bytesOut;
     d.bytesUp += ex.bytesIn;
-    const failed = (ex.outcome === 'blocked' || ex.outcome === 'cut' || ex.outcome === 'error') && !ex.preflight;
+    const failed = (ex.outcome === 'blocked' || ex.outcome === 'fault' || ex.outcome === 'cut' || ex.outcome === 'error') && !ex.preflight;
     const fromOrigin = ex.status !== undefined && ex.proxyAnswer === undefined;
     if (failed || (ex.status ?? 0) >= 400) d.errors++;
     if (ex.isWebSocket) { this.sockets++; return; }

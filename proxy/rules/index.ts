@@ -18,6 +18,7 @@ import { responseMultipleBom } from './response-multiple-bom.js';
 import { responseNotUtf8 } from './response-not-utf8.js';
 import { timeout } from './timeout.js';
 import { tlsAudit } from './tls-audit.js';
+import { settleHostAudit } from './pipeline.js';
 import type { Rule } from './types.js';
 
 export function createRules(ctx: Omit<ProxyContext, 'rules'>): Rule[] {
@@ -36,7 +37,7 @@ export function createRules(ctx: Omit<ProxyContext, 'rules'>): Rule[] {
     backgroundInterrupted(ctx),
     // The TLS audit after the host checks (a host blocked anyway is never contacted), inside the
     // timeout and holding its slot while the first request to a host waits for it.
-    ...(verify ? [tlsAudit(ctx)] : []),
+    ...(verify ? [tlsAudit(ctx, (outcome) => settleHostAudit(ctx, outcome))] : []),
     // Response rules.
     httpErrorStatus(),
     responseNotUtf8(),

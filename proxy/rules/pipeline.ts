@@ -5,12 +5,14 @@
  * and the request goes on. Synchronous unless a rule has to wait, so the common path allocates no
  * Promise.
  */
-import zlib from 'node:zlib';
+import type { AuditOutcome } from '../../certs/audit/audit.js';
 import type { Mode } from '../../config/schema.js';
 import type { PlatformName } from '../../config/platforms.js';
 import type { Action } from '../../config/vocabulary.js';
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../flow/exchange.js';
+import { preflightAnswer, ruleAnswer } from '../flow/respond.js';
+import { decoderFor } from './body/decoders.js';
 import type { BodyObserver, Finding, HostFinding, Rule, Verdict } from './types.js';
 
 /**
@@ -30,23 +32,37 @@ export interface Situation {
   answerable: boolean;
 }
 
-/** SPEC §6, §10 `action`, §12: what a finding does to its exchange. The only reader of the mode. */
-export function decide(finding: Finding | HostFinding, phase: Phase, at: Situation): Action {
-  if ('rewritten' in finding && finding.rewritten) return 'rewritten';
-  if (finding.severity !== 'error' || at.mode === 'report') return 'reported';
+/**
+ * What a finding does: its `action` as recorded (SPEC §6, §10 `action`, §12), and how the exchange
+ * is stopped: with the rule's answer (only while nothing was sent), cut, or not at all.
+ */
+export interface Decision { action: Action; stop?: 'answer' | 'cut' }
+
+const NOTHING: Decision = { action: 'reported' };
+
+/** The one place that decides what a finding does, and the only reader of the mode. */
+export function decision(finding: Finding | HostFinding, phase: Phase, at: Situation): Decision {
+  if ('rewritten' in finding && finding.rewritten) return { action: 'rewritten' };
+  if (finding.severity !== 'error' || at.mode === 'report') return NOTHING;
   // What only later platforms forbid is reported.
   const platforms = 'platforms' in finding ? finding.platforms : undefined;
-  if (platforms !== undefined && platforms[0] !== at.platform) return 'reported';
+  if (platforms !== undefined && platforms[0] !== at.platform) return NOTHING;
   switch (phase) {
     case 'tunnel':
-    case 'request': return 'hold' in finding && finding.hold ? 'queued' : 'blocked';
+    case 'request': return 'hold' in finding && finding.hold ? { action: 'queued' } : { action: 'blocked', stop: 'answer' };
     case 'host':
-    case 'response': return 'blocked';
+    case 'response': return { action: 'blocked', stop: 'answer' };
     // The whole body has gone to the client: nothing left to stop.
-    case 'body': return 'reported';
-    case 'timer': return at.answerable && !('interrupts' in finding && finding.interrupts) ? 'blocked' : 'cut';
+    case 'body': return NOTHING;
+    case 'timer':
+      if (!at.answerable) return { action: 'cut', stop: 'cut' };
+      // An interruption is a cut in the events, yet answered (503) while nothing was sent (SPEC §10).
+      return { action: 'interrupts' in finding && finding.interrupts ? 'cut' : 'blocked', stop: 'answer' };
   }
 }
+
+/** The action alone (what an event records). */
+export const decide = (finding: Finding | HostFinding, phase: Phase, at: Situation): Action => decision(finding, phase, at).action;
 
 const situationOf = (ctx: Pick<ProxyContext, 'config'>, ex?: Exchange): Situation => ({
   mode: ctx.config.mode, platform: ctx.config.platformNames[0]!, answerable: ex ? ex.answerable : true,
@@ -63,6 +79,21 @@ export function recordHostFinding(ctx: Pick<ProxyContext, 'config' | 'events'>, 
     // The certificate requirements are the same on every platform.
     platform: ctx.config.platformNames[0]!, platforms: ctx.config.platformNames, time,
   });
+}
+
+/**
+ * A host's TLS audit finished (rules/tls-audit.ts): each finding becomes a per-host event, the
+ * audit is kept for the report, and a host with findings that is still forwarded to is pinned to
+ * the leaf the audit checked (proxy/engine/upstream/pinned-tls.ts).
+ */
+export function settleHostAudit(ctx: Pick<ProxyContext, 'config' | 'events' | 'upstream'>, outcome: AuditOutcome): void {
+  const { audit } = outcome;
+  const time = new Date().toISOString();
+  for (const f of audit.findings) recordHostFinding(ctx, { rule: f.rule, severity: f.severity, host: audit.host, port: audit.port, message: f.message }, time);
+  ctx.events.recordHostAudit(audit);
+  // Whether the origin accepts h2, for the health report (proxy/engine/upstream/origin-alpn.ts).
+  if (outcome.alpn !== undefined) ctx.upstream.origins.note(audit.host, audit.port, ['h2'], outcome.alpn);
+  if (audit.findings.length > 0 && outcome.leafFingerprint256) ctx.upstream.pin(audit.host, audit.port, outcome.leafFingerprint256);
 }
 
 /**
@@ -138,7 +169,7 @@ export function runRequestRules(ctx: ProxyContext, ex: Exchange, from = 0): Bloc
 }
 
 /** At the response head: records every finding; returns the one that must stop the response (enforce mode). */
-export function runResponseHeadRules(ctx: ProxyContext, ex: Exchange): Finding | undefined {
+export function runResponseHeadRules(ctx: Pick<ProxyContext, 'config' | 'rules'>, ex: Exchange): Finding | undefined {
   for (const rule of ctx.rules) {
     if (!rule.onResponseHead || !applies(rule, ex)) continue;
     const finding = rule.onResponseHead(ex);
@@ -151,20 +182,27 @@ export function runResponseHeadRules(ctx: ProxyContext, ex: Exchange): Finding |
 }
 
 /**
- * A timer-driven rule (timeout, background) raises a finding against an exchange under way: the
- * proxy answers if nothing was sent yet, else cuts it; in `report` mode it is only recorded.
+ * A timer-driven rule (timeout, background) raises a finding against an exchange under way: it is
+ * answered, cut or only recorded, as decision() says.
  */
 export function raise(ctx: Pick<ProxyContext, 'config'>, ex: Exchange, finding: Finding): void {
   if (ex.state === 'ended') return;
-  const at = situationOf(ctx, ex);
-  const action = decide(finding, 'timer', at);
+  const { action, stop } = decision(finding, 'timer', situationOf(ctx, ex));
   ex.record(finding, action);
-  if (action === 'reported') return;
-  // Nothing sent yet: the proxy's answer (an interruption's too, though its action is cut); else the connection is cut.
-  if (at.answerable) {
+  if (stop === 'answer') {
     ex.abortUpstream();
-    ex.block(finding);
-  } else ex.cut('cut');
+    answerFinding(ex, finding);
+  } else if (stop === 'cut') ex.cut('cut');
+}
+
+/**
+ * The answer to an exchange a finding stopped, instead of the upstream's: the rule's (SPEC §10);
+ * for a CORS preflight, 204 allowing what the page asked (SPEC §6), so that its real request goes
+ * out and gets the proxy's readable answer. The finding has been recorded.
+ */
+export function answerFinding(ex: Exchange, finding: Finding | HostFinding): void {
+  if (ex.preflight) { ex.answer(preflightAnswer(ex.req), 'blocked'); return; }
+  ex.answer(ruleAnswer(ex.api, finding.rule, finding.message, 'reason' in finding ? finding.reason : undefined), 'blocked');
 }
 
 /** The exchange ended, however it ended: the rules release what they hold. Called once, from Exchange.finish. */
@@ -174,18 +212,6 @@ export function onEnd(ctx: Pick<ProxyContext, 'rules'>, ex: Exchange): void {
 
 /** Past this many encoded bytes a body is no longer decoded for the observers (they give no finding). */
 const MAX_DECODED_INPUT = 32 * 1024 * 1024;
-
-function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined | null {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case '':
-    case 'identity': return undefined;
-    case 'gzip':
-    case 'x-gzip': return zlib.createGunzip();
-    case 'deflate': return zlib.createInflate();
-    case 'br': return zlib.createBrotliDecompress();
-    default: return null;
-  }
-}
 
 export interface BodyTap { observe(chunk: Buffer): void; end(): void }
 
@@ -197,7 +223,7 @@ export interface BodyTap { observe(chunk: Buffer): void; end(): void }
  * the exchange's end waits for it (Exchange.awaitFindings), so every body finding is recorded
  * before the exchange ends and its line is logged; the client's response is not held.
  */
-export function bodyObservers(ctx: ProxyContext, ex: Exchange): BodyTap | undefined {
+export function bodyObservers(ctx: Pick<ProxyContext, 'config' | 'rules'>, ex: Exchange): BodyTap | undefined {
   const observers: BodyObserver[] = [];
   for (const rule of ctx.rules) {
     if (!rule.observeBody || !applies(rule, ex)) continue;

@@ -5,6 +5,7 @@
  * time`, no request fields). In `enforce` mode an error finding answers every request to that
  * host with 502 and `ssl hand shake error`; warnings never block. A host with findings that is
  * still forwarded to is pinned to the leaf the audit checked (proxy/engine/upstream/pinned-tls.ts).
+ * Recording and pinning are the pipeline's (settleHostAudit), like every other finding's effect.
  */
 import { type AuditOutcome, auditHost, errorsOf } from '../../certs/audit/audit.js';
 import { AuditCache } from '../../certs/audit/cache.js';
@@ -12,13 +13,16 @@ import { TrustStore } from '../../certs/audit/trust.js';
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../flow/exchange.js';
 import { TLS_RULE_IDS } from '../../config/vocabulary.js';
-import { recordHostFinding } from './pipeline.js';
 import type { HostFinding, Rule } from './types.js';
 
 /** When Node's roots are parsed if no audit needed them sooner. */
 const ROOTS_WARM_DELAY_MS = 300;
 
-export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>): Rule {
+/**
+ * `settle` gets each finished audit once: the pipeline records its findings and pins the host
+ * (pipeline.ts settleHostAudit); this rule only audits and answers requests.
+ */
+export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>, settle: (outcome: AuditOutcome) => void): Rule {
   const trust = new TrustStore(ctx.config.extraCas);
   // Node's roots are parsed once (~20 ms): off the first request's path, and out of the first
   // moments after start, when the first CONNECTs come (issue 8: start → first CONNECT answered).
@@ -26,29 +30,19 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>): Rule {
   const deps = { trust, route: (host: string, port: number) => ctx.upstream.connectOptions(host, port) };
   const cache = new AuditCache();
 
-  function keep(outcome: AuditOutcome): void {
-    const { audit } = outcome;
-    const time = new Date().toISOString();
-    for (const f of audit.findings) recordHostFinding(ctx, { rule: f.rule, severity: f.severity, host: audit.host, port: audit.port, message: f.message }, time);
-    ctx.events.recordHostAudit(audit);
-    // Whether the origin accepts h2, for the health report (proxy/engine/upstream/origin-alpn.ts).
-    if (outcome.alpn !== undefined) ctx.upstream.origins.note(audit.host, audit.port, ['h2'], outcome.alpn);
-    if (audit.findings.length > 0 && outcome.leafFingerprint256) ctx.upstream.pin(audit.host, audit.port, outcome.leafFingerprint256);
-  }
-
   function verdict(outcome: AuditOutcome): HostFinding | undefined {
     // Unreachable: the forwarder's own 502 (`x-mgproxy-error`) says so; the next request audits again.
     if (!outcome.reachable) return undefined;
     const error = errorsOf(outcome.audit)[0];
     if (!error) return undefined;
-    // The host's event is recorded already (keep): this finding answers the request, adding no event.
+    // The host's event is recorded already (`settle`): this finding answers the request, adding no event.
     return { rule: error.rule, severity: 'error', message: `${error.message}. Fix: ${error.fix}`, host: outcome.audit.host, port: outcome.audit.port };
   }
 
   const audit = (host: string, port: number) => cache.get(`${host}:${port}`, (signal) => {
     const connect = ctx.upstream.connectOptions(host, port);
     return auditHost({ host, port, connect, refused: ctx.upstream.loopCheck(connect) }, deps, undefined, signal, ctx.upstream.handshakeAhead(host, port));
-  }, keep);
+  }, settle);
   /** What each request waiting for its host's audit lets go of at its end. */
   const waiting = new WeakMap<Exchange, () => void>();
 

@@ -15,8 +15,7 @@ import { StringDecoder } from 'node:string_decoder';
 
 // ws exports these from its root (wrapper.mjs's named exports) but its type definitions do not declare them.
 interface PerMessageDeflateLike { params: Record<string, unknown> | null; cleanup(): void }
-/** `_compressed`: RSV1 of the message being read (ws's own state, read when it emits the message). */
-type ReceiverLike = Writable & { _compressed: boolean };
+type ReceiverLike = Writable;
 interface WsInternals {
   Receiver: new (opts: { isServer: boolean; extensions: Record<string, PerMessageDeflateLike>; maxPayload: number; skipUTF8Validation: boolean; allowSynchronousEvents: boolean }) => ReceiverLike;
   PerMessageDeflate: { new (opts: { isServer: boolean; maxPayload: number }): PerMessageDeflateLike; readonly extensionName: string };
@@ -106,10 +105,18 @@ export const LATE_DEFLATE_REASON = 'joined an open socket compressed with contex
 
 export class SocketObserver {
   private readonly receivers: Record<Direction, ReceiverLike | undefined>;
+  /**
+   * Each direction's frame headers, read before its Receiver gets the bytes: RSV1 of every data
+   * message's first frame (RFC 7692 §6: set when the message is compressed), in order, taken
+   * when the Receiver emits that message. ws's Receiver keeps that bit only in a private field.
+   */
+  private readonly frames: Record<Direction, FrameTracker> = { send: new FrameTracker(), receive: new FrameTracker() };
+  private readonly compressed: Record<Direction, boolean[]> = { send: [], receive: [] };
   private readonly deflates: PerMessageDeflateLike[] = [];
 
   constructor(private readonly opts: ObserverOptions) {
     const params = deflateParams(opts.extensions);
+    for (const type of ['send', 'receive'] as const) this.frames[type].onMessageStart = (rsv1) => this.compressed[type].push(rsv1);
     this.receivers = { send: this.receiver('send', params), receive: this.receiver('receive', params) };
     if (opts.joinedLate && params) {
       // permessage-deflate keeps one LZ77 window per direction across messages unless *_no_context_takeover was agreed.
@@ -136,7 +143,7 @@ export class SocketObserver {
     const r = new Receiver({ isServer, extensions, maxPayload: MAX_OBSERVED_MESSAGE_BYTES, skipUTF8Validation: true, allowSynchronousEvents: true });
     const emit = (opcode: WsMessage['opcode'], payload: Buffer, extra: Partial<WsMessage> = {}) => {
       const m: WsMessage = { socket: this.opts.socket, type, time: Date.now() / 1000, opcode, size: payload.length, ...shown(payload, opcode !== 2 && opcode !== 9 && opcode !== 10), ...extra };
-      if (opcode <= 2 && r._compressed) m.compressed = true;
+      if (opcode <= 2 && this.compressed[type].shift()) m.compressed = true;
       this.opts.onMessage(m);
     };
     r.on('message', (data: Buffer, isBinary: boolean) => emit(isBinary ? 2 : 1, data));
@@ -164,13 +171,17 @@ export class SocketObserver {
   /** A chunk the client sent (masked frames: copied, as the Receiver unmasks in place). */
   fromClient(chunk: Buffer): void {
     const r = this.receivers.send;
-    if (r && !r.writableEnded) r.write(Buffer.from(chunk));
+    if (!r || r.writableEnded) return;
+    this.frames.send.push(chunk);
+    r.write(Buffer.from(chunk));
   }
 
   /** A chunk the upstream sent (unmasked frames: read where they are, never changed). */
   fromServer(chunk: Buffer): void {
     const r = this.receivers.receive;
-    if (r && !r.writableEnded) r.write(chunk);
+    if (!r || r.writableEnded) return;
+    this.frames.receive.push(chunk);
+    r.write(chunk);
   }
 
   /**
@@ -207,6 +218,8 @@ export class SocketObserver {
  */
 export class FrameTracker {
   messages = 0;
+  /** Called at each frame header that begins a data message, with its RSV1 bit. */
+  onMessageStart?: (rsv1: boolean) => void;
   private readonly header = Buffer.alloc(14);
   private have = 0;
   private skip = 0;
@@ -235,7 +248,9 @@ export class FrameTracker {
       if (this.have < need) continue;
       const len = len7 === 126 ? this.header.readUInt16BE(2) : len7 === 127 ? Number(this.header.readBigUInt64BE(2)) : len7;
       const fin = (this.header[0]! & 0x80) !== 0;
-      if ((this.header[0]! & 0x0f) < 8) this.inFragments = !fin;
+      const opcode = this.header[0]! & 0x0f;
+      if ((opcode === 1 || opcode === 2) && this.onMessageStart) this.onMessageStart((this.header[0]! & 0x40) !== 0);
+      if (opcode < 8) this.inFragments = !fin;
       if (fin) this.messages++;
       this.skip = len;
       this.have = 0;

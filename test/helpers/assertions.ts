@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import type { Reply } from './clients.js';
 import type { LogLine, ProxyProcess } from './proxy.js';
+import { pollUntil } from './poll.js';
 
 export function assertBlocked(reply: Reply, status: number, rule: string, errMsg: string): void {
   assert.equal(reply.status, status, reply.body.toString());
@@ -20,11 +21,7 @@ export function assertBlocked(reply: Reply, status: number, rule: string, errMsg
 export async function exchangeLogged(proxy: ProxyProcess, url: string, opts: { exchanges?: number; ms?: number } = {}): Promise<LogLine[]> {
   const match = (l: LogLine) => l.msg === 'exchange' && l.url === url;
   const want = opts.exchanges ?? 1;
-  const deadline = Date.now() + (opts.ms ?? 10_000);
-  while (proxy.lines.filter(match).length < want) {
-    if (Date.now() > deadline) throw new Error(`no ${want} exchange line(s) for ${url} within ${opts.ms ?? 10_000} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await pollUntil(`${want} exchange line(s) for ${url}`, () => proxy.lines.filter(match).length >= want, { ms: opts.ms ?? 10_000, every: 10 });
   return proxy.lines.filter(match);
 }
 
@@ -53,7 +50,7 @@ export async function assertFindingBeforeExchange(proxy: ProxyProcess, rule: str
   assert.ok(violationAt >= 0 && violationAt < exchangeAt, `${rule} of ${url} logged before its exchange line (violation at ${violationAt}, exchange at ${exchangeAt}: ${JSON.stringify(proxy.lines[exchangeAt])})`);
 }
 
-/** Every field SPEC §6 gives a request-bound event. */
+/** Every field docs/rules.md gives a request-bound event. */
 export function assertEventFields(line: LogLine, expected: Record<string, unknown>): void {
   for (const key of ['rule', 'severity', 'api', 'method', 'url', 'host', 'client', 'action', 'message', 'time']) {
     assert.ok(line[key] !== undefined, `violation line has ${key}: ${JSON.stringify(line)}`);

@@ -6,6 +6,7 @@ import { TestPki } from './pki.js';
 import { type ProxyProcess, startProxy, type StartOptions } from './proxy.js';
 import { startUpstream, type Upstream } from './upstreams.js';
 import { type RequestOptions, type Reply, viaProxy } from './clients.js';
+import { pollUntil } from './poll.js';
 
 export interface World {
   pki: TestPki;
@@ -16,7 +17,7 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** The platforms' refused hosts (SPEC §12) are among them: mapped to the loopback upstream like the rest, never contacted for real. */
+/** The platforms' refused hosts (docs/platforms.md) are among them: mapped to the loopback upstream like the rest, never contacted for real. */
 export const HOSTS = ['api.example.test', 'upload.example.test', 'cdn.example.test', 'ws.example.test', 'evil.example.test', 'x.passthrough.test', 'api.weixin.qq.com', 'api.q.qq.com', 'openapi.baidu.com'];
 /**
  * IP targets the rule tests use. They are mapped to the loopback upstream with `upstream.hosts`,
@@ -65,4 +66,17 @@ export async function startWorld(opts: { config?: (upstreamAddress: string, root
       pki.cleanup();
     },
   };
+}
+
+/**
+ * Holds `urls` at the upstream: each requested at once on its own tunnel, resolved once the upstream
+ * has seen them all (they are then in flight: their handlers answer late, `/slow?ms=N`, `/drip`,
+ * `?hang=1`). The replies are settled at once: one still pending when the test stops the proxy
+ * ends in an Error instead of an unhandled rejection.
+ */
+export async function holdAtUpstream(w: World, urls: string[], ms = 10_000): Promise<Promise<Reply | Error>[]> {
+  const seen = w.upstream.seen.length;
+  const replies = urls.map((u) => w.fetch(u).catch((e: Error) => e));
+  await pollUntil(() => `${urls.length} requests at the upstream (it saw ${w.upstream.seen.length - seen})`, () => w.upstream.seen.length - seen >= urls.length, { ms });
+  return replies;
 }

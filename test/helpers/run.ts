@@ -8,10 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { baseConfig, HOSTS } from './fixture.js';
 import { TestPki } from './pki.js';
+import { pollUntil } from './poll.js';
 import { CLI, type CliResult, READY, ROOT, tempDir } from './proxy.js';
 import { startUpstream, type Upstream, type UpstreamOptions } from './upstreams.js';
 
-/** The example suite `mgproxy run` runs in the tests (and the README shows). */
+/** The example suite `mgproxy run` runs in the tests (and docs/ci.md shows). */
 export const GAME_CLIENT = path.join(ROOT, 'test/fixtures/game-client/game-client.test.mjs');
 /** A client that makes the requests named on its command line through HTTPS_PROXY: `node REQUESTS URL['|Header: value']…`. */
 export const REQUESTS = path.join(ROOT, 'test/fixtures/requests/requests.mjs');
@@ -97,9 +98,5 @@ export async function mgproxyRun(w: RunWorld, args: string[], cmd: string[], opt
 
 /** Waits until `file` exists (bounded). */
 export async function waitForFile(file: string, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!fs.existsSync(file)) {
-    if (Date.now() > until) throw new Error(`${file} did not appear within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await pollUntil(`${file} to appear`, () => fs.existsSync(file), { ms, every: 50 });
 }

@@ -1,5 +1,5 @@
 /**
- * Local HTTPS+WSS servers, each presenting one TLS flaw of SPEC §5 (or none), with the ids the
+ * Local HTTPS+WSS servers, each presenting one TLS flaw of docs/tls-audit.md (or none), with the ids the
  * audit must raise for it: the same catalogue for the inline audit and `mgproxy audit`. A second
  * test PKI, whose root nobody trusts, makes the untrusted chain.
  */
@@ -17,7 +17,7 @@ const LENIENT: tls.TlsOptions = { ciphers: 'DEFAULT:@SECLEVEL=0' };
 export interface TlsCase {
   /** Short name, also the first label of the host. */
   name: string;
-  /** Exactly the ids the audit must raise, in SPEC §5 order. */
+  /** Exactly the ids the audit must raise, in docs/tls-audit.md order. */
   ids: TlsRuleId[];
   /** The leaf, whether the intermediate is sent, and the server's TLS options. */
   make(pki: TestPki, stranger: TestPki): { leaf: TestCert; withIntermediate?: boolean; pki?: TestPki; tls?: tls.TlsOptions };

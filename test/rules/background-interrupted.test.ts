@@ -3,18 +3,10 @@ import { describe, it } from 'node:test';
 import { curl, openWs } from '../helpers/clients.js';
 import { assertBlocked, violationsOf } from '../helpers/assertions.js';
 import { admin, startWorld, type World } from '../helpers/fixture.js';
-
-/** Polls `check` every 20 ms until it holds (bounded: fails after `ms`). */
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { pollUntil } from '../helpers/poll.js';
 
 /** The proxy's own view (GET /api/stats): this many exchanges of 127.0.0.1 admitted and in flight. */
-const inFlight = (w: World, http: number, socket: number) => until(`${http} http and ${socket} sockets in flight`, async () => {
+const inFlight = (w: World, http: number, socket: number) => pollUntil(`${http} http and ${socket} sockets in flight`, async () => {
   const mine = (await admin(w.proxy, 'GET', '/api/stats')).json.inFlight['127.0.0.1'] as { http: number; socket: number } | undefined;
   return (mine?.http ?? 0) === http && (mine?.socket ?? 0) === socket;
 });
@@ -34,19 +26,21 @@ describe('background-interrupted', () => {
       const ws = await openWs(w.proxy.url, w.proxy.caPem, 'wss://ws.example.test/sock');
       const wsClosed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
       // The state the interruption needs: both requests forwarded (the drip's head is out) and the socket open.
-      await until('the upstream saw /slow and /drip', () => ['/slow', '/drip'].every((p) => w.upstream.seen.some((s) => s.url.startsWith(p))));
+      await pollUntil('the upstream saw /slow and /drip', () => ['/slow', '/drip'].every((p) => w.upstream.seen.some((s) => s.url.startsWith(p))));
       await inFlight(w, 2, 1);
       const t0 = Date.now();
       await background(w, true);
       assertBlocked(await slow, 503, 'background-interrupted', 'request:fail interrupted');
       const took = Date.now() - t0;
+      // The 5 s grace: not before it (less the time the switch took to report), and well before the
+      // 15 s the upstream would take, with room for a loaded machine.
       assert.ok(took >= 4500 && took < 9000, `interrupted after ${took} ms`);
       const d = await drip;
       assert.notEqual(d.code, 0, 'the begun response was cut');
       assert.equal(d.stdout.toString(), 'head ');
       assert.equal(await wsClosed, 1006, 'the socket was closed without a close frame');
       const lines = await violationsOf(w.proxy, 'background-interrupted', { count: 3 });
-      // SPEC §10: the action is `cut`, also for the one the proxy answered 503 (nothing sent yet).
+      // docs/rules.md: the action is `cut`, also for the one the proxy answered 503 (nothing sent yet).
       assert.deepEqual(lines.map((l) => l.action), ['cut', 'cut', 'cut']);
       assert.equal((await w.fetch('https://api.example.test/bytes/1')).status, 403);
       await background(w, false);

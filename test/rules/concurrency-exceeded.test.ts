@@ -4,30 +4,16 @@ import { HttpsProxyAgent } from 'https-proxy-agent';
 import type WebSocket from 'ws';
 import { openWs, viaProxy, type Reply } from '../helpers/clients.js';
 import { assertBlocked, violationsOf } from '../helpers/assertions.js';
-import { admin, baseConfig, startWorld, type World } from '../helpers/fixture.js';
+import { admin, baseConfig, holdAtUpstream, startWorld } from '../helpers/fixture.js';
+import { pollUntil } from '../helpers/poll.js';
 
-async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** `n` requests to `path`, each on its own tunnel, once the upstream has seen them all. */
-async function inFlight(w: World, paths: string[]): Promise<Promise<Reply | Error>[]> {
-  const seen = w.upstream.seen.length;
-  // Settled at once: those still pending when the test stops the proxy end in an error.
-  const replies = paths.map((p) => w.fetch(`https://api.example.test${p}`).catch((e: Error) => e));
-  await waitUntil(`${paths.length} requests at the upstream`, () => w.upstream.seen.length - seen >= paths.length);
-  return replies;
-}
+const API = 'https://api.example.test';
 
 describe('concurrency-exceeded (reject)', () => {
   it('answers the 11th request in flight with 429 exceed max task count; after one completes the next succeeds', async () => {
     const w = await startWorld();
     try {
-      const long = await inFlight(w, [...Array.from({ length: 9 }, () => '/slow?ms=8000'), '/slow?ms=1500']);
+      const long = await holdAtUpstream(w, [...Array.from({ length: 9 }, () => `${API}/slow?ms=8000`), `${API}/slow?ms=1500`]);
       assert.deepEqual((await admin(w.proxy, 'GET', '/api/stats')).json.inFlight, { '127.0.0.1': { http: 10, socket: 0 } });
       const seen = w.upstream.seen.length;
       assertBlocked(await w.fetch('https://api.example.test/bytes/1'), 429, 'concurrency-exceeded', 'request:fail exceed max task count');
@@ -50,10 +36,10 @@ describe('concurrency-exceeded (reject)', () => {
       const agents = Array.from({ length: 10 }, () => new HttpsProxyAgent(w.proxy.url, { ca: w.proxy.caPem }));
       const seen = w.upstream.seen.length;
       const pending = agents.map((agent) => viaProxy(w.proxy.url, w.proxy.caPem, 'https://api.example.test/hang', { agent }).catch(() => undefined));
-      await waitUntil('10 hanging requests', () => w.upstream.seen.length - seen >= 10);
+      await pollUntil('10 hanging requests', () => w.upstream.seen.length - seen >= 10);
       for (const a of agents) a.destroy();
       await Promise.all(pending);
-      await waitUntil('no request in flight', async () => Object.keys((await admin(w.proxy, 'GET', '/api/stats')).json.inFlight).length === 0);
+      await pollUntil('no request in flight', async () => Object.keys((await admin(w.proxy, 'GET', '/api/stats')).json.inFlight).length === 0);
       assert.equal((await w.fetch('https://api.example.test/bytes/1')).status, 200);
     } finally {
       await w.close();
@@ -72,7 +58,7 @@ describe('concurrency-exceeded (reject)', () => {
       const closed = new Promise((r) => sockets[0]!.once('close', r));
       sockets[0]!.close();
       await closed;
-      await waitUntil('the socket slot to be released', async () => (await admin(w.proxy, 'GET', '/api/stats')).json.inFlight['127.0.0.1']?.socket === 4);
+      await pollUntil('the socket slot to be released', async () => (await admin(w.proxy, 'GET', '/api/stats')).json.inFlight['127.0.0.1']?.socket === 4);
       sockets.push(await openWs(w.proxy.url, w.proxy.caPem, 'wss://ws.example.test/sock'));
       for (const s of sockets) s.terminate();
     } finally {
@@ -85,10 +71,12 @@ describe('concurrency-exceeded (queue, report)', () => {
   it('queue: holds the 11th until a slot frees, records it as queued, then serves it', async () => {
     const w = await startWorld({ config: (a, r) => baseConfig(a, r, { concurrency: { http: 10, socket: 5, overflow: 'queue' } }) });
     try {
-      const long = await inFlight(w, [...Array.from({ length: 9 }, () => '/slow?ms=8000'), '/slow?ms=1500']);
+      const long = await holdAtUpstream(w, [...Array.from({ length: 9 }, () => `${API}/slow?ms=8000`), `${API}/slow?ms=1500`]);
       const t0 = Date.now();
       const r = await w.fetch('https://api.example.test/bytes/7');
       assert.equal(r.status, 200);
+      // The short request ends 1.5 s after it reached the upstream: waiting for its slot takes at least
+      // a good part of that (500 ms is far above an unqueued request's few ms).
       assert.ok(Date.now() - t0 >= 500, 'it waited for the short request to finish');
       assert.equal((await violationsOf(w.proxy, 'concurrency-exceeded'))[0]!.action, 'queued');
       await w.proxy.stop();
@@ -101,7 +89,7 @@ describe('concurrency-exceeded (queue, report)', () => {
   it('report: forwards the 11th and records it', async () => {
     const w = await startWorld({ config: (a, r) => baseConfig(a, r, { mode: 'report', concurrency: { http: 2, socket: 5, overflow: 'reject' } }) });
     try {
-      const long = await inFlight(w, ['/slow?ms=3000', '/slow?ms=3000']);
+      const long = await holdAtUpstream(w, [`${API}/slow?ms=3000`, `${API}/slow?ms=3000`]);
       assert.equal((await w.fetch('https://api.example.test/bytes/1')).status, 200);
       assert.equal((await violationsOf(w.proxy, 'concurrency-exceeded'))[0]!.action, 'reported');
       await Promise.all(long);

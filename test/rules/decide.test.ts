@@ -1,13 +1,13 @@
 /**
  * `decide()` (proxy/rules/pipeline.ts), in process: the one reader of the mode, as a table of
- * finding × phase × situation → action (SPEC §6, §10 `action`, §12). The real-socket test of each
+ * finding × phase × situation → action (docs/rules.md `action`, docs/platforms.md). The real-socket test of each
  * rule (test/rules/<rule-id>.test.ts) checks the same actions end to end.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { REQUEST_RULE_IDS } from '../../config/vocabulary.js';
 import { ANSWERS, ruleAnswer } from '../../proxy/flow/respond.js';
-import { decide, type Phase, type Situation } from '../../proxy/rules/pipeline.js';
+import { decide, decision, type Phase, type Situation } from '../../proxy/rules/pipeline.js';
 import type { Finding, HostFinding } from '../../proxy/rules/types.js';
 
 const enforce: Situation = { mode: 'enforce', platform: 'tcsas', answerable: true };
@@ -59,7 +59,26 @@ describe('decide: finding × phase × mode → action', () => {
   }
 });
 
-describe('the answer table (respond.ts ANSWERS, SPEC §10 status codes and errMsg reasons)', () => {
+/** How each stops its exchange: decision() chooses the answer too, nothing else does. */
+const STOPS: [string, Finding | HostFinding, Phase, Situation, 'answer' | 'cut' | undefined][] = [
+  ['an error before the upstream', error, 'request', enforce, 'answer'],
+  ['over the cap with overflow queue', queueable, 'request', enforce, undefined],
+  ['a warning', warning, 'response', enforce, undefined],
+  ['a timer, nothing sent yet', timeout, 'timer', enforce, 'answer'],
+  ['a timer, the response under way', timeout, 'timer', sent, 'cut'],
+  // docs/rules.md: background-interrupted is recorded `cut`, and answered 503 while nothing was sent.
+  ['an interruption, nothing sent yet', interruption, 'timer', enforce, 'answer'],
+  ['an interruption, the response under way', interruption, 'timer', sent, 'cut'],
+  ['an interruption in report mode', interruption, 'timer', report, undefined],
+];
+
+describe('decision: how the exchange is stopped', () => {
+  for (const [name, finding, phase, at, want] of STOPS) {
+    it(`${name}: ${want ?? 'goes on'}`, () => assert.equal(decision(finding, phase, at).stop, want));
+  }
+});
+
+describe('the answer table (respond.ts ANSWERS, docs/rules.md status codes and errMsg reasons)', () => {
   const cases: [Finding['rule'], number, string][] = [
     ['domain-not-allowed', 403, 'request:fail url not in domain list'],
     ['insecure-scheme', 403, 'request:fail url not in domain list'],
@@ -78,7 +97,7 @@ describe('the answer table (respond.ts ANSWERS, SPEC §10 status codes and errMs
       assert.equal((JSON.parse(a.body) as { errMsg: string }).errMsg, errMsg);
     });
   }
-  it('a platform wording replaces the reason (SPEC §12)', () => {
+  it('a platform wording replaces the reason (docs/platforms.md)', () => {
     assert.equal((JSON.parse(ruleAnswer('request', 'background-call', 'm', 'app in background').body) as { errMsg: string }).errMsg, 'request:fail app in background');
   });
   it('has a row for every request rule id, and an answer for every error rule', () => {

@@ -39,7 +39,7 @@ describe('domain-not-allowed (enforce)', () => {
     assert.equal((await w.fetch('https://upload.example.test/echo', { method: 'POST', headers: MULTIPART, body: FORM })).status, 200);
   });
 
-  it('blocks a multipart upload to a host only in domains.request: the uploadFile list decides (SPEC §10)', async () => {
+  it('blocks a multipart upload to a host only in domains.request: the uploadFile list decides (docs/rules.md)', async () => {
     const seen = w.upstream.seen.length;
     const r = await w.fetch('https://api.example.test/echo?multipart', { method: 'POST', headers: MULTIPART, body: FORM });
     assertBlocked(r, 403, 'domain-not-allowed', 'uploadFile:fail url not in domain list');

@@ -1,5 +1,5 @@
 /**
- * `host-refused` (SPEC §12): hosts a platform refuses even when listed (WeChat's api.weixin.qq.com,
+ * `host-refused` (docs/platforms.md): hosts a platform refuses even when listed (WeChat's api.weixin.qq.com,
  * QQ's api.q.qq.com, Baidu's openapi.baidu.com). The config still starts, with the warning
  * `config-refused-host`.
  */

@@ -1,5 +1,5 @@
 /**
- * `port-not-allowed` (SPEC §12): the port rule of each platform on real requests. An explicit port
+ * `port-not-allowed` (docs/platforms.md): the port rule of each platform on real requests. An explicit port
  * is the one the client wrote in the Host header (or the absolute-form URL), not the CONNECT's.
  */
 import assert from 'node:assert/strict';

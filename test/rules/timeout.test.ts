@@ -6,6 +6,7 @@ import { curl, openWs } from '../helpers/clients.js';
 import { assertBlocked, violationsOf } from '../helpers/assertions.js';
 import { baseConfig, startWorld, type World } from '../helpers/fixture.js';
 import { tempDir } from '../helpers/proxy.js';
+import { pollUntil } from '../helpers/poll.js';
 
 describe('timeout (from game.json: request 1500 ms, connectSocket 1500 ms)', () => {
   let w: World;
@@ -22,6 +23,8 @@ describe('timeout (from game.json: request 1500 ms, connectSocket 1500 ms)', () 
     const r = await w.fetch('https://api.example.test/slow?ms=6000');
     const took = Date.now() - t0;
     assertBlocked(r, 504, 'timeout', 'request:fail timeout');
+    // game.json's 1500 ms: not before it (less a timer's slack), well before the upstream's 6 s, with
+    // room for a loaded machine.
     assert.ok(took >= 1400 && took < 5000, `answered after ${took} ms`);
     const [line] = await violationsOf(w.proxy, 'timeout');
     assert.equal(line!.action, 'blocked');
@@ -40,6 +43,7 @@ describe('timeout (from game.json: request 1500 ms, connectSocket 1500 ms)', () 
     assert.equal(err?.status, 504);
     assert.equal(JSON.parse(err!.body!).errMsg, 'connectSocket:fail timeout');
     const ws = await openWs(w.proxy.url, w.proxy.caPem, 'wss://ws.example.test/sock');
+    // Open for longer than the 1500 ms handshake timeout (a duration, not a state to wait for).
     await new Promise((r) => setTimeout(r, 2000));
     ws.send('still open');
     assert.equal(await new Promise((r) => ws.once('message', (d) => r(d.toString()))), 'still open', 'an open socket outlives the handshake timeout');
@@ -56,6 +60,7 @@ describe('timeout precedence', () => {
     try {
       const t0 = Date.now();
       assertBlocked(await w.fetch('https://api.example.test/slow?ms=5000'), 504, 'timeout', 'request:fail timeout');
+      // The config's 1000 ms, not game.json's 90 s (capped to 60): answered well before the upstream's 5 s.
       assert.ok(Date.now() - t0 < 4000);
       assert.ok(w.proxy.lines.some((l) => l.id === 'config-timeout-above-max'), 'one warning line at start');
     } finally {
@@ -82,11 +87,10 @@ describe('timeout with overflow: "queue"', () => {
     try {
       const first = w.fetch('https://api.example.test/slow?ms=1500&body=first');
       // The first holds the one slot before the second arrives.
-      for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
+      await pollUntil('the first request to hold the slot', async () => {
         const stats = await (await fetch(`${w.proxy.adminUrl}/api/stats`)).json() as { inFlight: Record<string, { http: number }> };
-        if (Object.values(stats.inFlight).some((c) => c.http >= 1)) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+        return Object.values(stats.inFlight).some((c) => c.http >= 1);
+      });
       const t0 = Date.now();
       const second = await w.fetch('https://api.example.test/slow?ms=1500&body=second');
       const took = Date.now() - t0;

@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ProxyContext } from '../../context.js';
 import type { Exchange } from '../../flow/exchange.js';
-import { bodyObservers, runResponseHeadRules } from '../../rules/pipeline.js';
+import { answerFinding, bodyObservers, runResponseHeadRules } from '../../rules/pipeline.js';
 import { responseSink } from '../../network/paths.js';
 import { relayed } from '../relay-memory.js';
 
@@ -41,7 +41,7 @@ export function answerMapped(ctx: ProxyContext, ex: Exchange, status: number, he
   ex.responseHeaders = parsed;
   ex.responseStartMs = ex.elapsedMs();
   const stop = runResponseHeadRules(ctx, ex);
-  if (stop) { stream?.destroy(); ex.block(stop); return; }
+  if (stop) { stream?.destroy(); answerFinding(ex, stop); return; }
   const flat: string[] = [];
   for (const [k, v] of Object.entries(parsed)) flat.push(k, String(v));
   // HTTP/2 has no Connection field (RFC 9113 §8.2.2); HTTP/1.1 keeps or closes as the client asked.
@@ -69,7 +69,7 @@ export function answerMapped(ctx: ProxyContext, ex: Exchange, status: number, he
   const end = () => { observers?.end(); sink.end(); };
   if (!stream) { if (length > 0) pass(body as Buffer); end(); return; }
   // The client left, or a rule cut the exchange: the file is closed.
-  ex.upstreamAbort = () => stream.destroy();
+  ex.upstream = { abort: () => stream.destroy() };
   const resume = () => stream.resume();
   stream.on('data', (chunk: Buffer) => { if (!pass(chunk)) { stream.pause(); sink.once('drain', resume); } });
   stream.on('end', end);

@@ -1,4 +1,8 @@
-/** Content types whose bodies the runtime hands the game as text (and so converts and strips a BOM from). */
+/**
+ * "Textual" has two purposes here, kept apart: `isTextual`, the content types whose bodies the
+ * runtime hands the game as text (and so converts and strips a BOM from: the rules' question), and
+ * `isReadableText`, the wider set a person reads as text (the HAR shows them as text when UTF-8).
+ */
 
 const TEXTUAL_TYPES = new Set(['application/json', 'application/javascript', 'application/ecmascript', 'application/xml', 'application/x-www-form-urlencoded']);
 
@@ -35,4 +39,12 @@ export function isTextual(contentType: string | undefined): boolean {
 /** The declared charset, lower-cased, or undefined. */
 export function charsetOf(contentType: string | undefined): string | undefined {
   return infoOf(contentType).charset;
+}
+
+/** Types a person reads as text (or no type at all): the HAR shows such a body as text when it is UTF-8. */
+const READABLE = /^(text\/|application\/(.+\+)?(json|xml|javascript|ecmascript|x-www-form-urlencoded|graphql|x-ndjson|yaml|x-yaml|csv)$|image\/svg\+xml$)/;
+
+export function isReadableText(contentType: string | undefined): boolean {
+  const mime = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  return mime === '' || READABLE.test(mime);
 }

@@ -1,6 +1,6 @@
 /**
- * The README's CI examples (issue 18): the GitHub Actions workflow and the GitLab CI job parse as
- * YAML, have the shape their runners need, and run the very `mgproxy run` line the README
+ * The CI examples of docs/ci.md: the GitHub Actions workflow and the GitLab CI job parse as
+ * YAML, have the shape their runners need, and run the very `mgproxy run` line the page
  * documents; that line, with a small client as its command, really runs.
  */
 import assert from 'node:assert/strict';
@@ -11,13 +11,13 @@ import { parseDocument } from 'yaml';
 import { ROOT, runCli } from './helpers/proxy.js';
 import { cleanEnv, REQUESTS, type RunWorld, startRunWorld } from './helpers/run.js';
 
-const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const PAGE = fs.readFileSync(path.join(ROOT, 'docs', 'ci.md'), 'utf8');
 
 /** The text of a `#`-heading's section, to the next heading of the same or a higher level. */
 function section(text: string, heading: string): string {
   const level = /^#+/.exec(heading)![0].length;
   const start = text.split('\n').findIndex((l) => l === heading);
-  assert.ok(start >= 0, `README has "${heading}"`);
+  assert.ok(start >= 0, `docs/ci.md has "${heading}"`);
   const rest = text.split('\n').slice(start + 1);
   const end = rest.findIndex((l) => { const m = /^(#+) /.exec(l); return m !== null && m[1]!.length <= level; });
   return rest.slice(0, end < 0 ? undefined : end).join('\n');
@@ -35,11 +35,11 @@ function parseYaml(text: string): any {
   return doc.toJS();
 }
 
-const CI = section(README, '## Using it in CI');
+const CI = section(PAGE, '# Using it in CI');
 const documented = blocks(CI, 'sh')[0];
 const junitOf = (w: string[]) => w[w.indexOf('--junit') + 1];
 
-describe('README: the CI examples', () => {
+describe('docs/ci.md: the CI examples', () => {
   it('documents one mgproxy run line', () => {
     assert.ok(documented, 'a sh block in "Using it in CI"');
     const w = words(documented!);
@@ -49,7 +49,7 @@ describe('README: the CI examples', () => {
   });
 
   it('has a complete GitHub Actions workflow running that line', () => {
-    const found = blocks(section(CI, '### GitHub Actions'), 'yaml');
+    const found = blocks(section(CI, '## GitHub Actions'), 'yaml');
     assert.equal(found.length, 1, 'one workflow');
     const wf = parseYaml(found[0]!);
     assert.ok(wf.on, 'triggers');
@@ -70,7 +70,7 @@ describe('README: the CI examples', () => {
   });
 
   it('has a GitLab CI job running that line, with its JUnit report in artifacts:reports:junit', () => {
-    const found = blocks(section(CI, '### GitLab CI'), 'yaml');
+    const found = blocks(section(CI, '## GitLab CI'), 'yaml');
     assert.equal(found.length, 1, 'one job');
     const jobs = Object.entries(parseYaml(found[0]!)) as [string, any][];
     assert.equal(jobs.length, 1);
@@ -84,7 +84,7 @@ describe('README: the CI examples', () => {
   });
 });
 
-describe('README: the documented line runs', () => {
+describe('docs/ci.md: the documented line runs', () => {
   let w: RunWorld;
   before(async () => { w = await startRunWorld(); });
   after(async () => { await w.close(); });
