@@ -6,6 +6,7 @@
  *   GET /small        200 bytes of UTF-8 JSON (`application/json; charset=utf-8`)
  *   GET /bytes/N      N pattern bytes, a file prepared beforehand (the sizes the workloads ask)
  *   PUT /sink/NAME    nginx reads the whole body (WebDAV PUT into a tmpfs folder); 201 or 204
+ * A second server, on `h2Port`, answers /small over HTTP/2 or HTTP/1.1 (ALPN), for the h2 rows.
  * nginx has no WebSocket endpoint of its own: the WSS workloads keep the Node echo upstream
  * (bench/upstream-server.ts).
  */
@@ -20,7 +21,7 @@ import { patternBytes } from '../test/helpers/upstreams.js';
 /** What /small answers: the same 200 bytes as the Node upstream's. */
 export const SMALL_BODY = JSON.stringify({ ok: true, pad: 'x'.repeat(200 - 20) });
 
-export interface Nginx { pid: number; port: number; sinkDir: string; stop(): Promise<void> }
+export interface Nginx { pid: number; port: number; h2Port: number; sinkDir: string; stop(): Promise<void> }
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -39,7 +40,7 @@ function prepareBytes(dir: string, sizes: number[]): void {
   }
 }
 
-function config(dir: string, port: number, cert: string, key: string, bytesDir: string, sinkDir: string): string {
+function config(dir: string, port: number, h2Port: number, cert: string, key: string, bytesDir: string, sinkDir: string): string {
   if (SMALL_BODY.length !== 200 || /['\\$]/.test(SMALL_BODY)) throw new Error('the small body must be 200 plain bytes');
   return `worker_processes 1;
 daemon off;
@@ -65,6 +66,14 @@ http {
     location /bytes/ { alias ${bytesDir}/; default_type application/octet-stream; }
     location /sink/ { root ${path.dirname(sinkDir)}; dav_methods PUT; client_max_body_size 0; client_body_buffer_size 1m; }
   }
+  server {
+    listen 127.0.0.1:${h2Port} ssl http2;
+    ssl_certificate ${cert};
+    ssl_certificate_key ${key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    http2_max_requests 100000000;
+    location = /small { default_type "application/json; charset=utf-8"; return 200 '${SMALL_BODY}'; }
+  }
 }
 `;
 }
@@ -89,17 +98,18 @@ export async function startNginx(opts: { certPem: string; keyPem: string; bytesS
   prepareBytes(bytesDir, opts.bytesSizes);
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
+    const h2Port = await freePort();
     const conf = path.join(dir, 'nginx.conf');
-    fs.writeFileSync(conf, config(dir, port, cert, key, bytesDir, sinkDir));
+    fs.writeFileSync(conf, config(dir, port, h2Port, cert, key, bytesDir, sinkDir));
     const child: ChildProcess = spawn(found.path, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { stdio: 'ignore' });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     // A bench that dies leaves no nginx behind (stopped by its PID, like the other children).
     const onExit = () => { child.kill('SIGKILL'); fs.rmSync(dir, { recursive: true, force: true }); };
     process.once('exit', onExit);
     void exited.then(() => process.off('exit', onExit));
-    if (await listening(port, child, 10_000)) {
+    if (await listening(port, child, 10_000) && await listening(h2Port, child, 10_000)) {
       return {
-        pid: child.pid!, port, sinkDir,
+        pid: child.pid!, port, h2Port, sinkDir,
         stop: async () => {
           if (child.exitCode === null && child.signalCode === null) {
             child.kill('SIGTERM');

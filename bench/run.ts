@@ -5,7 +5,7 @@
  *   --quick        one tiny round of each workload (the smoke test's run)
  *   --rounds N     rounds of the rate workloads (default 3)
  *   --json FILE    writes every raw number
- *   --only A,B     only these workloads: small,floor,newhost,bulk,wss,wss-observed,idle,mint,startup,network
+ *   --only A,B     only these workloads: small,h2small,floor,newhost,bulk,wss,wss-observed,idle,h2idle,mint,startup,network
  *   --cpu-prof DIR runs the shared proxy under `node --cpu-prof` and summarises its profile
  *   --no-pin       do not pin with taskset
  *   --cli PATH     runs another build's dist/proxy/cli.js (a before/after in one harness; an older
@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad } from './load.js';
+import { openIdleHttps, runH2Load } from './load-h2.js';
 import { type Pinning, pinCores, type ProxyProcess, proxyCommand, rssKiB, startFloorProcess, startProxyProcess, startUpstreamProcess, watchRss } from './processes.js';
 import { summariseProfile } from './profile.js';
 import { createWorld, HEADERS, HOSTS, mintHostName, newHostName, sizes } from './setup.js';
@@ -26,7 +27,7 @@ import { download, firstByteTimes, handshakeEach, openMany, upload, within, wsEc
 import { benchNetwork, networkDownloadSizes } from './network.js';
 import { startNginx } from './nginx.js';
 
-const WORKLOADS = ['small', 'floor', 'newhost', 'bulk', 'wss', 'wss-observed', 'idle', 'mint', 'startup', 'network'] as const;
+const WORKLOADS = ['small', 'h2small', 'floor', 'newhost', 'bulk', 'wss', 'wss-observed', 'idle', 'h2idle', 'mint', 'startup', 'network'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values: args } = parseArgs({
@@ -56,11 +57,11 @@ const put = (key: string, side: 'direct' | 'proxy', x: number) => { ((raw[key] ?
 const networkBytes = args.quick ? 256 * 1024 : 2 * 1024 * 1024;
 const nginx = await startNginx({ certPem: world.certPem, keyPem: world.keyPem, bytesSizes: [s.bulkBytes, ...networkDownloadSizes(networkBytes)] });
 const upstream = await startUpstreamProcess(world.certFile);
-const configFile = world.writeConfig(nginx.port, upstream.port);
+const configFile = world.writeConfig(nginx.port, upstream.port, nginx.h2Port);
 const cpuProfDir = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : undefined;
 const proxy = await startProxyProcess({ configFile, caDir: world.caDir, pinning, cpuProfDir, cli });
 const ca = fs.readFileSync(path.join(world.caDir, 'ca.pem'), 'utf8');
-const hostPorts = { [HOSTS.ws]: upstream.port };
+const hostPorts = { [HOSTS.ws]: upstream.port, [HOSTS.h2]: nginx.h2Port };
 const direct: Route = { upstreamPort: nginx.port, hostPorts, ca: world.pki.root.certPem };
 const viaProxy: Route = { upstreamPort: nginx.port, hostPorts, proxyPort: proxy.port, ca };
 const sides = [['direct', direct], ['proxy', viaProxy]] as const;
@@ -91,6 +92,23 @@ try {
           put(`floor-c${c}-rps`, 'proxy', r.perSecond);
           put(`floor-c${c}-cpu`, 'proxy', r.cpuUsPerRequest!);
           say(`  small GETs c=${c} engine floor: ${Math.round(r.perSecond)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, CPU ${r.cpuUsPerRequest!.toFixed(0)} µs per request`);
+        }
+      }
+    }
+    if (only.has('h2small')) {
+      // One server (nginx's h2 one) both ways: 10 streams on one h2 connection, and 10 HTTP/1.1
+      // connections, each with one request in flight; direct, and through mgproxy (h2 on both
+      // of its sides in the h2 row: client → mgproxy and mgproxy → nginx).
+      for (const [side, route] of sides) {
+        const cpuPid = side === 'proxy' ? { cpuPid: proxy.pid } : {};
+        const h2 = await within(60_000, 'h2 small GETs', runH2Load(route, { host: HOSTS.h2, path: '/small', headers: HEADERS, streams: 10, warmupMs: s.warmupMs, durationMs: s.durationMs, ...cpuPid }));
+        const h1 = await within(60_000, 'HTTP/1.1 small GETs', runLoad(route, { host: HOSTS.h2, path: '/small', headers: HEADERS, connections: 10, warmupMs: s.warmupMs, durationMs: s.durationMs, ...cpuPid }));
+        for (const [name, r] of [['h2small', h2], ['h1small', h1]] as const) {
+          put(`${name}-rps`, side, r.perSecond);
+          put(`${name}-p50`, side, r.p50Ms);
+          put(`${name}-p99`, side, r.p99Ms);
+          if (r.cpuUsPerRequest !== undefined) put(`${name}-cpu`, side, r.cpuUsPerRequest);
+          say(`  ${name === 'h2small' ? 'h2, 1 connection × 10 streams' : 'HTTP/1.1, 10 connections'} ${side}: ${Math.round(r.perSecond)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms${r.cpuUsPerRequest === undefined ? '' : `, proxy CPU ${r.cpuUsPerRequest.toFixed(0)} µs per request`}`);
         }
       }
     }
@@ -176,6 +194,30 @@ if (only.has('idle')) {
   });
 }
 
+if (only.has('h2idle')) {
+  // Idle HTTPS connections after one small GET each, on a fresh proxy: h2 (a session on each) and
+  // HTTP/1.1 (keep-alive), to the same h2-capable server, so the two differ only in the front end.
+  const n = Math.min(s.idleSockets, 500);
+  // Each protocol on a fresh proxy of its own: memory the other freed would be reused, not counted.
+  for (const protocol of ['h2', 'http/1.1'] as const) {
+    await onFreshProxy(async (fresh, route) => {
+      const open = () => openIdleHttps(route, HOSTS.h2, protocol);
+      for (const c of await Promise.all(Array.from({ length: 10 }, open))) c.close();
+      await new Promise((r) => setTimeout(r, 500));
+      const before = rssKiB(fresh.pid);
+      const conns: { close(): void }[] = [];
+      for (let i = 0; i < n; i += 20) conns.push(...await Promise.all(Array.from({ length: Math.min(20, n - i) }, open)));
+      await new Promise((r) => setTimeout(r, 1000));
+      const after = rssKiB(fresh.pid);
+      for (const c of conns) c.close();
+      await new Promise((r) => setTimeout(r, 1000));
+      const key = protocol === 'h2' ? 'idle-h2-KiB-each' : 'idle-h1-KiB-each';
+      put(key, 'proxy', (after - before) / n);
+      say(`  ${n} idle ${protocol} connections on a fresh proxy: ${((after - before) / n).toFixed(1)} KiB each (RSS ${before} → ${after} KiB)`);
+    });
+  }
+}
+
 if (only.has('mint')) {
   // A fresh proxy: "idle" is its RSS right after start.
   await onFreshProxy(async (fresh, route) => {
@@ -221,6 +263,12 @@ for (const c of [10, 50]) {
   fig(`floor-c${c}-rps`, `engine floor, small GETs, c=${c}`, 'throughput', 'req/s', undefined, 'bench/floor-proxy.ts in the mgproxy column: TLS both sides and undici, no rules, no log');
   fig(`floor-c${c}-cpu`, `engine floor, small GETs, c=${c}`, 'CPU per request', 'µs');
 }
+for (const [name, label] of [['h2small', 'h2 small GETs, 1 connection × 10 streams'], ['h1small', 'HTTP/1.1 small GETs, 10 connections (same server)']] as const) {
+  fig(`${name}-rps`, label, 'throughput', 'req/s');
+  fig(`${name}-p50`, label, 'p50 latency', 'ms');
+  fig(`${name}-p99`, label, 'p99 latency', 'ms');
+  fig(`${name}-cpu`, label, 'proxy CPU per request', 'µs');
+}
 fig('newhost-p50', `new host (${s.newHosts} names)`, 'p50 to first byte', 'ms', { of: 'ratio', kind: 'max', limit: 2 });
 fig('newhost-p95', `new host (${s.newHosts} names)`, 'p95 to first byte', 'ms', { of: 'ratio', kind: 'max', limit: 3 });
 fig('download-MBps', `download ${MiB} MiB`, 'throughput', 'MB/s', { of: 'ratio', kind: 'min', limit: 0.8 });
@@ -232,6 +280,8 @@ fig('floor-upload-MBps', `engine floor, upload ${MiB} MiB`, 'throughput', 'MB/s'
 fig('wss-echo', 'WSS echo, 64 B, 10 sockets', 'round trips', '/s', { of: 'ratio', kind: 'min', limit: 0.95 });
 fig('wss-echo-observed', 'WSS echo, 64 B, 10 sockets, messages observed', 'round trips', '/s', undefined, 'a dashboard listening: each frame parsed both ways');
 fig('idle-wss-KiB-each', `${s.idleSockets} idle WSS connections`, 'proxy RSS each', 'KiB', { of: 'value', kind: 'max', limit: 32 });
+fig('idle-h2-KiB-each', 'idle HTTPS connections, h2 (after one GET each)', 'proxy RSS each', 'KiB');
+fig('idle-h1-KiB-each', 'idle HTTPS connections, HTTP/1.1 (after one GET each)', 'proxy RSS each', 'KiB');
 fig('mint-rss-growth-MiB', `${s.mintHosts} distinct hosts minted`, 'proxy RSS over idle', 'MiB', { of: 'value', kind: 'max', limit: 64 });
 fig('mint-per-second', `${s.mintHosts} distinct hosts minted`, 'handshakes with new hosts', '/s');
 const exact = { of: 'ratio', kind: 'between', limit: 0.9, upper: 1.1 } as const;

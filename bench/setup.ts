@@ -12,7 +12,7 @@ export const APPID = 'wx0123456789abcdef';
 /** What the runtime sends (docs/rules.md `referer-mismatch`): the rule checks it and the rewrite sets it. */
 export const HEADERS: Readonly<Record<string, string>> = { referer: `https://appservice.wx.com/${APPID}/0/page-frame.html` };
 
-export const HOSTS = { api: 'api.bench.test', cdn: 'cdn.bench.test', ws: 'ws.bench.test' } as const;
+export const HOSTS = { api: 'api.bench.test', cdn: 'cdn.bench.test', ws: 'ws.bench.test', h2: 'h2.bench.test' } as const;
 
 export interface Sizes {
   rounds: number;
@@ -47,7 +47,7 @@ export interface World {
   keyPem: string;
   caDir: string;
   /** The proxy's config, written once the upstreams' ports are known: HTTP hosts on nginx, the WebSocket host on the Node echo. */
-  writeConfig(httpPort: number, wsPort: number): string;
+  writeConfig(httpPort: number, wsPort: number, h2Port?: number): string;
   cleanup(): void;
 }
 
@@ -59,14 +59,16 @@ export function createWorld(s: Sizes): World {
   fs.writeFileSync(certFile, JSON.stringify({ cert: pki.chain(leaf), key: leaf.keyPem }));
   return {
     dir, pki, certFile, certPem: pki.chain(leaf), keyPem: leaf.keyPem, caDir: path.join(dir, 'ca'),
-    writeConfig: (httpPort, wsPort) => {
+    writeConfig: (httpPort, wsPort, h2Port) => {
       const fresh = Array.from({ length: s.rounds }, (_, r) => Array.from({ length: s.newHosts }, (_, i) => newHostName('proxy', r, i))).flat();
       const httpHosts = [HOSTS.api, HOSTS.cdn, ...fresh];
+      // The h2 rows' host: nginx's HTTP/2 server (bench/nginx.ts), listed under request.
+      const h2Hosts = h2Port === undefined ? [] : [HOSTS.h2];
       const config = {
         appid: APPID,
         version: '0',
         domains: {
-          request: httpHosts.map((h) => `https://${h}`),
+          request: [...httpHosts, ...h2Hosts].map((h) => `https://${h}`),
           uploadFile: [`https://${HOSTS.api}`],
           downloadFile: [`https://${HOSTS.cdn}`],
           socket: [`wss://${HOSTS.ws}`],
@@ -75,7 +77,7 @@ export function createWorld(s: Sizes): World {
         // connections and 1,000 sockets. The accounting still runs for every exchange.
         concurrency: { http: 64, socket: 2048, overflow: 'reject' },
         upstream: {
-          hosts: { ...Object.fromEntries(httpHosts.map((h) => [h, `127.0.0.1:${httpPort}`])), [HOSTS.ws]: `127.0.0.1:${wsPort}` },
+          hosts: { ...Object.fromEntries(httpHosts.map((h) => [h, `127.0.0.1:${httpPort}`])), [HOSTS.ws]: `127.0.0.1:${wsPort}`, ...(h2Port === undefined ? {} : { [HOSTS.h2]: `127.0.0.1:${h2Port}` }) },
           extraCaFiles: [pki.rootFile],
         },
       };

@@ -22,7 +22,9 @@ export const DEFAULTS: Readonly<MgproxyConfig> = Object.freeze<MgproxyConfig>({
   referer: 'rewrite',
   passthrough: [],
   clients: {},
-  upstream: { hosts: {}, extraCaFiles: [] },
+  upstream: { hosts: {}, extraCaFiles: [], noProxy: [] },
+  har: { redact: [], secrets: 'redact' },
   network: NETWORK_OFF,
+  http2: true,
   map: [],
 });

@@ -12,6 +12,7 @@ import { entryTarget, lintConfig, maxTimeoutOf, parseDomainEntry, timeoutAboveMa
 import { type Cap, capFor, type PlatformName, type PlatformProfile, PLATFORMS, refererOf } from './platforms.js';
 import { isHostName, isValidHost, normalizeHost, normalizeIp, splitHostPort } from './net-address.js';
 import { normalizeNetwork, type PresetName } from './network.js';
+import { compileNoProxy, type NoProxy, parseUpstreamProxy, type UpstreamProxy } from './upstream-proxy.js';
 import { type MapEntry, validateMap } from './map.js';
 
 /** Where an upstream connection really goes (`upstream.hosts`, like curl's `--resolve`). */
@@ -44,6 +45,10 @@ export interface RuntimeConfig extends MgproxyConfig {
   passthroughSuffixes: readonly string[];
   /** Extra trusted roots for upstream checks, PEM, with the file each came from. */
   extraCas: readonly { file: string; pem: string }[];
+  /** `upstream.proxy` or `--upstream-proxy`, parsed (its credentials only in `authorization`). */
+  upstreamProxy?: UpstreamProxy;
+  /** `upstream.noProxy`, compiled. */
+  noProxy: NoProxy;
 }
 
 export interface LoadResult { config?: RuntimeConfig; problems: Problem[] }
@@ -110,8 +115,15 @@ function mergeDefaults(raw: Record<string, unknown>, problems: Problem[]): Mgpro
     upstream: {
       hosts: pick('upstream.hosts', upstream.hosts, {} as Record<string, string>),
       extraCaFiles: pick('upstream.extraCaFiles', upstream.extraCaFiles, [] as string[]),
+      proxy: pick<string | undefined>('upstream.proxy', upstream.proxy, undefined),
+      noProxy: pick('upstream.noProxy', upstream.noProxy, [] as string[]),
+    },
+    har: {
+      redact: pick('har.redact', sub('har').redact, [] as string[]),
+      secrets: pick('har.secrets', sub('har').secrets, DEFAULTS.har.secrets),
     },
     network: normalizeNetwork(pick('network', raw.network, DEFAULTS.network)),
+    http2: pick('http2', raw.http2, DEFAULTS.http2),
     map: pick('map', raw.map, [] as MapEntry[]),
   };
 }
@@ -237,7 +249,7 @@ function compileListed(domains: MgproxyConfig['domains']) {
  * Loads `file` (or the built-in defaults when undefined), with `mode`, `platform` and `network` from the CLI
  * overriding the file. Returns every problem; `config` is set only when none of them is an error.
  */
-export function loadConfig(file: string | undefined, overrides: { mode?: Mode; platform?: PlatformName[]; network?: PresetName } = {}): LoadResult {
+export function loadConfig(file: string | undefined, overrides: { mode?: Mode; platform?: PlatformName[]; network?: PresetName; http2?: boolean; upstreamProxy?: string } = {}): LoadResult {
   const problems: Problem[] = [];
   let raw: Record<string, unknown> = {};
   if (file !== undefined) {
@@ -252,6 +264,7 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
   if (overrides.platform) merged.platform = overrides.platform;
   // docs/network.md: `--network X` sets `default`; the config's rules stay.
   if (overrides.network) merged.network = { ...merged.network, default: overrides.network };
+  if (overrides.http2 !== undefined) merged.http2 = overrides.http2;
   const platforms = (Array.isArray(merged.platform) ? merged.platform : [merged.platform]).map((name) => PLATFORMS[name]);
   const writtenConcurrency = isObject(raw.concurrency) ? raw.concurrency : {};
   const written = {
@@ -274,6 +287,12 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
 
   const hostMap = compileHostMap(merged.upstream.hosts, problems);
   const extraCas = readExtraCas(merged.upstream.extraCaFiles, dir, problems);
+  // `--upstream-proxy` was checked by the CLI; the file's by the schema.
+  if (overrides.upstreamProxy !== undefined) merged.upstream.proxy = overrides.upstreamProxy;
+  const upstreamProxy = merged.upstream.proxy === undefined ? undefined : parseUpstreamProxy(merged.upstream.proxy);
+  const noProxyProblems: [number, string][] = [];
+  const noProxy = compileNoProxy(merged.upstream.noProxy, noProxyProblems);
+  for (const [i, why] of noProxyProblems) problems.push(problem('config-schema', `upstream.noProxy[${i}]`, why));
   // `respond.bodyFile` must be there at load (a `local` file may come later: 404 until it does).
   for (const p of validateMap(merged.map, dir)) problems.push(problem('config-schema', p.path, p.message));
   const passthrough = compilePassthrough(merged.passthrough, problems);
@@ -291,6 +310,11 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
       refererValue: refererOf(first, merged.appid, merged.version),
       passthroughExact: passthrough.exact,
       passthroughSuffixes: passthrough.suffixes,
+      // The URL with its credentials stays here, in the parsed proxy's `authorization`; what the
+      // rest of the proxy may read or show of `upstream.proxy` has none.
+      upstream: { ...merged.upstream, proxy: upstreamProxy && !('error' in upstreamProxy) ? upstreamProxy.url : undefined },
+      upstreamProxy: upstreamProxy && !('error' in upstreamProxy) ? upstreamProxy : undefined,
+      noProxy,
     },
   };
 }

@@ -8,6 +8,7 @@ import { type NetworkConfig, validateNetwork } from './network.js';
 import { type MapEntry, validateMap } from './map.js';
 
 import { clientNameProblem } from './client-name.js';
+import { parseUpstreamProxy } from './upstream-proxy.js';
 import type { Api, Severity } from './vocabulary.js';
 
 // The config is written in the shared vocabulary; re-exported for the modules that read the config.
@@ -23,6 +24,7 @@ export const LIST_OF_API: Readonly<Record<Api, DomainList>> = {
 export type Mode = 'enforce' | 'report';
 export type RefererMode = 'rewrite' | 'check' | 'off';
 export type Overflow = 'reject' | 'queue';
+export type HarSecrets = 'redact' | 'keep';
 
 export interface MgproxyConfig {
   /**
@@ -71,6 +73,26 @@ export interface MgproxyConfig {
     hosts: Record<string, string>;
     /** Extra PEM files of roots trusted for upstream certificate checks (test servers); relative to this file. */
     extraCaFiles: string[];
+    /**
+     * An HTTP proxy every upstream connection goes through with CONNECT, `http://[user:pass@]host:port`
+     * (a corporate or QA lab gateway); Basic credentials from the URL, never printed. TLS, SNI and
+     * verification are unchanged. `--upstream-proxy` wins over it. See docs/upstream-proxy.md.
+     */
+    proxy?: string;
+    /** Hosts that go direct instead of through `proxy`: `host`, `*.domain` (its subdomains), an IP literal, or `*`. `hosts` mappings always go direct. */
+    noProxy: string[];
+  };
+  /**
+   * The HAR written by `--har` (docs/har.md): the values of Cookie, Set-Cookie, Authorization and
+   * Proxy-Authorization are replaced with `[redacted]`, in headers, cookies, the query string and
+   * the URL alike. `redact`: more header and query parameter names (any case), added to
+   * `--har-redact`'s; `secrets`: `"redact"` or `"keep"` (every value as it was, `--har-secrets keep`).
+   */
+  har: {
+    /** More header and query parameter names whose values are redacted (any case), added to `--har-redact`'s. */
+    redact: string[];
+    /** `redact` (the default) or `keep`: write every value as it was (`--har-secrets keep`). */
+    secrets: HarSecrets;
   };
   /**
    * Weak networks and faults (docs/network.md): `default` a preset for everyone (`none`, `slow-3g`,
@@ -79,6 +101,12 @@ export interface MgproxyConfig {
    * `custom` profile; the last matching rule wins. `--network PRESET` replaces `default`.
    */
   network: NetworkConfig;
+  /**
+   * HTTP/2 to the client (docs/http2.md): `true` (default) offers ALPN `h2` on an intercepted
+   * connection whose origin accepts h2; `false` offers `http/1.1` only. The proxy reaches an origin
+   * over h2 whenever it offers it, either way. `--http2 on|off` overrides it.
+   */
+  http2: boolean;
   /**
    * Map rules (docs/toolkit.md), tried in order on the game's URL once the rules have let it
    * through; the first match wins. Each has `url` (a pattern, `*` = any run of characters, query
@@ -89,6 +117,9 @@ export interface MgproxyConfig {
    */
   map: MapEntry[];
 }
+
+/** A name for `har.redact` / `--har-redact`: a header or query parameter name, no separators the lists use. */
+export const isRedactName = (name: string): boolean => /^[^\s,\x00-\x1f\x7f]+$/.test(name);
 
 /** One config problem: lint id, severity, where in the file, and what to do about it. */
 export interface Problem {
@@ -181,8 +212,23 @@ const configShape = object({
       if (why) out.push(schemaError(`${path}.${ip}`, why));
     }
   },
-  upstream: object({ hosts: stringMap, extraCaFiles: stringArray }),
+  upstream: object({
+    hosts: stringMap, extraCaFiles: stringArray, noProxy: stringArray,
+    proxy: (v, path, out) => {
+      if (typeof v !== 'string') { out.push(schemaError(path, `must be a string, got ${typeName(v)}`)); return; }
+      const parsed = parseUpstreamProxy(v);
+      if ('error' in parsed) out.push(schemaError(path, parsed.error));
+    },
+  }),
+  har: object({
+    redact: (v, path, out) => {
+      stringArray(v, path, out);
+      if (Array.isArray(v)) v.forEach((name, i) => { if (typeof name === 'string' && !isRedactName(name)) out.push(schemaError(`${path}[${i}]`, `${JSON.stringify(name)} must be a header or query parameter name (no spaces, commas or control characters)`)); });
+    },
+    secrets: oneOf('redact', 'keep'),
+  }),
   network: (v, path, out) => { for (const p of validateNetwork(v, path)) out.push(schemaError(p.path, p.message)); },
+  http2: isBoolean,
   // The shape here; load.ts checks `bodyFile` against the config file's folder.
   map: (v, path, out) => { for (const p of validateMap(v, undefined, path)) out.push(schemaError(p.path, p.message)); },
 });

@@ -36,6 +36,10 @@ export interface ProxyOptions {
   platform?: PlatformName[];
   /** `--network`: replaces the config's `network.default`. */
   network?: PresetName;
+  /** `--upstream-proxy`: replaces the config's `upstream.proxy`. */
+  upstreamProxy?: string;
+  /** `--http2 on|off`: replaces the config's `http2` (docs/http2.md). */
+  http2?: boolean;
   host: string;
   port: number;
   /** Undefined: port + 1 (any free port when `port` is 0). */
@@ -141,7 +145,7 @@ export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger, clientN
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
-  const { config, problems } = loadConfig(opts.configFile, { mode: opts.mode, platform: opts.platform, network: opts.network });
+  const { config, problems } = loadConfig(opts.configFile, { mode: opts.mode, platform: opts.platform, network: opts.network, http2: opts.http2, upstreamProxy: opts.upstreamProxy });
   if (!config) throw new ConfigError(problems);
   const { log, flush } = createLogger({ level: opts.logLevel, pretty: opts.pretty, fd: opts.logFd, format: opts.logFormat });
   for (const p of problems) log.warn({ id: p.id, path: p.path }, `config: ${p.message}`);

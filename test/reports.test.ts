@@ -35,7 +35,7 @@ describe('reports of a mgproxy run', () => {
     assert.deepEqual(report.summary, { requests: 3, violations: 1, byRule: { 'domain-not-allowed': 1 } });
     assert.equal(report.violations.length, 1);
     const v = report.violations[0];
-    assert.deepEqual(Object.keys(v).sort(), ['action', 'api', 'client', 'host', 'message', 'method', 'platform', 'platforms', 'port', 'rule', 'severity', 'time', 'url'].sort());
+    assert.deepEqual(Object.keys(v).sort(), ['action', 'api', 'client', 'host', 'message', 'method', 'platform', 'platforms', 'port', 'protocol', 'rule', 'severity', 'time', 'url'].sort());
     assert.equal(v.rule, 'domain-not-allowed');
     assert.equal(v.severity, 'error');
     assert.equal(v.api, 'request');

@@ -12,13 +12,14 @@
 import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import type { LookupFunction } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type forge from 'node-forge';
 import { loadForge } from '../forge.js';
 import { type BuiltChain, buildChain } from './chain.js';
 import type { TrustStore } from './trust.js';
 
 /** Where a connection for `host:port` goes (proxy/engine/upstream/pools.ts `connectOptions`). */
-export type Route = (host: string, port: number) => { host: string; port: number; lookup?: LookupFunction };
+export type Route = (host: string, port: number) => { host: string; port: number; lookup?: LookupFunction; tunnel?: () => Promise<Duplex> };
 
 /** A CA's certificate file is a few KiB; a PKCS#7 bundle a few more. */
 const MAX_BYTES = 64 * 1024;
@@ -62,7 +63,10 @@ function parse(data: string | Buffer): X509Certificate[] {
 function fetchCertificates(url: string, route: Route, timeoutMs: number, signal?: AbortSignal): Promise<X509Certificate[]> {
   const u = new URL(url);
   return new Promise((resolve) => {
-    const req = http.get({ ...route(u.hostname, 80), path: `${u.pathname}${u.search}`, headers: { host: u.host }, agent: false, timeout: timeoutMs, signal }, (res) => {
+    const { tunnel, ...to } = route(u.hostname, 80);
+    // Through the upstream proxy (docs/upstream-proxy.md): the request goes on its tunnel.
+    const createConnection = tunnel && ((_opts: unknown, done: (err: Error | null, socket: Duplex) => void) => { tunnel().then((s) => { done(null, s); s.resume(); }, (err: Error) => done(err, undefined as never)); return undefined; });
+    const req = http.get({ ...to, ...(createConnection ? { createConnection } : {}), path: `${u.pathname}${u.search}`, headers: { host: u.host }, agent: createConnection ? undefined : false, timeout: timeoutMs, signal }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {

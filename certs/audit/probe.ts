@@ -9,6 +9,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { LookupFunction } from 'node:net';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { lenientContext } from './lenient.js';
 
@@ -23,6 +24,11 @@ export interface ProbeTarget {
   host: string;
   port: number;
   connect: { host: string; port: number; lookup?: LookupFunction };
+  /**
+   * Opens a tunnel to `host:port` through the upstream proxy (docs/upstream-proxy.md) when the
+   * host does not go direct: the handshake then runs on it, with the same SNI and context.
+   */
+  tunnel?: () => Promise<Duplex>;
   /** Set when the route itself is refused (the proxy's own port). */
   refused?: Error;
 }
@@ -100,19 +106,32 @@ function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T | undef
   });
 }
 
-function handshake(target: ProbeTarget, secureContext: tls.SecureContext, timeoutMs: number, signal?: AbortSignal, needChain = () => true): Promise<Handshake | ProbeFailure> {
+async function handshake(target: ProbeTarget, secureContext: tls.SecureContext, timeoutMs: number, signal?: AbortSignal, needChain = () => true): Promise<Handshake | ProbeFailure> {
+  const started = Date.now();
+  let tunnel: Duplex | undefined;
+  if (target.tunnel && !signal?.aborted) {
+    // The upstream proxy's refusal or silence is a connect failure; its message names no credentials.
+    const opened = await untilAborted(target.tunnel().then((s) => s, (err: Error) => err), signal);
+    if (opened === undefined) return { ok: false, stage: 'aborted', message: 'the audit was cancelled' };
+    if (opened instanceof Error) return { ok: false, stage: 'connect', message: opened.message };
+    tunnel = opened;
+    if (signal?.aborted) { tunnel.destroy(); return { ok: false, stage: 'aborted', message: 'the audit was cancelled' }; }
+  }
   return new Promise((resolve) => {
     if (signal?.aborted) { resolve({ ok: false, stage: 'aborted', message: 'the audit was cancelled' }); return; }
-    let connected = false;
+    let connected = tunnel !== undefined;
+    tunnel?.on('error', () => undefined);
     const socket = tls.connect({
       ...target.connect,
+      socket: tunnel,
       servername: net.isIP(target.host) ? undefined : target.host,
       secureContext,
       rejectUnauthorized: false,
       // Whether the origin accepts HTTP/2 (the health report's `http2` row): no cost, the offer rides in the hello.
       ALPNProtocols: ['h2', 'http/1.1'],
     });
-    const timer = setTimeout(() => finish({ ok: false, stage: 'timeout', message: `no TLS handshake within ${timeoutMs / 1000} s` }), timeoutMs);
+    const left = Math.max(0, timeoutMs - (Date.now() - started));
+    const timer = setTimeout(() => finish({ ok: false, stage: 'timeout', message: `no TLS handshake within ${timeoutMs / 1000} s` }), left);
     const onAbort = () => finish({ ok: false, stage: 'aborted', message: 'the audit was cancelled' });
     signal?.addEventListener('abort', onAbort, { once: true });
     function finish(result: Handshake | ProbeFailure): void {

@@ -37,6 +37,8 @@ export interface ExchangeSummary {
   bytesOut: number;
   outcome: string | null;
   violations: string[];
+  /** The client's side: `http/1.1` or `h2` (docs/http2.md). */
+  protocol: 'http/1.1' | 'h2';
   /** A map rule took it (docs/toolkit.md). */
   mapped?: Mapped;
 }
@@ -59,6 +61,7 @@ function summarize(ex: Exchange): ExchangeSummary {
     durationMs: ex.state === 'ended' && ex.durationMs !== undefined ? Math.round(ex.durationMs * 10) / 10 : null,
     bytesIn: ex.bytesIn, bytesOut: ex.bytesOut, outcome: ex.outcome ?? null,
     violations: ex.violations.length === 0 ? NO_VIOLATIONS as string[] : ex.violations.map((v) => v.rule),
+    protocol: ex.protocol,
   };
   if (clientName !== undefined) s.clientName = clientName;
   if (ex.mapped) s.mapped = ex.mapped;

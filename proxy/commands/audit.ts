@@ -13,9 +13,9 @@ import { findConfigFile, formatProblem, loadConfig, type RuntimeConfig } from '.
 import { DOMAIN_LISTS } from '../../config/schema.js';
 import { isValidHost, splitHostPort } from '../../config/net-address.js';
 import { Upstream } from '../engine/upstream/pools.js';
-import { withConfigOption } from './options.js';
+import { withConfigOption, withUpstreamProxyOption } from './options.js';
 
-interface AuditArgs { config?: string; json?: boolean; hosts?: string[] }
+interface AuditArgs { config?: string; json?: boolean; hosts?: string[]; 'upstream-proxy'?: string }
 
 /** How many hosts are probed at once (each opens two connections). */
 const PARALLEL = 8;
@@ -55,7 +55,7 @@ function fail(message: string): void {
 export const auditCommand: CommandModule<object, AuditArgs> = {
   command: 'audit [hosts..]',
   describe: "audit each host's TLS and certificate against the platform's requirements (default: every configured domain)",
-  builder: (y) => withConfigOption(y)
+  builder: (y) => withUpstreamProxyOption(withConfigOption(y))
     .positional('hosts', { type: 'string', array: true, describe: 'HOST or HOST:PORT (port 443 when omitted)' })
     .option('json', { type: 'boolean', describe: 'print {"hosts": [...]} as JSON instead of the table' }) as never,
   handler: async (argv) => {
@@ -63,7 +63,7 @@ export const auditCommand: CommandModule<object, AuditArgs> = {
     const bad = given.find((h) => parseAuditTarget(h) === undefined);
     if (bad !== undefined) { fail(`${JSON.stringify(bad)} is not HOST or HOST:PORT`); return; }
     const file = findConfigFile(argv.config);
-    const { config, problems } = loadConfig(file);
+    const { config, problems } = loadConfig(file, { upstreamProxy: argv['upstream-proxy'] });
     if (!config) {
       for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
       process.exitCode = 2;
@@ -76,9 +76,9 @@ export const auditCommand: CommandModule<object, AuditArgs> = {
     const trust = new TrustStore(config.extraCas);
     const probeTargets: ProbeTarget[] = targets.map(({ host, port }) => {
       const connect = upstream.connectOptions(host, port);
-      return { host, port, connect, refused: upstream.loopCheck(connect) };
+      return { host, port, connect, tunnel: upstream.tunnel(host, port), refused: upstream.loopCheck(connect) };
     });
-    const deps = { trust, route: (host: string, port: number) => upstream.connectOptions(host, port) };
+    const deps = { trust, route: (host: string, port: number) => ({ ...upstream.connectOptions(host, port), tunnel: upstream.tunnel(host, port) }) };
     const probed = await mapLimited(probeTargets, PARALLEL, async (target) => ({ target, deadline: Date.now() + AUDIT_TIMEOUT_MS, result: await probe(target) }));
     // Every host's certificates first, so that a chain one server sent short can be completed by another's (SPEC §10).
     for (const p of probed) { const shown = shownHandshake(p.result); if (shown) trust.remember(shown.sent, p.target.host); }

@@ -9,7 +9,8 @@ import { defaultCaDir } from '../../certs/ca.js';
 import { isValidHost, parsePort } from '../../config/net-address.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { ProxyOptions } from '../app.js';
-import type { Mode } from '../../config/schema.js';
+import { type HarSecrets, isRedactName, type Mode } from '../../config/schema.js';
+import { maskCredentials, parseUpstreamProxy } from '../../config/upstream-proxy.js';
 import { isPlatformName, PLATFORM_NAMES, type PlatformName } from '../../config/platforms.js';
 import { parseAllowClients } from '../phones/client-access.js';
 import { parseClientName } from '../flow/clients.js';
@@ -120,9 +121,38 @@ export const networkArg = (v: unknown): PresetName => {
   return v;
 };
 
+/** `--upstream-proxy http://[user:pass@]host:port` (docs/upstream-proxy.md); a bad value is quoted with its credentials masked. */
+export const upstreamProxyArg = (v: unknown): string => {
+  if (Array.isArray(v)) throw new UsageError(`--upstream-proxy is given more than once: ${v.map((x) => maskCredentials(String(x))).join(', ')}`);
+  const parsed = parseUpstreamProxy(String(v));
+  if ('error' in parsed) throw new UsageError(`--upstream-proxy ${parsed.error}`);
+  return String(v);
+};
+
+export function withUpstreamProxyOption<T>(y: Argv<T>) {
+  return y.option('upstream-proxy', {
+    type: 'string', describe: 'send every upstream connection through this HTTP proxy with CONNECT: http://[user:pass@]host:port (overrides the config\'s upstream.proxy)',
+    coerce: upstreamProxyArg,
+  });
+}
+
+/** `--har-redact NAME[,NAME…]` (docs/har.md): more header and query parameter names redacted in the HAR; given twice, the lists add up. */
+export const harRedactArg = (v: unknown): string[] => {
+  const names = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim());
+  const bad = names.filter((n) => !isRedactName(n));
+  if (bad.length > 0) throw new UsageError(`--har-redact takes header or query parameter names separated by commas (x-api-key,token); bad: ${bad.map((b) => JSON.stringify(b)).join(', ')}`);
+  return names;
+};
+
+export const harSecretsArg = (v: unknown): HarSecrets => {
+  single('har-secrets')(v);
+  if (v !== 'keep' && v !== 'redact') throw new UsageError(`--har-secrets takes keep or redact; got ${JSON.stringify(v)}`);
+  return v;
+};
+
 /** The options of SPEC §1 that every proxy-running command takes. */
 export function withProxyOptions<T>(y: Argv<T>) {
-  return withPlatformOption(withCaDirOption(withConfigOption(y)))
+  return withUpstreamProxyOption(withPlatformOption(withCaDirOption(withConfigOption(y))))
     .option('port', { type: 'string', describe: 'proxy port; 0 = any free port', default: '8899', coerce: portArg('port') })
     .option('host', { type: 'string', describe: 'address to listen on (0.0.0.0 for phones on the LAN)', default: '127.0.0.1', coerce: hostArg('host') })
     .option('admin-port', { type: 'string', describe: 'admin API and dashboard port; 0 = any free port', defaultDescription: 'port + 1', coerce: portArg('admin-port') })
@@ -149,6 +179,11 @@ export function withProxyOptions<T>(y: Argv<T>) {
       type: 'string', describe: `network preset for every client and host: ${PRESET_NAMES.join(', ')} (the config's rules stay)`,
       defaultDescription: 'the config\'s network.default, else none', coerce: networkArg,
     })
+    .option('http2', {
+      type: 'string', choices: ['on', 'off'] as const,
+      describe: 'offer HTTP/2 (ALPN h2) to clients whose origin speaks it (docs/http2.md); off: HTTP/1.1 to every client',
+      defaultDescription: 'the config\'s http2, else on',
+    })
     .option('mode', { choices: ['enforce', 'report'] as const, describe: 'overrides the config: enforce (answer violations) or report (forward and record)' })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log level' })
     .option('pretty', { type: 'boolean', describe: 'human log lines instead of JSON', defaultDescription: 'on when stdout is a terminal' })
@@ -158,6 +193,8 @@ export function withProxyOptions<T>(y: Argv<T>) {
     .option('health', { type: 'string', describe: 'write the network health report (JSON: score, checks, domains) to FILE on exit', coerce: reportFileArg('health') })
     .option('health-html', { type: 'string', describe: 'write the network health report as one self-contained HTML page to FILE on exit', coerce: reportFileArg('health-html') })
     .option('health-baseline', { type: 'string', describe: 'a health JSON of an earlier run: the report compares with it (baseline, regressed checks)', coerce: baselineFileArg })
+    .option('har-redact', { type: 'string', describe: 'NAME[,NAME…]: headers and query parameters whose values the HAR shows as [redacted], besides Cookie, Set-Cookie, Authorization, Proxy-Authorization', coerce: harRedactArg })
+    .option('har-secrets', { type: 'string', describe: 'keep: the HAR keeps cookies, tokens and the --har-redact values as they were', defaultDescription: 'redact', coerce: harSecretsArg })
     .check((argv) => {
       const given = (['report', 'junit', 'har', 'health', 'health-html'] as const).filter((k) => typeof argv[k] === 'string');
       const seen = new Map<string, string>();
@@ -182,6 +219,7 @@ export interface ProxyArgs {
   mode?: Mode;
   platform?: PlatformName[];
   network?: PresetName;
+  http2?: 'on' | 'off';
   'log-level': LogLevel;
   pretty?: boolean;
   report?: string;
@@ -190,10 +228,13 @@ export interface ProxyArgs {
   health?: string;
   'health-html'?: string;
   'health-baseline'?: string;
+  'har-redact'?: string[];
+  'har-secrets'?: HarSecrets;
+  'upstream-proxy'?: string;
 }
 
 export const reportPathsOf = (argv: ProxyArgs): ReportPaths => ({
-  report: argv.report, junit: argv.junit, har: argv.har,
+  report: argv.report, junit: argv.junit, har: argv.har, harRedact: argv['har-redact'], harSecrets: argv['har-secrets'],
   health: argv.health, healthHtml: argv['health-html'], healthBaseline: argv['health-baseline'],
 });
 
@@ -203,6 +244,8 @@ export function proxyOptionsFrom(argv: ProxyArgs, configFile: string | undefined
     mode: argv.mode,
     platform: argv.platform,
     network: argv.network,
+    upstreamProxy: argv['upstream-proxy'],
+    http2: argv.http2 === undefined ? undefined : argv.http2 === 'on',
     host: argv.host,
     port: argv.port,
     adminPort: argv['admin-port'],

@@ -104,7 +104,9 @@ export const startCommand: CommandModule<object, ProxyArgs> = {
     exitOnSignals(proxy, async () => { await reports.write(); });
     const { log } = proxy.ctx;
     if (proxy.caCreated) log.info({ ca: proxy.ctx.ca.certFile }, 'created a new CA: install and trust it on your test devices');
-    log.info({ config: proxy.ctx.config.file ?? 'built-in defaults', mode: proxy.ctx.config.mode }, readyLine(proxy));
+    // The upstream proxy by its URL without credentials (docs/upstream-proxy.md).
+    const via = proxy.ctx.config.upstreamProxy;
+    log.info({ config: proxy.ctx.config.file ?? 'built-in defaults', mode: proxy.ctx.config.mode, ...(via ? { upstreamProxy: via.url } : {}) }, readyLine(proxy));
     proxy.mintConfiguredLeaves();
     printPhoneSetup(proxy, argv.pretty ?? Boolean(process.stdout.isTTY));
   },

@@ -12,8 +12,8 @@ export const MAX_CLIENT_HELLO = 16 * 1024 + 5;
 export type HelloName =
   /** More bytes are needed to know. */
   | { kind: 'partial' }
-  /** The ClientHello is complete: its server name, if it sent one. */
-  | { kind: 'done'; name?: string }
+  /** The ClientHello is complete: its server name, if it sent one, and whether its ALPN offers h2. */
+  | { kind: 'done'; name?: string; offersH2?: boolean }
   /** Not a ClientHello in one record (or malformed): let TLS itself handle it. */
   | { kind: 'unknown' };
 
@@ -40,6 +40,8 @@ export function helloServerName(buf: Buffer): HelloName {
   const extEnd = p + 2 + buf.readUInt16BE(p);
   if (extEnd > helloEnd) return { kind: 'unknown' };
   p += 2;
+  let name: string | undefined;
+  let offersH2 = false;
   while (p + 4 <= extEnd) {
     const type = buf.readUInt16BE(p);
     const len = buf.readUInt16BE(p + 2);
@@ -52,12 +54,16 @@ export function helloServerName(buf: Buffer): HelloName {
         const nameType = buf[q]!;
         const nameLen = buf.readUInt16BE(q + 1);
         if (q + 3 + nameLen > body + len) return { kind: 'unknown' };
-        if (nameType === 0) return { kind: 'done', name: buf.toString('latin1', q + 3, q + 3 + nameLen) };
+        if (nameType === 0) { name = buf.toString('latin1', q + 3, q + 3 + nameLen); break; }
         q += 3 + nameLen;
       }
-      return { kind: 'done' };
+    } else if (type === 16) {
+      // application_layer_protocol_negotiation (RFC 7301 §3.1): list length, then (1-byte length, name).
+      for (let q = body + 2; q < body + len; q += 1 + buf[q]!) {
+        if (buf[q] === 2 && q + 3 <= body + len && buf[q + 1] === 0x68 && buf[q + 2] === 0x32) offersH2 = true;
+      }
     }
     p = body + len;
   }
-  return { kind: 'done' };
+  return { kind: 'done', ...(name === undefined ? {} : { name }), ...(offersH2 ? { offersH2 } : {}) };
 }

@@ -22,6 +22,18 @@ export type { TunnelInfo };
 
 const tunnels = new WeakMap<Duplex, TunnelInfo>();
 
+/** The HTTP/2 front end (proxy/engine/h2-front.ts): takes a client TLS connection that negotiated `h2`. */
+export interface H2Acceptor {
+  accept(socket: tls.TLSSocket, info: TunnelInfo): void;
+}
+
+/**
+ * How long a client offering h2 waits, at most, for the origin's own handshake to tell whether the
+ * origin speaks h2. Past it the client is offered HTTP/1.1 only: a slow origin costs no more than
+ * its handshake, bounded.
+ */
+const ORIGIN_ALPN_WAIT_MS = 3000;
+
 export function tunnelOf(socket: Duplex): TunnelInfo | undefined {
   return tunnels.get(socket);
 }
@@ -47,7 +59,7 @@ export function isPassthrough(ctx: ProxyContext, host: string): boolean {
   return ctx.config.passthroughSuffixes.some((suffix) => host.endsWith(suffix));
 }
 
-export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMessage, socket: Duplex, head: Buffer, h2?: H2Acceptor): void {
   const client = normalizeIp(req.socket.remoteAddress ?? '');
   const target = splitHostPort(req.url ?? '');
   if (!target || target.port === undefined || !isValidHost(target.host)) {
@@ -65,7 +77,7 @@ export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMes
   if (head.length > 0) socket.unshift(head);
   sniff(socket, (first) => {
     if (first === TLS_HANDSHAKE_RECORD) {
-      interceptTls(ctx, inner, socket, { host, port, client, secure: true }, prepare(ctx, socket, host, port));
+      interceptTls(ctx, { http1: inner, h2 }, socket, { host, port, client, secure: true }, prepare(ctx, socket, host, port));
     }
     else if (first >= 0x41 && first <= 0x5a) {
       // An HTTP method: plain HTTP inside the tunnel (the rules flag it as insecure-scheme).
@@ -90,12 +102,50 @@ export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMes
  * shared: this tunnel holds it until it closes, and when every tunnel (and request) waiting for it
  * has gone before it finished, it is stopped at once and the next tunnel starts afresh.
  */
-function prepare(ctx: ProxyContext, socket: Duplex, host: string, port: number): () => void {
+function prepare(ctx: ProxyContext, socket: Duplex, host: string, port: number): Prepared {
   let release = () => undefined as void;
   const leave = onTunnel(ctx, host, port, () => { release = ctx.upstream.preconnect(host, port); });
-  if (!leave) return () => undefined;
+  if (!leave) return { release, refused: true };
   socket.once('close', leave);
-  return release;
+  return { release: () => release(), refused: false };
+}
+
+interface Prepared {
+  /** Gives the upstream connection opened ahead back (the client left before its handshake finished). */
+  release: () => void;
+  /** The rules refuse the host before any upstream contact: no upstream connection, and no h2 offered. */
+  refused: boolean;
+}
+
+/**
+ * The ALPN protocols offered to the client: `h2` first exactly when the client offers it and the
+ * origin negotiated it with the proxy, `http/1.1` always (docs/http2.md). The origin's answer comes
+ * from the connection opened ahead (prepare), whose handshake runs while the ClientHello is read
+ * and the leaf minted; a host the rules refuse is never contacted, so it is offered HTTP/1.1 only.
+ *
+ * Node 20 has `ALPNCallback` (20.12+), but it is synchronous, run inside the handshake, so it
+ * could not wait for the origin; the ClientHello is read ahead here anyway (client-hello.ts), so
+ * the TLS socket is made once the answer is known and a per-socket `ALPNProtocols` list suffices.
+ */
+function alpnOffer(ctx: ProxyContext, info: TunnelInfo, prepared: Prepared, clientOffersH2: boolean, h2: H2Acceptor | undefined): Promise<string[]> | string[] {
+  if (!h2 || !clientOffersH2 || prepared.refused) return HTTP1_ONLY;
+  const known = ctx.upstream.originAlpn(info.host, info.port);
+  if (known === undefined || typeof known === 'string') return known === 'h2' ? H2_AND_HTTP1 : HTTP1_ONLY;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => { timer = setTimeout(resolve, ORIGIN_ALPN_WAIT_MS, undefined); });
+  return Promise.race([known, late]).then((alpn) => {
+    clearTimeout(timer);
+    return alpn === 'h2' ? H2_AND_HTTP1 : HTTP1_ONLY;
+  });
+}
+
+const HTTP1_ONLY = ['http/1.1'];
+const H2_AND_HTTP1 = ['h2', 'http/1.1'];
+
+/** Where a client's TLS connection goes once it is secure: HTTP/1.1 to the inner server, h2 to the h2 front end. */
+interface FrontEnds {
+  http1: Server;
+  h2?: H2Acceptor;
 }
 
 /**
@@ -130,7 +180,7 @@ function sniff(socket: Duplex, then: (first: number) => void): void {
  * (then TLS reads it, and the name comes through SNICallback). The caller bounds it in time and
  * handles the client leaving.
  */
-function readHello(socket: Duplex, then: (sni: string | undefined | null) => void): void {
+function readHello(socket: Duplex, then: (sni: string | undefined | null, offersH2: boolean) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   const onData = (chunk: Buffer) => {
@@ -141,7 +191,8 @@ function readHello(socket: Duplex, then: (sni: string | undefined | null) => voi
     socket.removeListener('data', onData);
     socket.pause();
     socket.unshift(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    then(hello.kind === 'done' ? hello.name : null);
+    // A hello that cannot be read ahead is offered HTTP/1.1 only.
+    then(hello.kind === 'done' ? hello.name : null, hello.kind === 'done' && hello.offersH2 === true);
   };
   socket.on('data', onData);
   socket.resume();
@@ -150,7 +201,8 @@ function readHello(socket: Duplex, then: (sni: string | undefined | null) => voi
 /** Clients that refused our certificate, told once each: the usual cause is a CA not installed or not trusted. */
 const warnedRefusals = new Set<string>();
 
-function interceptTls(ctx: ProxyContext, inner: Server, socket: Duplex, info: TunnelInfo, release: () => void): void {
+function interceptTls(ctx: ProxyContext, fronts: FrontEnds, socket: Duplex, info: TunnelInfo, prepared: Prepared): void {
+  const { release } = prepared;
   // Until the handshake finishes, a client that leaves (FIN or reset) takes everything with it: its
   // socket, at once, and the upstream connection opened ahead for it. A FIN that comes while the
   // ClientHello is read or the certificate minted reaches the raw socket; one that comes later,
@@ -172,15 +224,15 @@ function interceptTls(ctx: ProxyContext, inner: Server, socket: Duplex, info: Tu
   };
   socket.once('end', abandon);
   socket.once('close', abandon);
-  readHello(socket, (sni) => {
+  readHello(socket, (sni, offersH2) => {
     // The leaf is for the SNI name, else the CONNECT host.
     const leafHost = sni ? normalizeHost(sni) : info.host;
-    ctx.certs.context(leafHost).then((secureContext) => {
+    Promise.all([ctx.certs.context(leafHost), alpnOffer(ctx, info, prepared, offersH2, fronts.h2)]).then(([secureContext, ALPNProtocols]) => {
       if (socket.destroyed || socket.readableEnded) { abandon(); return; }
       const s = tlsSocket = new tls.TLSSocket(socket, {
         isServer: true,
         secureContext,
-        ALPNProtocols: ['http/1.1'],
+        ALPNProtocols,
         // Only for a ClientHello that could not be read ahead: it then gets one leaf of the right
         // name, the other kind staying the CONNECT host's (proxy/engine/client-hello.ts).
         ...(sni === null ? {
@@ -202,11 +254,21 @@ function interceptTls(ctx: ProxyContext, inner: Server, socket: Duplex, info: Tu
         }
         s.destroy();
       });
-      s.once('secure', () => { secure = true; clearTimeout(handshake); });
       s.once('end', () => { if (!secure) s.destroy(); });
       s.once('close', abandon);
       tunnels.set(s, info);
-      inner.emit('connection', s);
+      if (ALPNProtocols === HTTP1_ONLY) {
+        s.once('secure', () => { secure = true; clearTimeout(handshake); });
+        fronts.http1.emit('connection', s);
+        return;
+      }
+      // h2 offered: which front end reads this connection is known once the handshake chose.
+      s.once('secure', () => {
+        secure = true;
+        clearTimeout(handshake);
+        if (s.alpnProtocol === 'h2') fronts.h2!.accept(s, info);
+        else fronts.http1.emit('connection', s);
+      });
     }, (err: Error) => {
       ctx.log.error({ host: info.host, error: { message: err.message } }, 'cannot mint a certificate');
       abandon();

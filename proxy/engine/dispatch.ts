@@ -8,7 +8,31 @@ import type { ProxyContext } from '../context.js';
 import { requestHeaders } from './headers.js';
 
 /** The client's headers as the upstream gets them (proxy/engine/headers.ts), the Referer rewrite applied. */
-export const upstreamRequestHeaders = (ex: Exchange): string[] => requestHeaders(ex.req.rawHeaders, ex.upstreamHeaders);
+export const upstreamRequestHeaders = (ex: Exchange): string[] =>
+  requestHeaders(ex.protocol === 'h2' ? fromH2(ex.req.rawHeaders) : ex.req.rawHeaders, ex.upstreamHeaders);
+
+/**
+ * An h2 client's fields as an HTTP/1.1 request would carry them (docs/http2.md): pseudo-headers
+ * dropped, `:authority` sent as `host` when the client sent no `host` (RFC 9113 §8.3.1), and split
+ * `cookie` fields joined with "; " (RFC 9113 §8.2.3).
+ */
+function fromH2(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  let authority: string | undefined;
+  let hasHost = false;
+  let cookies: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (lower === ':authority') authority = raw[i + 1]!;
+    if (lower.startsWith(':')) continue;
+    if (lower === 'host') hasHost = true;
+    if (lower === 'cookie') { (cookies ??= []).push(raw[i + 1]!); continue; }
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  if (!hasHost && authority !== undefined) out.unshift('host', authority);
+  if (cookies) out.push('cookie', cookies.join('; '));
+  return out;
+}
 
 /**
  * What a relay needs of the proxy around it (the Forwarder is one): the services it reads (the
@@ -16,7 +40,7 @@ export const upstreamRequestHeaders = (ex: Exchange): string[] => requestHeaders
  * upstream failure goes.
  */
 export interface RelayHost {
-  readonly ctx: Pick<ProxyContext, 'config' | 'rules' | 'socketMessages' | 'network'>;
+  readonly ctx: Pick<ProxyContext, 'config' | 'rules' | 'socketMessages' | 'network' | 'upstream'>;
   /** The upstream failed: the proxy's 502 while nothing was sent, else a cut. */
   onError(ex: Exchange, err: NodeJS.ErrnoException): void;
 }

@@ -30,7 +30,7 @@ export function exchangeEnv(ctx: ProxyContext): ExchangeEnv {
       ctx.log.info({
         id: ex.id, client: ex.client, ...(clientName === undefined ? {} : { clientName }), api: ex.api, method: ex.method, url: ex.url,
         status: ex.status ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut,
-        durationMs: Math.round(ex.durationMs! * 10) / 10, outcome: ex.outcome, network: ex.network?.name,
+        durationMs: Math.round(ex.durationMs! * 10) / 10, outcome: ex.outcome, network: ex.network?.name, protocol: ex.protocol, upstreamAlpn: ex.upstreamAlpn,
         mapped: ex.mapped,
       }, 'exchange');
       ctx.events.emit('exchange', ex);

@@ -6,14 +6,16 @@
  * which undici pauses when the upstream socket is full. The Referer (and any other override) is
  * set in the headers the dispatch sends. The WebSocket path is proxy/engine/websocket.ts.
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../flow/exchange.js';
+import type { ResponseWriter } from '../flow/response-writer.js';
 import { upstreamErrorAnswer } from '../flow/respond.js';
 import { answerFinding, type BodyTap, bodyObservers, runResponseHeadRules } from '../rules/pipeline.js';
 import { LoopError } from './upstream/pools.js';
+import { UpstreamProxyError } from './upstream/chain.js';
 import { DispatchRelay, type RelayHost, upstreamRequestHeaders } from './dispatch.js';
 import { endToEnd, headersOf } from './headers.js';
 import { responseSink, uploadSource } from '../network/paths.js';
@@ -22,12 +24,10 @@ import { relayed } from './relay-memory.js';
 import { mapExchange, type UpstreamRoute } from './map/index.js';
 
 /** The response head as the client gets it, and as the rules and the HAR read it. */
-function responseHeaders(raw: Buffer[], wantsClose: boolean): { flat: string[]; parsed: IncomingHttpHeaders } {
+function responseHeaders(raw: Buffer[]): { flat: string[]; parsed: IncomingHttpHeaders } {
   const flat = endToEnd(raw);
   const parsed = headersOf(flat);
-  // The client's connection is ours, kept alive or closed as the client asked, whatever the
-  // upstream said of its own.
-  flat.push('connection', wantsClose ? 'close' : 'keep-alive');
+  // The client's connection is ours (proxy/flow/response-writer.ts), whatever the upstream said of its own.
   return { flat, parsed };
 }
 
@@ -37,8 +37,7 @@ function responseHeaders(raw: Buffer[], wantsClose: boolean): { flat: string[]; 
  */
 function uploadOf(ex: Exchange): Readable | null {
   const { req } = ex;
-  const length = req.headers['content-length'];
-  if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) return null;
+  if (!ex.hasBody) return null;
   // Listening first and pausing keeps the stream still until undici (or the shaper) reads it.
   req.on('data', (chunk: Buffer) => onUploadChunk(ex, chunk));
   req.pause();
@@ -59,6 +58,9 @@ export function describeError(err: NodeJS.ErrnoException): { cause: string; reas
   const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
   const code = (err.code?.startsWith('UND_ERR_') && cause?.code) || err.code || '';
   if (err instanceof LoopError) return { cause: 'loop', reason: 'url not in domain list', message: err.message };
+  // The upstream proxy refused the tunnel or cannot be reached (docs/upstream-proxy.md); its message has no credentials.
+  const viaProxy = err instanceof UpstreamProxyError ? err : cause instanceof UpstreamProxyError ? cause : undefined;
+  if (viaProxy) return { cause: 'upstream-proxy', reason: viaProxy.reason ?? 'upstream proxy error', message: viaProxy.message };
   if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL|HOSTNAME|ALTNAME|EPROTO/.test(code)) {
     return { cause: 'upstream-tls', reason: 'ssl hand shake error', message: `TLS with the upstream failed: ${err.message}` };
   }
@@ -81,19 +83,20 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
   /** Resumes the dispatch once the sink has room again; listening on the sink while the body flows. */
   private onDrain?: () => void;
 
-  constructor(host: RelayHost, ex: Exchange, private readonly res: ServerResponse) {
+  constructor(host: RelayHost, ex: Exchange, private readonly writer: ResponseWriter) {
     super(host, ex);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: IncomingHttpHeaders, statusMessage?: string): void {
     // 1xx informational answers (103 Early Hints) are not relayed; the final one follows.
     if (this.ignored(controller) || statusCode < 200) return;
-    const { ex, res } = this;
-    const { flat, parsed } = responseHeaders(controller.rawHeaders as Buffer[], ex.clientWantsClose);
+    const { ex, writer } = this;
+    const { flat, parsed } = responseHeaders(controller.rawHeaders as Buffer[]);
     ex.status = statusCode;
     ex.responseHeaders = parsed;
     ex.responseStartMs = ex.elapsedMs();
     const { ctx } = this.host;
+    if (ex.scheme === 'https') ex.upstreamAlpn = ctx.upstream.alpnOf(ex.host, ex.port) ?? 'http/1.1';
     const stop = runResponseHeadRules(ctx, ex);
     if (stop) {
       ex.abortUpstream();
@@ -101,7 +104,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
       return;
     }
     try {
-      res.writeHead(statusCode, statusMessage ?? '', flat);
+      writer.head(statusCode, statusMessage ?? '', flat);
     } catch (err) {
       // A head Node refuses to write (a bad character in a value): the upstream failed.
       ex.abortUpstream();
@@ -110,7 +113,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     }
     ex.moveTo('answered');
     this.observers = bodyObservers(ctx, ex);
-    this.sink = ex.network ? responseSink(ex, res) : res;
+    this.sink = ex.network ? responseSink(ex, writer) : writer.body;
     this.onDrain = () => controller.resume();
     this.sink.on('drain', this.onDrain);
   }
@@ -123,7 +126,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     relayed(chunk.length);
     this.observers?.observe(chunk);
     ex.responseBodyTap?.(chunk);
-    if (this.sink === this.res) ex.bytesToClient += chunk.length;
+    if (this.sink === this.writer.body) ex.bytesToClient += chunk.length;
     // The client's socket (or the shaper) is full: the upstream socket waits for its 'drain'.
     if (!this.sink!.write(chunk)) controller.pause();
   }
@@ -132,7 +135,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     if (this.ignored(controller)) return;
     this.stop();
     this.observers?.end();
-    (this.sink ?? this.res).end();
+    (this.sink ?? this.writer.body).end();
   }
 
   onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
@@ -155,13 +158,14 @@ export class Forwarder implements RelayHost {
     const { upstream } = this.ctx;
     const loop = upstream.loopCheck(upstream.route(to.host, to.port));
     if (loop) return loop;
-    return upstream.dispatcher(to.scheme === 'https' || to.scheme === 'wss', to.host, to.port);
+    // WebSocket upgrades stay on HTTP/1.1 upstream too (no RFC 8441 extended CONNECT: docs/http2.md).
+    return upstream.dispatcher(to.scheme === 'https' || to.scheme === 'wss', to.host, to.port, !ex.isWebSocket);
   }
 
   /** Sends an admitted HTTP exchange upstream. */
   web(ex: Exchange): void {
-    const { res } = ex;
-    if (!res || !ex.moveTo('forwarding')) return;
+    const { writer } = ex;
+    if (!writer || !ex.moveTo('forwarding')) return;
     // Out of any queue, on its way upstream: the health report's concurrency per API counts from here.
     this.ctx.events.emit('exchange-forward', ex);
     // Map rules (docs/toolkit.md): answered from disk or by the rule, or sent to another upstream.
@@ -174,7 +178,7 @@ export class Forwarder implements RelayHost {
       path: mapped?.path ?? ex.path,
       headers: upstreamRequestHeaders(ex),
       body: uploadOf(ex),
-    }, new ResponseRelay(this, ex, res));
+    }, new ResponseRelay(this, ex, writer));
   }
 
   /** Sends an admitted WebSocket upgrade upstream (proxy/engine/websocket.ts). */

@@ -11,6 +11,7 @@ import { classifyApi } from '../flow/classify.js';
 import { handleConnect, openTunnel, tunnelOf } from './connect.js';
 import { Exchange, type ExchangeEnv, type Scheme } from '../flow/exchange.js';
 import { exchangeEnv } from './exchange-env.js';
+import { H2Front } from './h2-front.js';
 import { Forwarder } from './forward.js';
 import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../../config/net-address.js';
 import { clientErrorStatus, writeRawAnswer } from '../flow/respond.js';
@@ -93,6 +94,8 @@ export class ProxyServer {
   private readonly inner: http.Server;
   private readonly forwarder: Forwarder;
   private readonly env: ExchangeEnv;
+  /** The HTTP/2 front end; none under `--http2 off`. */
+  private readonly h2?: H2Front;
   private readonly sockets = new Set<Duplex>();
   private readonly answered = new WeakSet<Duplex>();
   /** The latest exchange on each client connection (HTTP/1.1 serves one response at a time on it). */
@@ -101,6 +104,7 @@ export class ProxyServer {
   constructor(private readonly ctx: ProxyContext, private readonly handlers: ProxyHandlers = {}) {
     this.forwarder = new Forwarder(ctx);
     this.env = exchangeEnv(ctx);
+    if (ctx.config.http2) this.h2 = new H2Front(ctx, this.env, (ex) => admit(ctx, ex, () => this.forwarder.web(ex)));
     const options: http.ServerOptions = {
       // Our own timeouts are the rules' (SPEC §4 `timeout`); Node's 5-minute request timeout would cut long uploads.
       requestTimeout: 0,
@@ -125,7 +129,7 @@ export class ProxyServer {
     this.outer.on('connect', (req, socket, head) => {
       const refusal = this.refusal(req);
       if (refusal) writeRawAnswer(socket, 403, REFUSED_HEADER, refusal);
-      else handleConnect(ctx, this.inner, req, socket, head);
+      else handleConnect(ctx, this.inner, req, socket, head, this.h2);
     });
   }
 
@@ -227,6 +231,7 @@ export class ProxyServer {
   /** Stops accepting, lets what is in flight finish for up to `graceMs`, then closes every socket. */
   async close(graceMs: number): Promise<void> {
     this.outer.close();
+    this.h2?.close();
     this.outer.closeIdleConnections();
     this.inner.closeIdleConnections();
     let timer: NodeJS.Timeout | undefined;

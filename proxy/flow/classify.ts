@@ -1,11 +1,11 @@
 /** Which API an exchange is (SPEC §10 "Classification"): it decides the domain list, the timeout and the errMsg prefix. */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Api } from '../../config/schema.js';
 import type { RuntimeConfig } from '../../config/load.js';
 
 const MULTIPART = /^\s*multipart\/form-data/i;
 
-export function classifyApi(config: RuntimeConfig, req: IncomingMessage, host: string, upgrade: boolean): Api {
+export function classifyApi(config: RuntimeConfig, req: { readonly method?: string; readonly headers: IncomingHttpHeaders }, host: string, upgrade: boolean): Api {
   if (upgrade) return 'connectSocket';
   const type = req.headers['content-type'];
   if (type !== undefined && MULTIPART.test(type)) return 'uploadFile';

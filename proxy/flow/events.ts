@@ -28,6 +28,8 @@ export interface Violation {
   /** SPEC §12: the first listed platform whose rules it breaks, and all of them (config order); set on every event the proxy records. */
   platform?: PlatformName;
   platforms?: readonly PlatformName[];
+  /** The client's side of the exchange (docs/http2.md): `http/1.1` or `h2`; request-bound events only. */
+  protocol?: 'http/1.1' | 'h2';
   time: string;
   /** The network condition the exchange ran under (SPEC §11): a preset name, `custom`, or a fault type. */
   network?: string;

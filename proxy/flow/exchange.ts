@@ -3,12 +3,14 @@
  * forwarder, the log line, the events and the reports all read this object, so nothing re-derives
  * the host, the API or the client. Its end is reached exactly once, from `finish()`.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Action, Api, RuleId, Severity } from '../../config/vocabulary.js';
 import type { PlatformName } from '../../config/platforms.js';
 import type { Violation } from './events.js';
-import { isPreflight, type ProxyAnswer, sendAnswer, withCors, writeRawProxyAnswer } from './respond.js';
+import { isPreflight, type ProxyAnswer, withCors, writeRawProxyAnswer } from './respond.js';
+import { type ClientProtocol, type ClientResponse, type ResponseWriter, writerFor } from './response-writer.js';
 import { formatHost } from '../../config/net-address.js';
 import type { Condition } from '../network/conditions.js';
 import type { Mapped } from '../../config/map.js';
@@ -43,8 +45,14 @@ export const answerableIn = (state: ExchangeState): boolean => state !== 'answer
 
 let nextId = 1;
 
+/**
+ * The client's request: Node's HTTP/1.1 message, or its HTTP/2 compatibility request (one stream;
+ * its `headers` and `rawHeaders` hold the pseudo-headers too, `httpVersion` is `2.0`).
+ */
+export type ClientRequest = IncomingMessage | Http2ServerRequest;
+
 /** RFC 9112 §9.3: HTTP/1.1 keeps the connection unless `close` is named; HTTP/1.0 closes unless `keep-alive` is. */
-function wantsClose(req: IncomingMessage): boolean {
+function wantsClose(req: ClientRequest): boolean {
   const value = typeof req.headers.connection === 'string' ? req.headers.connection.toLowerCase() : undefined;
   if (req.httpVersion === '1.0') return !value?.includes('keep-alive');
   return value?.includes('close') ?? false;
@@ -84,7 +92,7 @@ export interface ExchangeEnv {
 }
 
 export interface ExchangeInit {
-  req: IncomingMessage;
+  req: ClientRequest;
   client: string;
   scheme: Scheme;
   host: string;
@@ -92,14 +100,24 @@ export interface ExchangeInit {
   /** Path and query, origin-form. */
   path: string;
   api: Api;
-  res?: ServerResponse;
+  res?: ClientResponse;
   socket?: Duplex;
+  /** Whether the request has a body: over h2 known from the stream (no END_STREAM on its HEADERS); over HTTP/1.1 from its head when unset. */
+  hasBody?: boolean;
 }
 
 export class Exchange {
   readonly id = nextId++;
-  readonly req: IncomingMessage;
-  readonly res?: ServerResponse;
+  readonly req: ClientRequest;
+  readonly res?: ClientResponse;
+  /** How a response reaches the client over its protocol (proxy/flow/response-writer.ts); none for WebSocket upgrades. */
+  readonly writer?: ResponseWriter;
+  /** The client's side: `http/1.1` or `h2` (WebSockets are always HTTP/1.1). */
+  readonly protocol: ClientProtocol;
+  /** The ALPN the forwarding connection negotiated with the origin (`h2` or `http/1.1`), once forwarded over TLS. */
+  upstreamAlpn?: string;
+  /** The request has a body to forward. */
+  readonly hasBody: boolean;
   /** The client's socket, for WebSocket upgrades (no ServerResponse there). */
   readonly socket?: Duplex;
   readonly client: string;
@@ -138,12 +156,6 @@ export class Exchange {
   /** Taps for the HAR recorder; unset unless a recorder listens. */
   requestBodyTap?: (chunk: Buffer) => void;
   responseBodyTap?: (chunk: Buffer) => void;
-  /**
-   * The protocol the forwarding connection's own TLS handshake chose (`h2`, `http/1.1`), once
-   * forwarding offers h2 upstream; until then unset, and the health report asks the origin store
-   * (proxy/engine/upstream/origin-alpn.ts) what the origin answered to an offer of h2.
-   */
-  upstreamAlpn?: string;
   /** The proxy's own answer, when it answered instead of the upstream (the HAR shows it). */
   proxyAnswer?: ProxyAnswer;
   /** Set when a map rule took the exchange (proxy/engine/map/): its events, line and HAR entry carry it. */
@@ -177,6 +189,10 @@ export class Exchange {
     this.url = `${init.scheme}://${formatHost(init.host)}${init.port === defaultPort ? '' : `:${init.port}`}${init.path}`;
     this.network = env.conditionFor(this.client, this.host);
     this.clientWantsClose = wantsClose(init.req);
+    this.writer = init.res ? writerFor(init.res, this.clientWantsClose) : undefined;
+    this.protocol = this.writer?.protocol ?? 'http/1.1';
+    const { headers } = init.req;
+    this.hasBody = init.hasBody ?? ((headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined);
     env.started(this);
   }
 
@@ -222,7 +238,7 @@ export class Exchange {
     const v: Violation = {
       rule: finding.rule, severity: finding.severity, api: this.api, method: this.method, url: this.url,
       host: this.host, port: this.port, client: this.client, ...(clientName === undefined ? {} : { clientName }),
-      action, message: finding.message, platform: platforms[0]!, platforms, time: new Date().toISOString(),
+      action, message: finding.message, platform: platforms[0]!, platforms, protocol: this.protocol, time: new Date().toISOString(),
     };
     if (this.network) v.network = this.network.name;
     if (this.mapped) v.mapped = this.mapped;
@@ -238,9 +254,8 @@ export class Exchange {
     this.status = answer.status;
     this.proxyAnswer = answer;
     this.outcome = outcome;
-    if (this.res) {
-      this.res.setHeader('connection', this.clientWantsClose ? 'close' : 'keep-alive');
-      sendAnswer(this.res, answer);
+    if (this.writer) {
+      this.writer.answer(answer);
       // The client may have sent a body we will not read; drain it so the connection stays usable.
       if (!this.req.complete) this.req.resume();
     } else if (this.socket) {
@@ -252,7 +267,8 @@ export class Exchange {
   /** Cuts the client's connection (and the upstream's): the client sees it closed, never injected bytes. */
   cut(outcome: Outcome): void {
     this.abortUpstream();
-    (this.res?.socket ?? this.socket)?.destroy();
+    if (this.writer) this.writer.cut();
+    else this.socket?.destroy();
     this.finish(outcome);
   }
 

@@ -3,7 +3,7 @@
  * whose `errMsg` is what the runtime would give the game's fail callback. Also the plain answers to
  * malformed input, written straight to a socket.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Api, RequestRuleId, RuleId } from '../../config/vocabulary.js';
@@ -88,15 +88,18 @@ export function withCors(answer: ProxyAnswer, origin: string | undefined): Proxy
   };
 }
 
+/** What the CORS answers read of a request, on either protocol. */
+type RequestHead = { readonly method?: string; readonly headers: IncomingHttpHeaders };
+
 /** A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method). */
-export const isPreflight = (req: IncomingMessage): boolean =>
+export const isPreflight = (req: RequestHead): boolean =>
   req.method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined;
 
 /**
  * The answer to a preflight the rules would block: 204 allowing what the page asked for, so that
  * its real request goes out and gets the proxy's readable answer (SPEC §6).
  */
-export function preflightAnswer(req: IncomingMessage): ProxyAnswer {
+export function preflightAnswer(req: RequestHead): ProxyAnswer {
   const asked = req.headers['access-control-request-headers'];
   const answer = withCors({ status: 204, headers: { 'access-control-allow-methods': String(req.headers['access-control-request-method']) }, body: '' }, req.headers.origin);
   if (asked) answer.headers['access-control-allow-headers'] = asked;

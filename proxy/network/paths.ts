@@ -5,10 +5,10 @@
  * hands back the stream it was given when the exchange has no condition that needs it, so an
  * unconditioned exchange gets no extra stream, timer or allocation.
  */
-import type { ServerResponse } from 'node:http';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { Writable as WritableStream } from 'node:stream';
 import type { Exchange } from '../flow/exchange.js';
+import type { ResponseWriter } from '../flow/response-writer.js';
 import type { NetworkState } from './state.js';
 import type { Fault, Profile } from '../../config/network.js';
 import type { Condition } from './conditions.js';
@@ -54,28 +54,27 @@ export function shaperFor(c: Condition | undefined, direction: 'down' | 'up', pe
 }
 
 /**
- * Cuts the client's connection once `afterBytes` body bytes have gone out (`reset`, 0: right
- * after the head): the client sees a short body and a closed connection, as on a reset link.
+ * Cuts the response once `afterBytes` body bytes have gone out (`reset`, 0: right after the head):
+ * over HTTP/1.1 the client sees a short body and a closed connection, as on a reset link; over h2
+ * that stream alone is reset with CANCEL (proxy/flow/response-writer.ts).
  */
 class CutAfter extends WritableStream {
   private sent = 0;
+  private readonly res: Writable;
 
-  constructor(private readonly ex: Exchange, private readonly res: ServerResponse, private readonly afterBytes: number) {
+  constructor(private readonly ex: Exchange, private readonly writer: ResponseWriter, private readonly afterBytes: number) {
     super();
+    this.res = writer.body;
     // Writes that come after the cut (the upstream's next chunk) are dropped, not an error of anyone's.
     this.on('error', () => undefined);
     if (afterBytes === 0) queueMicrotask(() => this.cut());
   }
 
-  private cut(): void {
+  private cut(last?: Buffer): void {
     if (this.ex.state === 'ended') return;
-    // The head goes out first, as the fault says: then the connection drops.
-    this.res.flushHeaders();
-    const socket = this.res.socket;
     this.ex.abortUpstream();
     this.ex.finish('cut');
-    socket?.end();
-    setTimeout(() => socket?.destroy(), 50).unref();
+    this.writer.cutAfter(last);
     this.destroy();
   }
 
@@ -88,9 +87,8 @@ class CutAfter extends WritableStream {
       else this.res.once('drain', () => cb());
       return;
     }
-    if (room > 0) this.res.write(chunk.subarray(0, room));
     this.sent = this.afterBytes;
-    this.cut();
+    this.cut(room > 0 ? chunk.subarray(0, room) : undefined);
     cb();
   }
 
@@ -104,10 +102,11 @@ class CutAfter extends WritableStream {
  * What the response body is written to: `res` itself, or a shaper (downKbps, loss, outage)
  * that writes to `res`, or a cutter (`reset`). Writing, `'drain'` and `end()` work on it as on `res`.
  */
-export function responseSink(ex: Exchange, res: ServerResponse): Writable {
+export function responseSink(ex: Exchange, writer: ResponseWriter): Writable {
+  const res = writer.body;
   const c = ex.network;
   if (!c) return res;
-  if (c.fault?.type === 'reset') return new CutAfter(ex, res, c.fault.afterBytes ?? 0);
+  if (c.fault?.type === 'reset') return new CutAfter(ex, writer, c.fault.afterBytes ?? 0);
   const shaper = shaperFor(c, 'down', false);
   if (!shaper) return res;
   shaper.pipe(res);

@@ -3,7 +3,8 @@
  * of every exchange, blocked ones included with the proxy's own answer, that Chrome DevTools and
  * Charles import. Bodies up to 1 MiB each, as text when textual and valid UTF-8, else base64;
  * bigger ones are omitted with `_mgproxy.bodyOmitted: true`. `_mgproxy.violations` holds the
- * entry's events.
+ * entry's events. Cookies, credentials and the values named in `redact` are written as
+ * `[redacted]` unless `secrets` is `keep` (proxy/reports/har-redact.ts, docs/har.md).
  *
  * Memory stays bounded however long the run: each entry is serialised and appended to the
  * report's temp file when its exchange ends (only bodies in flight are held, each capped at
@@ -22,6 +23,7 @@ import { answerHeaders, type ProxyAnswer } from '../flow/respond.js';
 import { type Condition, describeCondition } from '../network/conditions.js';
 import { AtomicFile } from './write-atomic.js';
 import { chainTap } from '../flow/taps.js';
+import { HarRedactor, type RedactableEntry } from './har-redact.js';
 import { decodeWhole } from '../rules/body/decoders.js';
 import { isReadableText } from '../rules/body/textual.js';
 import type { Mapped } from '../../config/map.js';
@@ -43,6 +45,8 @@ export interface HarExchange {
   readonly clientName?: string;
   readonly startedAt: number;
   readonly req: { readonly httpVersion: string; readonly rawHeaders: readonly string[] };
+  /** The client's side (docs/http2.md); HTTP/1.1 when absent. */
+  readonly protocol?: 'http/1.1' | 'h2';
   readonly status?: number;
   readonly responseHeaders?: IncomingHttpHeaders;
   readonly responseStartMs?: number;
@@ -180,6 +184,10 @@ export interface HarRecorderOptions {
   captureBudget?: number;
   /** SPEC §12: the platforms checked, in the config's order (`_mgproxy.platform` and `.platforms`). */
   platforms?: readonly string[];
+  /** `keep`: cookies and tokens as they were (`--har-secrets keep`); default `redact`. */
+  secrets?: 'redact' | 'keep';
+  /** Header and query parameter names redacted besides Cookie, Set-Cookie, Authorization, Proxy-Authorization. */
+  redact?: readonly string[];
 }
 
 export class HarRecorder {
@@ -193,12 +201,14 @@ export class HarRecorder {
   private readonly pending = new Set<Promise<void>>();
   private readonly platforms: readonly string[];
   private detach: () => void = () => undefined;
+  private readonly redactor?: HarRedactor;
 
   /** Opens the temp file beside `target` at once (a path that cannot be written fails here). Readable by its owner only: it holds cookies and tokens. */
   constructor(readonly target: string, opts: HarRecorderOptions = {}) {
     this.budget = { used: 0, max: opts.captureBudget ?? CAPTURE_BUDGET_BYTES };
     this.socketMessages = opts.socketMessages;
     this.platforms = opts.platforms ?? [];
+    if (opts.secrets !== 'keep') this.redactor = new HarRedactor(opts.redact);
     this.file = AtomicFile.open(target, 0o600);
     const creator = opts.creator ?? { name: 'mgproxy', version: packageVersion() };
     this.file.write(`{\n  "log": {\n    "version": "1.2",\n    "creator": ${JSON.stringify(creator)},\n    "entries": [`);
@@ -247,6 +257,7 @@ export class HarRecorder {
     this.captures.delete(ex);
     if (c && this.file.backlog > MAX_BACKLOG_BYTES) { c.req.drop('memory'); c.res.drop('memory'); }
     const entry = this.entry(ex, c);
+    this.redactor?.redact(entry as unknown as RedactableEntry);
     c?.req.release();
     c?.res.release();
     this.file.write(`${this.entries === 0 ? '' : ','}\n      ${JSON.stringify(entry)}`);
@@ -278,8 +289,10 @@ export class HarRecorder {
   private entry(ex: HarExchange, c: { req: Capture; res: Capture } | undefined) {
     const omitted: string[] = [];
     const reqHeaders = rawHeaderList(ex.req.rawHeaders);
+    // As Chrome DevTools writes them: `h2` (its pseudo-headers among the request headers), else `HTTP/1.x`.
+    const h2 = ex.protocol === 'h2';
     const request: Record<string, unknown> = {
-      method: ex.method, url: ex.url, httpVersion: `HTTP/${ex.req.httpVersion}`,
+      method: ex.method, url: ex.url, httpVersion: h2 ? 'h2' : `HTTP/${ex.req.httpVersion}`,
       cookies: requestCookies(reqHeaders), headers: reqHeaders, queryString: queryString(ex.url),
       // A socket's frames are not the upgrade request's body (they are in _mgproxy.bytesIn).
       headersSize: -1, bodySize: ex.api === 'connectSocket' ? 0 : ex.bytesIn,
@@ -327,14 +340,14 @@ export class HarRecorder {
       }
     }
     const response = {
-      status, statusText: status === 0 ? '' : STATUS_CODES[status] ?? '', httpVersion: status === 0 ? '' : 'HTTP/1.1',
+      status, statusText: status === 0 ? '' : STATUS_CODES[status] ?? '', httpVersion: status === 0 ? '' : h2 ? 'h2' : 'HTTP/1.1',
       cookies: responseCookies(resHeaders), headers: resHeaders, content,
       redirectURL: findHeader(resHeaders, 'location') ?? '', headersSize: -1, bodySize,
     };
 
     const total = Math.max(0, ex.durationMs ?? 0);
     const wait = Math.min(total, Math.max(0, ex.responseStartMs ?? total));
-    const mgproxy: Record<string, unknown> = { id: ex.id, api: ex.api, client: ex.client, ...(ex.clientName === undefined ? {} : { clientName: ex.clientName }), outcome: ex.outcome ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut };
+    const mgproxy: Record<string, unknown> = { id: ex.id, api: ex.api, client: ex.client, ...(ex.clientName === undefined ? {} : { clientName: ex.clientName }), outcome: ex.outcome ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut, protocol: ex.protocol ?? 'http/1.1' };
     if (omitted.length > 0) { mgproxy.bodyOmitted = true; mgproxy.omitted = omitted; }
     mgproxy.violations = ex.violations;
     // The platform whose rules decided the answer (the first), and every one whose rules the entry breaks.

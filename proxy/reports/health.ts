@@ -364,7 +364,8 @@ export class HealthRecorder {
       else this.breakCheck('cdn-cache', ex.bytesOut, () => ({ method: ex.method, url: ex.url, value: cache.said }));
     }
     if (ex.scheme === 'https') {
-      const alpn = ex.upstreamAlpn ?? this.deps.origins.protocolOf(ex.host, ex.port) ?? 'unknown';
+      // What the origin answered to an offer of h2 (forwarding's or the audit's), else what forwarding spoke.
+      const alpn = this.deps.origins.protocolOf(ex.host, ex.port) ?? ex.upstreamAlpn ?? 'unknown';
       d.judgedH2++;
       if (alpn === 'h2') { d.onH2++; return; }
       // One offender per origin first: a thousand calls to one origin must not hide another.

@@ -24,6 +24,10 @@ export interface ReportPaths {
   health?: string;
   healthHtml?: string;
   healthBaseline?: string;
+  /** `--har-redact`: names redacted besides the config's `har.redact` and the defaults (docs/har.md). */
+  harRedact?: readonly string[];
+  /** `--har-secrets`: wins over the config's `har.secrets`. */
+  harSecrets?: 'redact' | 'keep';
 }
 
 /** The rule ids the registry can raise, in its order: the JUnit testcases. */
@@ -49,7 +53,11 @@ export class Reports {
     // The report counts each socket's messages (frame headers only, unless something observes them).
     if (paths.report !== undefined) ctx.socketMessages.countFrames = true;
     if (paths.har !== undefined) {
-      this.har = new HarRecorder(paths.har, { socketMessages: ctx.socketMessages, platforms: ctx.config.platformNames });
+      const { har } = ctx.config;
+      this.har = new HarRecorder(paths.har, {
+        socketMessages: ctx.socketMessages, platforms: ctx.config.platformNames,
+        secrets: paths.harSecrets ?? har.secrets, redact: [...har.redact, ...(paths.harRedact ?? [])],
+      });
       this.har.attach(ctx.events);
       this.stopWatching = ctx.socketMessages.watch();
     }

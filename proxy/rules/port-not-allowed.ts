@@ -19,7 +19,8 @@ const AUTHORITY = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i;
 /** The port the client wrote, or undefined when it wrote none. */
 export function explicitPort(ex: Exchange): number | undefined {
   const absolute = AUTHORITY.exec(ex.req.url ?? '');
-  const authority = absolute ? absolute[1]!.replace(/^[^@]*@/, '') : ex.req.headers.host;
+  // An h2 request names its origin in `:authority` (docs/http2.md); `host` only when the client adds one.
+  const authority = absolute ? absolute[1]!.replace(/^[^@]*@/, '') : ex.req.headers.host ?? (ex.req.headers as Record<string, string | string[] | undefined>)[':authority'] as string | undefined;
   return authority === undefined ? undefined : splitHostPort(authority)?.port;
 }
 

@@ -27,7 +27,7 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>, settle: (outcome: Aud
   // Node's roots are parsed once (~20 ms): off the first request's path, and out of the first
   // moments after start, when the first CONNECTs come (issue 8: start → first CONNECT answered).
   setTimeout(() => trust.warm(), ROOTS_WARM_DELAY_MS).unref();
-  const deps = { trust, route: (host: string, port: number) => ctx.upstream.connectOptions(host, port) };
+  const deps = { trust, route: (host: string, port: number) => ({ ...ctx.upstream.connectOptions(host, port), tunnel: ctx.upstream.tunnel(host, port) }) };
   const cache = new AuditCache();
 
   function verdict(outcome: AuditOutcome): HostFinding | undefined {
@@ -41,7 +41,7 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>, settle: (outcome: Aud
 
   const audit = (host: string, port: number) => cache.get(`${host}:${port}`, (signal) => {
     const connect = ctx.upstream.connectOptions(host, port);
-    return auditHost({ host, port, connect, refused: ctx.upstream.loopCheck(connect) }, deps, undefined, signal, ctx.upstream.handshakeAhead(host, port));
+    return auditHost({ host, port, connect, tunnel: ctx.upstream.tunnel(host, port), refused: ctx.upstream.loopCheck(connect) }, deps, undefined, signal, ctx.upstream.handshakeAhead(host, port));
   }, settle);
   /** What each request waiting for its host's audit lets go of at its end. */
   const waiting = new WeakMap<Exchange, () => void>();

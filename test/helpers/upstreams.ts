@@ -97,7 +97,7 @@ export interface UpstreamOptions {
   onWsMessage?: (data: Buffer, isBinary: boolean) => void;
 }
 
-function route(req: IncomingMessage, res: ServerResponse): void {
+export function route(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'https://upstream');
   const p = url.pathname;
   let m: RegExpExecArray | null;

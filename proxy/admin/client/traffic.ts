@@ -21,7 +21,7 @@ const byId = new Map<number, ExchangeSummary>();
 let shownExchanges: ExchangeSummary[] = [];
 let exDrawTimer = 0;
 function exMatches(x: ExchangeSummary, client: string, text: string): boolean {
-  return (!client || x.client === client) && (!text || `${x.method} ${x.url} ${x.api} ${x.status ?? ''} ${x.violations.join(' ')}`.toLowerCase().includes(text));
+  return (!client || x.client === client) && (!text || `${x.method} ${x.url} ${x.api} ${x.protocol} ${x.status ?? ''} ${x.violations.join(' ')}`.toLowerCase().includes(text));
 }
 function scheduleExchanges(): void {
   if (!exDrawTimer) exDrawTimer = window.setTimeout(() => { exDrawTimer = 0; drawExchanges(); }, 100);
@@ -94,7 +94,7 @@ function openExchange(id: number): void {
     box.hidden = false;
     box.replaceChildren(el('h3', `${d.method} ${d.url}`), exchangeActions(d.id));
     const dl = el('dl');
-    const pairs: [string, string][] = [['client', clientLabel(d.client)], ['api', d.api], ['status', String(d.status ?? '')], ['started', new Date(d.start).toISOString()],
+    const pairs: [string, string][] = [['client', clientLabel(d.client)], ['api', d.api], ['protocol', d.protocol], ['status', String(d.status ?? '')], ['started', new Date(d.start).toISOString()],
       ['first byte', d.firstByteMs === null ? '' : `${d.firstByteMs} ms`], ['total', d.durationMs === null ? (isOpenSocket(d) ? 'open' : '') : `${d.durationMs} ms`],
       ['sent / received', `${size(d.bytesIn)} / ${size(d.bytesOut)}`], ['outcome', d.outcome ?? ''], ['violations', d.violations.join(', ') || 'none']];
     if (d.mapped) pairs.push(['mapped', `${d.mapped.type} → ${d.mapped.to}`]);

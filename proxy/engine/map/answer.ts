@@ -32,7 +32,8 @@ const bodiless = (method: string, status: number) => method === 'HEAD' || status
  */
 export function answerMapped(ctx: ProxyContext, ex: Exchange, status: number, headers: Record<string, string>, body: Buffer | { stream: Readable; length: number }): void {
   const stream = Buffer.isBuffer(body) ? undefined : body.stream;
-  const res = ex.res!;
+  const writer = ex.writer!;
+  const res = writer.body;
   if (ex.state !== 'forwarding' || res.destroyed) { stream?.destroy(); return; }
   const length = Buffer.isBuffer(body) ? body.length : body.length;
   const parsed: IncomingHttpHeaders = { ...headers };
@@ -44,10 +45,9 @@ export function answerMapped(ctx: ProxyContext, ex: Exchange, status: number, he
   if (stop) { stream?.destroy(); answerFinding(ex, stop); return; }
   const flat: string[] = [];
   for (const [k, v] of Object.entries(parsed)) flat.push(k, String(v));
-  // HTTP/2 has no Connection field (RFC 9113 §8.2.2); HTTP/1.1 keeps or closes as the client asked.
-  if (ex.req.httpVersionMajor < 2) flat.push('connection', ex.clientWantsClose ? 'close' : 'keep-alive');
+  // The writer adds `connection` over HTTP/1.1 and leaves it out over h2 (RFC 9113 §8.2.2).
   try {
-    res.writeHead(status, flat);
+    writer.head(status, '', flat);
   } catch (err) {
     // A head Node refuses to write (a value a rule's headers made invalid): nothing went out.
     stream?.destroy();
@@ -57,7 +57,7 @@ export function answerMapped(ctx: ProxyContext, ex: Exchange, status: number, he
   ex.moveTo('answered');
   if (bodiless(ex.method, status)) { stream?.destroy(); res.end(); return; }
   const observers = bodyObservers(ctx, ex);
-  const sink = ex.network ? responseSink(ex, res) : res;
+  const sink = ex.network ? responseSink(ex, writer) : res;
   const pass = (chunk: Buffer): boolean => {
     ex.bytesOut += chunk.length;
     relayed(chunk.length);

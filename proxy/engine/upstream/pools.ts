@@ -17,6 +17,8 @@ import { formatHost, isLoopbackIp, normalizeIp } from '../../../config/net-addre
 import { type Handshake, handshakeOf } from '../../../certs/audit/probe.js';
 import { connectPinned } from './pinned-tls.js';
 import { OriginAlpn } from './origin-alpn.js';
+import { bypassesProxy, type UpstreamProxy } from '../../../config/upstream-proxy.js';
+import { connectVia } from './chain.js';
 
 let undici: typeof import('undici') | undefined;
 /**
@@ -64,8 +66,19 @@ const PRECONNECT_MAX = 256;
 /** How a route's TLS is checked: strict, pinned to the audited leaf, any leaf (`skipVerification`), or no TLS. */
 type TlsMode = { kind: 'strict' } | { kind: 'pinned'; pin?: string } | { kind: 'plain' };
 
-function poolKey(mode: TlsMode, name: string, port: number): string {
-  return `${mode.kind === 'pinned' ? `pinned:${mode.pin ?? '*'}` : mode.kind} ${name} ${port}`;
+/**
+ * ALPN offered upstream (docs/http2.md): h2 first, so the connection opened ahead tells which
+ * protocol the origin speaks, and an origin that speaks only h2 is reached whatever the client
+ * speaks (`--http2 off` is about the client's side); HTTP/1.1 only for WebSocket upgrades (RFC
+ * 8441's extended CONNECT is not used).
+ */
+const ALPN_H2 = ['h2', 'http/1.1'];
+const ALPN_H1 = ['http/1.1'];
+/** Origins whose negotiated ALPN is remembered (the client-side ALPN offer of later tunnels reads it). */
+const MAX_ALPN_KNOWN = 4096;
+
+function poolKey(mode: TlsMode, name: string, port: number, h2 = true): string {
+  return `${mode.kind === 'pinned' ? `pinned:${mode.pin ?? '*'}` : mode.kind} ${name} ${port}${h2 ? '' : ' h1'}`;
 }
 
 interface Ahead {
@@ -108,6 +121,8 @@ export class Upstream {
   private readonly sessions = new Map<string, Buffer>();
   /** What each origin answered to an ALPN offer with `h2` (the health report's `http2` row). */
   readonly origins = new OriginAlpn();
+  /** `name:port` → the ALPN its last connection offering h2 negotiated (`h2` or `http/1.1`). */
+  private readonly alpnKnown = new Map<string, string>();
 
   constructor(private readonly config: RuntimeConfig) {
     this.localAddresses = new Set(['0.0.0.0', '::']);
@@ -157,10 +172,11 @@ export class Upstream {
    * The pool for `name:port` over TLS or plain TCP, in the TLS mode the audit left the host in.
    * A pinned host gets a pool of its own: a strict pool's connections never serve it and back.
    */
-  dispatcher(secure: boolean, name: string, port: number): Pool {
+  dispatcher(secure: boolean, name: string, port: number, allowH2 = true): Pool {
     const lenient = secure ? this.lenientTls(name, port) : undefined;
     const mode: TlsMode = !secure ? { kind: 'plain' } : lenient ? { kind: 'pinned', pin: lenient.pin } : { kind: 'strict' };
-    const key = poolKey(mode, name, port);
+    const h2 = secure && allowH2;
+    const key = poolKey(mode, name, port, h2);
     let pool = this.pools.get(key);
     if (pool) return pool;
     if (this.pools.size >= MAX_POOLS) {
@@ -169,8 +185,10 @@ export class Upstream {
       old.close().catch(() => undefined);
     }
     pool = new (loadUndici().Pool)(`${secure ? 'https' : 'http'}://${formatHost(name)}:${port}`, {
-      connect: (_opts, callback) => this.connect(mode, name, port, callback as ConnectCallback),
+      connect: (_opts, callback) => this.connect(mode, name, port, h2, callback as ConnectCallback),
       connections: CONNECTIONS_PER_ROUTE,
+      // undici speaks h2 on a connection whose ALPN says so (its `socket.alpnProtocol`), else HTTP/1.1.
+      allowH2: h2,
       keepAliveTimeout: IDLE_UPSTREAM_SOCKET_MS,
       // The rules' timeouts (SPEC §4 `timeout`) are the only clock on an exchange.
       headersTimeout: 0,
@@ -183,17 +201,29 @@ export class Upstream {
     return pool;
   }
 
-  /** The connector of every pool: routed, loop-guarded, verified as `mode` says, bounded in time. */
-  private connect(mode: TlsMode, name: string, port: number, callback: ConnectCallback): void {
+  /**
+   * The connector of every pool: routed, loop-guarded, verified as `mode` says, bounded in time.
+   * Through the upstream proxy, the tunnel is opened first and the same TLS runs on it (`tunnel`).
+   */
+  private connect(mode: TlsMode, name: string, port: number, h2: boolean, callback: ConnectCallback, tunnel?: net.Socket): void {
     const key = `${name}:${port}`;
     // A connection opened ahead is strict: a pinned route takes it only once its handshake has
     // passed (the pin stands in for strict checks); one still handshaking with a chain only the
-    // pinned path accepts would fail the request (the weak-signature hosts of SPEC §10).
-    const taken = mode.kind === 'plain' ? undefined : this.takeAhead(key, mode.kind === 'strict');
+    // pinned path accepts would fail the request (the weak-signature hosts of SPEC §10). An
+    // HTTP/1.1-only pool (WebSocket upgrades) takes it only when it did not negotiate h2.
+    const taken = mode.kind === 'plain' ? undefined : this.takeAhead(key, mode.kind === 'strict' && h2, h2);
     if (taken) { handOver(taken.socket, taken.ready, callback); return; }
     const loop = this.loopCheck(this.route(name, port));
     // undici's connect must not call back synchronously (its client would stall).
     if (loop) { process.nextTick(callback, loop, null); return; }
+    const via = tunnel ? undefined : this.viaProxy(name, port);
+    if (via) {
+      connectVia(via, name, port).then((s) => this.connect(mode, name, port, h2, callback, s), (err: Error) => callback(err, null));
+      return;
+    }
+    if (tunnel && mode.kind === 'plain') { callback(null, tunnel); return; }
+    // The TLS socket on top carries the tunnel's errors to the request.
+    tunnel?.on('error', () => undefined);
     if (mode.kind === 'plain') {
       const socket = net.connect(this.connectOptions(name, port));
       socket.setNoDelay(true);
@@ -202,36 +232,78 @@ export class Upstream {
     }
     if (mode.kind === 'pinned') {
       let settled = false;
-      const options = this.tlsOptions(name, port);
-      const socket = connectPinned(options, mode.pin, (err, s) => {
+      const socket = connectPinned({ ...this.tlsOptions(name, port, h2), socket: tunnel }, mode.pin, (err, s) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         if (err) { s.destroy(); callback(err, null); return; }
-        this.origins.note(name, port, options.ALPNProtocols as string[] | undefined, s.alpnProtocol);
+        if (h2) this.learnAlpn(key, s);
         callback(null, s);
       });
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(new ConnectTimeoutError(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
       return;
     }
-    settleConnect(this.connectStrict(name, port), 'secureConnect', callback);
+    const socket = this.connectStrict(name, port, h2, tunnel);
+    if (h2) socket.once('secureConnect', () => this.learnAlpn(key, socket));
+    settleConnect(socket, 'secureConnect', callback);
   }
 
-  /** TLS options shared by strict and pinned connections: routed, SNI = the name, HTTP/1.1. */
-  private tlsOptions(name: string, port: number): tls.ConnectionOptions {
+  /** The upstream proxy a connection to `name:port` goes through; undefined when it goes direct (`upstream.noProxy`, `upstream.hosts`). */
+  viaProxy(name: string, port: number): UpstreamProxy | undefined {
+    const { upstreamProxy, noProxy, hostMap } = this.config;
+    if (!upstreamProxy || bypassesProxy(noProxy, name) || hostMap.has(`${name}:${port}`) || hostMap.has(name)) return undefined;
+    return upstreamProxy;
+  }
+
+  /** What opens the tunnel to `name:port` when it goes through the upstream proxy (the TLS audit's probes, passthrough tunnels). */
+  tunnel(name: string, port: number): (() => Promise<net.Socket>) | undefined {
+    const via = this.viaProxy(name, port);
+    return via && (() => connectVia(via, name, port));
+  }
+
+  /** TLS options shared by strict and pinned connections: routed, SNI = the name, h2 offered when `h2`. */
+  private tlsOptions(name: string, port: number, h2: boolean): tls.ConnectionOptions {
     return {
       ...this.connectOptions(name, port),
       servername: net.isIP(name) ? undefined : name,
-      ALPNProtocols: ['http/1.1'],
+      ALPNProtocols: h2 ? ALPN_H2 : ALPN_H1,
     } as tls.ConnectionOptions;
   }
 
-  private connectStrict(name: string, port: number): tls.TLSSocket {
+  /** Remembers what a connection that offered h2 negotiated with `key`'s origin. */
+  private learnAlpn(key: string, socket: tls.TLSSocket): void {
+    const alpn = socket.alpnProtocol || 'http/1.1';
+    this.origins.noteOrigin(key, alpn);
+    if (this.alpnKnown.get(key) === alpn) return;
+    if (this.alpnKnown.size >= MAX_ALPN_KNOWN) this.alpnKnown.delete(this.alpnKnown.keys().next().value!);
+    this.alpnKnown.set(key, alpn);
+  }
+
+  /**
+   * The protocol the origin `name:port` negotiated with the proxy (`h2` or `http/1.1`): known from
+   * an earlier connection, or a promise of the handshake of the connection opened ahead for this
+   * tunnel (proxy/engine/connect.ts offers the client h2 only on `h2`); undefined when no
+   * connection tells (HTTP/2 off, a host never connected, one opened ahead that failed).
+   */
+  originAlpn(name: string, port: number): string | Promise<string | undefined> | undefined {
     const key = `${name}:${port}`;
-    const options = this.tlsOptions(name, port);
+    const known = this.alpnKnown.get(key);
+    if (known !== undefined) return known;
+    const entry = this.ahead.get(key);
+    return entry?.handshake.then((h) => (h ? this.alpnKnown.get(key) : undefined));
+  }
+
+  /** What the forwarding connections to `name:port` negotiated last, for the exchange's `upstreamAlpn`. */
+  alpnOf(name: string, port: number): string | undefined {
+    return this.alpnKnown.get(`${name}:${port}`);
+  }
+
+  private connectStrict(name: string, port: number, h2: boolean, tunnel?: net.Socket): tls.TLSSocket {
+    const key = `${name}:${port}`;
     const socket = tls.connect({
-      ...options,
+      ...this.tlsOptions(name, port, h2),
+      socket: tunnel,
       secureContext: this.trust,
       session: this.sessions.get(key),
       // Verify against the name, not the address it was routed to (curl --resolve semantics).
@@ -241,7 +313,6 @@ export class Upstream {
     // was never set, strace shows); without it Nagle holds a small write (a WebSocket message,
     // a body after its head) until the previous one is acknowledged.
     socket.setNoDelay(true);
-    socket.once('secureConnect', () => this.origins.note(name, port, options.ALPNProtocols as string[] | undefined, socket.alpnProtocol));
     socket.on('session', (session: Buffer) => {
       if (this.sessions.size >= MAX_POOLS) this.sessions.delete(this.sessions.keys().next().value!);
       this.sessions.set(key, session);
@@ -256,10 +327,11 @@ export class Upstream {
     if (open) return holdAhead(this.ahead, key, open);
     const none = () => undefined;
     if (this.ahead.size >= PRECONNECT_MAX || this.failedAhead.has(key)) return none;
-    if (this.lenientTls(name, port) || this.loopCheck(this.route(name, port))) return none;
+    // Through the upstream proxy the tunnel is opened by the request itself (the audit probes on its own).
+    if (this.lenientTls(name, port) || this.loopCheck(this.route(name, port)) || this.viaProxy(name, port)) return none;
     const pool = this.pools.get(poolKey({ kind: 'strict' }, name, port));
     if (pool && pool.stats.connected > 0) return none;
-    const socket = this.connectStrict(name, port);
+    const socket = this.connectStrict(name, port, true);
     const drop = () => {
       if (this.ahead.get(key) !== entry) return;
       clearTimeout(entry.timer);
@@ -277,6 +349,7 @@ export class Upstream {
     this.ahead.set(key, entry);
     socket.once('secureConnect', () => {
       entry.ready = true;
+      this.learnAlpn(key, socket);
       shown(handshakeOf(socket));
     });
     socket.on('error', fail);
@@ -294,9 +367,10 @@ export class Upstream {
     return this.ahead.get(`${name}:${port}`)?.handshake;
   }
 
-  private takeAhead(key: string, evenIfHandshaking: boolean): Ahead | undefined {
+  private takeAhead(key: string, evenIfHandshaking: boolean, h2: boolean): Ahead | undefined {
     const entry = this.ahead.get(key);
     if (!entry || (!entry.ready && !evenIfHandshaking)) return undefined;
+    if (!h2 && entry.socket.alpnProtocol === 'h2') return undefined;
     this.ahead.delete(key);
     clearTimeout(entry.timer);
     entry.socket.off('error', entry.fail);
