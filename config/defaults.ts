@@ -18,7 +18,8 @@ export const DEFAULTS: Readonly<MgproxyConfig> = Object.freeze<MgproxyConfig>({
   mode: 'enforce',
   skipVerification: false,
   allowLanIps: true,
-  concurrency: { http: 10, socket: 5, overflow: 'reject' },
+  // What a device does (docs/device.md): 10 per API, 5 sockets, calls over a cap wait.
+  concurrency: { request: 10, uploadFile: 10, downloadFile: 10, socket: 5, overflow: 'queue' },
   referer: 'rewrite',
   passthrough: [],
   clients: {},

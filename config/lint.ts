@@ -4,7 +4,7 @@
  * none throws.
  */
 import net from 'node:net';
-import { DOMAIN_LISTS, type DomainList, type MgproxyConfig, type Problem } from './schema.js';
+import { type Api, DOMAIN_LISTS, type DomainList, type MgproxyConfig, type Problem } from './schema.js';
 import { capFor, type Cap, type PlatformProfile } from './platforms.js';
 import { isHostName, isLocalhostName, splitHostPort } from './net-address.js';
 
@@ -144,20 +144,33 @@ export function timeoutAboveMax(path: string, value: number, platforms: readonly
   return { id: 'config-timeout-above-max', severity: 'warning', path, message: `${value} ms is above the maximum of ${titles(over)}; ${max} ms is used` };
 }
 
+/** The caps a config file writes itself under `concurrency` (not the platform defaults). */
+export type WrittenCaps = Partial<Record<'request' | 'uploadFile' | 'downloadFile' | 'socket' | 'http', number>>;
+
+/** What each written cap counts: its API, or for `http` the HTTP APIs without a key of their own. */
+function apisOfKey(key: keyof WrittenCaps, written: WrittenCaps): Api[] {
+  if (key === 'socket') return ['connectSocket'];
+  if (key !== 'http') return [key];
+  return (['request', 'uploadFile', 'downloadFile'] as const).filter((api) => written[api] === undefined);
+}
+
 /**
  * `config-cap-above-max` (warning): a written `concurrency` cap above what a platform allows in
- * flight (the largest of its caps for those APIs): the proxy lets through what the runtime refuses.
+ * flight for its API (the largest of its caps for it; for `http`, of the APIs it covers): the
+ * proxy lets through at once what the device would hold back.
  */
-function capAboveMax(key: 'http' | 'socket', value: number, platforms: readonly PlatformProfile[], capsOf: (p: PlatformProfile) => readonly Cap[]): Problem | undefined {
-  const apis = key === 'http' ? (['request', 'uploadFile', 'downloadFile'] as const) : (['connectSocket'] as const);
+function capAboveMax(key: keyof WrittenCaps, written: WrittenCaps, platforms: readonly PlatformProfile[], capsOf: (p: PlatformProfile) => readonly Cap[]): Problem | undefined {
+  const value = written[key];
+  const apis = apisOfKey(key, written);
+  if (value === undefined || apis.length === 0) return undefined;
   const over = platforms
     .map((p) => ({ p, max: Math.max(...apis.map((api) => capFor(capsOf(p), api))) }))
     .filter(({ max }) => value > max);
   if (over.length === 0) return undefined;
-  const what = key === 'http' ? 'request/uploadFile/downloadFile in flight' : 'sockets open';
+  const what = key === 'socket' ? 'sockets open' : `${apis.join('/')} in flight`;
   return {
     id: 'config-cap-above-max', severity: 'warning', path: `concurrency.${key}`,
-    message: `${value} is above the cap of ${over.map(({ p, max }) => `${p.title} (${max} ${what})`).join(', ')}; the runtime refuses what this lets through`,
+    message: `${value} is above the cap of ${over.map(({ p, max }) => `${p.title} (${max} ${what})`).join(', ')}; the device holds back what this lets through`,
   };
 }
 
@@ -166,7 +179,7 @@ function capAboveMax(key: 'http' | 'socket', value: number, platforms: readonly 
  * `written` holds the concurrency caps the file itself sets (not the platform defaults).
  */
 export function lintConfig(
-  config: MgproxyConfig, platforms: readonly PlatformProfile[], written: { http?: number; socket?: number } = {},
+  config: MgproxyConfig, platforms: readonly PlatformProfile[], written: WrittenCaps = {},
 ): Problem[] {
   const capsOf = (p: PlatformProfile) => p.caps(config.device);
   const out: Problem[] = [];
@@ -184,9 +197,8 @@ export function lintConfig(
     const p = timeoutAboveMax(`networkTimeout.${api}`, value as number, platforms);
     if (p) out.push(p);
   }
-  for (const key of ['http', 'socket'] as const) {
-    const value = written[key];
-    const p = value === undefined ? undefined : capAboveMax(key, value, platforms, capsOf);
+  for (const key of ['request', 'uploadFile', 'downloadFile', 'http', 'socket'] as const) {
+    const p = capAboveMax(key, written, platforms, capsOf);
     if (p) out.push(p);
   }
   return out;

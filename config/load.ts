@@ -8,7 +8,7 @@ import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { APIS, DOMAIN_LISTS, type Api, type DomainList, type MgproxyConfig, type Mode, type Problem, validateShape } from './schema.js';
 import { DEFAULTS } from './defaults.js';
-import { entryTarget, lintConfig, maxTimeoutOf, parseDomainEntry, timeoutAboveMax } from './lint.js';
+import { entryTarget, lintConfig, maxTimeoutOf, parseDomainEntry, timeoutAboveMax, type WrittenCaps } from './lint.js';
 import { type Cap, capFor, type PlatformName, type PlatformProfile, PLATFORMS, refererOf } from './platforms.js';
 import { isHostName, isValidHost, normalizeHost, normalizeIp, splitHostPort } from './net-address.js';
 import { normalizeNetwork, type PresetName } from './network.js';
@@ -104,11 +104,8 @@ function mergeDefaults(raw: Record<string, unknown>, problems: Problem[]): Mgpro
     mode: pick('mode', raw.mode, DEFAULTS.mode),
     skipVerification: pick('skipVerification', raw.skipVerification, DEFAULTS.skipVerification),
     allowLanIps: pick('allowLanIps', raw.allowLanIps, DEFAULTS.allowLanIps),
-    concurrency: {
-      http: pick('concurrency.http', concurrency.http, DEFAULTS.concurrency.http),
-      socket: pick('concurrency.socket', concurrency.socket, DEFAULTS.concurrency.socket),
-      overflow: pick('concurrency.overflow', concurrency.overflow, DEFAULTS.concurrency.overflow),
-    },
+    // The caps are filled in from the platforms and the written keys by loadConfig (compileCaps).
+    concurrency: { ...DEFAULTS.concurrency, overflow: pick('concurrency.overflow', concurrency.overflow, DEFAULTS.concurrency.overflow) },
     referer: pick('referer', raw.referer, DEFAULTS.referer),
     passthrough: pick('passthrough', raw.passthrough, [] as string[]),
     clients: pick('clients', raw.clients, {} as Record<string, string>),
@@ -216,18 +213,35 @@ function compilePassthrough(patterns: string[], problems: Problem[]) {
   return { exact, suffixes };
 }
 
+const CAP_KEYS = ['request', 'uploadFile', 'downloadFile', 'socket', 'http'] as const;
+const API_OF_KEY = { request: 'request', uploadFile: 'uploadFile', downloadFile: 'downloadFile', socket: 'connectSocket' } as const;
+const HTTP_APIS = ['request', 'uploadFile', 'downloadFile'] as const;
+
 /**
- * Each platform's caps (docs/platforms.md: "a platform sets the defaults of concurrency; values written in
- * the config win"): a written `concurrency.http` is one cap shared by request + uploadFile +
- * downloadFile in place of the platform's, a written `concurrency.socket` the socket cap.
+ * Each platform's caps, with the written ones in their place (docs/platforms.md: a platform sets the
+ * defaults; values written in the config win): `concurrency.request` and the others replace every cap of
+ * their API; a written `http` is one cap shared by the HTTP APIs that have no key of their own.
  */
-function compileCaps(platforms: readonly PlatformProfile[], device: MgproxyConfig['device'], written: { http?: number; socket?: number }) {
+export function compileCaps(platforms: readonly PlatformProfile[], device: MgproxyConfig['device'], written: WrittenCaps): Map<PlatformName, readonly Cap[]> {
+  const own: Cap[] = [];
+  for (const key of ['request', 'uploadFile', 'downloadFile', 'socket'] as const) {
+    const max = written[key];
+    if (max !== undefined) own.push({ apis: [API_OF_KEY[key]], max });
+  }
+  const shared = written.http === undefined ? [] : HTTP_APIS.filter((api) => written[api] === undefined);
+  if (shared.length > 0) own.unshift({ apis: shared, max: written.http! });
+  const replaced = new Set(own.flatMap((c) => c.apis));
   return new Map(platforms.map((p) => {
-    let caps = p.caps(device);
-    if (written.http !== undefined) caps = [{ apis: ['request', 'uploadFile', 'downloadFile'], max: written.http }, ...caps.filter((c) => c.apis.includes('connectSocket'))];
-    if (written.socket !== undefined) caps = [...caps.filter((c) => !c.apis.includes('connectSocket')), { apis: ['connectSocket'], max: written.socket }];
-    return [p.name, caps] as const;
+    const kept = p.caps(device)
+      .map((c) => ({ ...c, apis: c.apis.filter((api) => !replaced.has(api)) }))
+      .filter((c) => c.apis.length > 0);
+    return [p.name, [...own, ...kept]] as const;
   }));
+}
+
+/** The caps of one platform as one number per API (the largest that counts it): what the dashboard and `/api/timeline` show. */
+export function capsPerApi(caps: readonly Cap[]): { request: number; uploadFile: number; downloadFile: number; socket: number } {
+  return { request: capFor(caps, 'request'), uploadFile: capFor(caps, 'uploadFile'), downloadFile: capFor(caps, 'downloadFile'), socket: capFor(caps, 'connectSocket') };
 }
 
 /** `host` → the ports it is listed with, per list. */
@@ -267,14 +281,12 @@ export function loadConfig(file: string | undefined, overrides: { mode?: Mode; p
   if (overrides.http2 !== undefined) merged.http2 = overrides.http2;
   const platforms = (Array.isArray(merged.platform) ? merged.platform : [merged.platform]).map((name) => PLATFORMS[name]);
   const writtenConcurrency = isObject(raw.concurrency) ? raw.concurrency : {};
-  const written = {
-    http: hasProblemAt(problems, 'concurrency.http') ? undefined : writtenConcurrency.http as number | undefined,
-    socket: hasProblemAt(problems, 'concurrency.socket') ? undefined : writtenConcurrency.socket as number | undefined,
-  };
+  const written: WrittenCaps = {};
+  for (const key of CAP_KEYS) {
+    if (writtenConcurrency[key] !== undefined && !hasProblemAt(problems, `concurrency.${key}`)) written[key] = writtenConcurrency[key] as number;
+  }
   const caps = compileCaps(platforms, merged.device, written);
-  const firstCaps = caps.get(platforms[0]!.name)!;
-  merged.concurrency.http = written.http ?? capFor(firstCaps, 'request');
-  merged.concurrency.socket = written.socket ?? capFor(firstCaps, 'connectSocket');
+  merged.concurrency = { ...capsPerApi(caps.get(platforms[0]!.name)!), ...(written.http === undefined ? {} : { http: written.http }), overflow: merged.concurrency.overflow };
   problems.push(...lintConfig(merged, platforms, written));
 
   const dir = file ? path.dirname(file) : process.cwd();

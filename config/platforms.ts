@@ -55,10 +55,15 @@ export interface PlatformProfile {
   unknown: readonly string[];
 }
 
-const HTTP_APIS: readonly Api[] = ['request', 'uploadFile', 'downloadFile'];
-/** "At most 10 request/uploadFile/downloadFile in flight; at most 5 connectSocket open" (mini-game-network-rules.txt). */
-const TCSAS_CAPS: readonly Cap[] = [{ apis: HTTP_APIS, max: 10 }, { apis: ['connectSocket'], max: 5 }];
+/**
+ * "At most 10 request/uploadFile/downloadFile in flight; at most 5 connectSocket open"
+ * (mini-game-network-rules.txt), one cap per API: the WeChat client keeps `maxRequestConcurrent`,
+ * `maxUploadConcurrent`, `maxDownloadConcurrent` and `maxWebsocketConnect` apart (docs/device.md).
+ */
 const SOCKETS_5: Cap = { apis: ['connectSocket'], max: 5 };
+const TCSAS_CAPS: readonly Cap[] = [
+  { apis: ['request'], max: 10 }, { apis: ['uploadFile'], max: 10 }, { apis: ['downloadFile'], max: 10 }, SOCKETS_5,
+];
 
 /** The seed (mini-game-network-rules.txt): every other profile starts from these values. */
 const TCSAS: PlatformProfile = {
@@ -118,13 +123,13 @@ export const PLATFORMS: Readonly<Record<PlatformName, PlatformProfile>> = Object
   },
   // Baidu smart program docs (w3cschool mirror): Referer (base library ≥ 3.170.0), request caps
   // per OS, 5 sockets, 60 s, no port allowed, openapi.baidu.com banned. Background not stated;
-  // uploadFile/downloadFile caps not stated (TCSAS's 10 shared between them).
+  // uploadFile/downloadFile caps not stated (TCSAS's 10 each).
   baidu: {
     ...TCSAS, name: 'baidu', title: 'Baidu',
     referer: 'https://smartapps.cn/{appid}/{version}/page-frame.html',
     caps: (device) => device === 'ios'
-      ? [{ apis: ['request'], max: 6, perHost: true }, { apis: ['uploadFile', 'downloadFile'], max: 10 }, SOCKETS_5]
-      : [{ apis: ['request'], max: 5, perHost: true }, { apis: ['request'], max: 64 }, { apis: ['uploadFile', 'downloadFile'], max: 10 }, SOCKETS_5],
+      ? [{ apis: ['request'], max: 6, perHost: true }, { apis: ['uploadFile'], max: 10 }, { apis: ['downloadFile'], max: 10 }, SOCKETS_5]
+      : [{ apis: ['request'], max: 5, perHost: true }, { apis: ['request'], max: 64 }, { apis: ['uploadFile'], max: 10 }, { apis: ['downloadFile'], max: 10 }, SOCKETS_5],
     ports: 'none',
     refusedHosts: ['openapi.baidu.com'],
     unknown: ['uploadFile/downloadFile cap', 'background'],

@@ -54,14 +54,44 @@ export interface MgproxyConfig {
   skipVerification: boolean;
   /** Allow private LAN IP addresses as request targets (the platform allows non-local IPs of the same LAN). */
   allowLanIps: boolean;
-  /**
-   * Per client IP: `http` requests (request + uploadFile + downloadFile together) and `socket` open
-   * sockets; over the cap, `reject` (429) or `queue`. Unset caps are the platform's (TCSAS 10 / 5;
-   * Douyin mini game request 15, uploadFile 5, downloadFile 5; Baidu 5 requests per host on Android);
-   * a cap written here replaces every platform's.
-   * @default the platform's (TCSAS 10 / 5) / `"reject"`
-   */
-  concurrency: { http: number; socket: number; overflow: Overflow };
+  // In-flight caps per client IP, one per API as on a device (docs/device.md), and what a call over
+  // its cap does. Unset caps are the first platform's; a cap written here replaces every platform's.
+  concurrency: {
+    /**
+     * `wx.request` calls in flight per client IP (Douyin mini game: 15; Baidu: 5 per host on
+     * Android, 6 on iOS). Over it, `overflow` decides.
+     * @default the platform's (TCSAS 10)
+     */
+    request: number;
+    /**
+     * `wx.uploadFile` calls in flight per client IP (Douyin mini game: 5).
+     * @default the platform's (TCSAS 10)
+     */
+    uploadFile: number;
+    /**
+     * `wx.downloadFile` calls in flight per client IP (Douyin mini game: 5).
+     * @default the platform's (TCSAS 10)
+     */
+    downloadFile: number;
+    /**
+     * Open sockets (`wx.connectSocket`) per client IP. The next one is refused (429,
+     * `concurrency-exceeded`) whatever `overflow` says: a device never queues a socket.
+     * @default the platform's (5)
+     */
+    socket: number;
+    /**
+     * One cap shared by request + uploadFile + downloadFile (how mgproxy counted before caps per
+     * API), only when written; an API with its own key beside it keeps that cap and does not count here.
+     */
+    http?: number;
+    /**
+     * `queue` (what a device does): a call over its API's cap waits for a place, first come first
+     * served, its timeout starting when it leaves the queue (`concurrency-queued`, info). `reject`
+     * (what the developer tools' simulator does): 429 `<api>:fail exceed max task count`
+     * (`concurrency-exceeded`, error).
+     */
+    overflow: Overflow;
+  };
   /** `rewrite`: the upstream always gets the fixed Referer; `check`: forward the client's, only report; `off`: neither. */
   referer: RefererMode;
   /** Host patterns (`host` or `*.suffix`) tunnelled as raw bytes: no interception, no rules, no counting. */
@@ -117,6 +147,9 @@ export interface MgproxyConfig {
    */
   map: MapEntry[];
 }
+
+/** `concurrency` (docs/device.md): the caps per client IP and what a call over its cap does. */
+export type ConcurrencyConfig = MgproxyConfig['concurrency'];
 
 /** A name for `har.redact` / `--har-redact`: a header or query parameter name, no separators the lists use. */
 export const isRedactName = (name: string): boolean => /^[^\s,\x00-\x1f\x7f]+$/.test(name);
@@ -201,7 +234,9 @@ const configShape = object({
   mode: oneOf('enforce', 'report'),
   skipVerification: isBoolean,
   allowLanIps: isBoolean,
-  concurrency: object({ http: positiveInt, socket: positiveInt, overflow: oneOf('reject', 'queue') }),
+  concurrency: object({
+    request: positiveInt, uploadFile: positiveInt, downloadFile: positiveInt, socket: positiveInt, http: positiveInt, overflow: oneOf('queue', 'reject'),
+  }),
   referer: oneOf('rewrite', 'check', 'off'),
   passthrough: stringArray,
   clients: (v, path, out) => {

@@ -12,7 +12,8 @@ export type Severity = 'info' | 'warning' | 'error';
 
 /** Every id a request-bound violation can carry (docs/rules.md, docs/platforms.md). */
 export const REQUEST_RULE_IDS = [
-  'insecure-scheme', 'domain-not-allowed', 'ip-not-allowed', 'referer-mismatch', 'concurrency-exceeded',
+  'insecure-scheme', 'domain-not-allowed', 'ip-not-allowed', 'referer-mismatch', 'concurrency-queued',
+  'concurrency-exceeded',
   'timeout', 'background-interrupted', 'background-call', 'response-not-utf8', 'response-multiple-bom',
   'http-error-status', 'port-not-allowed', 'host-refused',
 ] as const;

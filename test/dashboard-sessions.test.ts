@@ -1,8 +1,8 @@
 /**
  * The dashboard's per-client views in headless Chromium (docs/dashboard.md): named clients by name, the
  * exchange list (virtualised) and an exchange's details with its socket messages, the in-flight
- * timeline with a `concurrency-exceeded` marker listing the 10 exchanges in flight when the 11th
- * was refused, and a page that keeps up with 10,000 exchanges. Screenshots at phone and laptop widths.
+ * timeline with a `concurrency-queued` marker listing the 10 exchanges in flight when the 11th
+ * came and had to wait, and a page that keeps up with 10,000 exchanges. Screenshots at phone and laptop widths.
  */
 import assert from 'node:assert/strict';
 import https from 'node:https';
@@ -44,19 +44,22 @@ describe('dashboard per client, in headless Chromium', { skip, timeout: 300_000 
     await page.locator('#tl-client', { hasText: 'laptop (127.0.0.1)' }).waitFor({ timeout: 5000 });
   });
 
-  it('marks concurrency-exceeded on the timeline; the marker lists the 10 in flight', async () => {
+  it('marks a call that waited for a place (concurrency-queued) on the timeline; the marker lists the 10 in flight', async () => {
     const slow = Array.from({ length: 10 }, (_, i) => w.fetch(`https://api.example.test/slow?ms=3000&n=${i}`));
-    // The 11th, once the 10 are in flight.
+    // The 11th, once the 10 are in flight: it waits for a place (the default overflow "queue"), then passes.
     await page.locator('#load-rows tr', { hasText: '10/10' }).waitFor({ timeout: 10_000 });
     const eleventh = await w.fetch('https://api.example.test/echo?eleventh');
-    assert.equal(eleventh.status, 429);
-    await page.locator('.tl-marker').first().waitFor({ timeout: 10_000 });
-    await page.locator('.tl-marker').first().dispatchEvent('click');
+    assert.equal(eleventh.status, 200);
+    await page.locator('.tl-marker.tl-queued').first().waitFor({ timeout: 10_000 });
+    await page.locator('.tl-marker.tl-queued').first().dispatchEvent('click');
     await page.locator('#tl-detail li').first().waitFor({ timeout: 5000 });
     const items = await page.locator('#tl-detail li').allTextContents();
     assert.equal(items.length, 10);
     for (let i = 0; i < 10; i++) assert.ok(items.some((t) => t.includes(`/slow?ms=3000&n=${i}`)), `n=${i} listed`);
-    assert.match(await page.locator('#tl-detail h3').textContent() ?? '', /eleventh/);
+    assert.ok(items.every((t) => /\(since \d\d:\d\d:\d\d\)$/.test(t)), `each holder with its start, the one whose end freed the place too: ${items.join(' | ')}`);
+    assert.match(await page.locator('#tl-detail h3').textContent() ?? '', /concurrency-queued .*request .*eleventh waited \d+ ms/);
+    // Each API is drawn against its own cap: one dashed line for the three HTTP APIs' 10, one for the sockets' 5.
+    assert.deepEqual((await page.locator('#tl-svg text', { hasText: 'cap ' }).allTextContents()).sort(), ['cap 10: request, uploadFile, downloadFile', 'cap 5: socket']);
     for (const r of await Promise.all(slow)) assert.equal(r.status, 200);
     // The waterfall draws a bar pair per exchange.
     await page.waitForFunction(() => document.querySelectorAll('#wf-svg rect').length >= 22, undefined, { timeout: 10_000 });

@@ -46,14 +46,14 @@ describe('dashboard and admin API, without a browser', () => {
   });
 
   it('summarises the config at /api/config', async () => {
-    const c = await getJson<Record<string, unknown> & { domains: Record<string, string[]>; proxy: { port: number }; concurrency: { http: number } }>(`${w.proxy.adminUrl}/api/config`);
+    const c = await getJson<Record<string, unknown> & { domains: Record<string, string[]>; proxy: { port: number }; concurrency: Record<string, unknown> }>(`${w.proxy.adminUrl}/api/config`);
     assert.equal(c.appid, 'wx0123456789abcdef');
     assert.equal(c.version, '0');
     assert.equal(c.mode, 'enforce');
     assert.deepEqual(c.domains.request, ['https://api.example.test']);
     assert.deepEqual(c.domains.socket, ['wss://ws.example.test']);
     assert.equal(c.proxy.port, w.proxy.port);
-    assert.equal(c.concurrency.http, 10);
+    assert.deepEqual(c.concurrency, { request: 10, uploadFile: 10, downloadFile: 10, socket: 5, overflow: 'queue' });
     assert.deepEqual(c.phones, [], 'on loopback no phone can reach it');
     assert.equal(c.onboarding, `http://127.0.0.1:${w.proxy.port}/`);
   });

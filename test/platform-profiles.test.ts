@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { curl, type Reply } from './helpers/clients.js';
-import { assertBlocked, assertEventFields, violationsOf } from './helpers/assertions.js';
+import { assertBlocked, assertEventFields, exchangeLogged, violationsOf } from './helpers/assertions.js';
 import { admin, baseConfig, holdAtUpstream, startWorld } from './helpers/fixture.js';
 import type { PlatformName } from '../config/platforms.js';
 
@@ -23,13 +23,13 @@ const SLOW = 'https://api.example.test/slow?ms=4000';
 
 /** Per profile: what the upstream gets as Referer, what :8443 gets, the background errMsg, and the cap to fill (its message). */
 const PROFILES: { name: PlatformName; referer: string | null; port: 'pass' | 'refused'; background: string; http: boolean; cap: { n: number; url: string; message: string } }[] = [
-  { name: 'tcsas', referer: `https://appservice.wx.com/${APPID}/0/page-frame.html`, port: 'pass', background: 'interrupted', http: false, cap: { n: 10, url: SLOW, message: '127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' } },
-  { name: 'wechat', referer: `https://servicewechat.com/${APPID}/0/page-frame.html`, port: 'refused', background: 'interrupted', http: false, cap: { n: 10, url: SLOW, message: 'WeChat: 127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' } },
-  { name: 'qq', referer: `https://appservice.qq.com/${APPID}/0/page-frame.html`, port: 'refused', background: 'interrupted', http: false, cap: { n: 10, url: SLOW, message: 'QQ: 127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' } },
+  { name: 'tcsas', referer: `https://appservice.wx.com/${APPID}/0/page-frame.html`, port: 'pass', background: 'interrupted', http: false, cap: { n: 10, url: SLOW, message: '127.0.0.1 already has 10 request in flight (max 10)' } },
+  { name: 'wechat', referer: `https://servicewechat.com/${APPID}/0/page-frame.html`, port: 'refused', background: 'interrupted', http: false, cap: { n: 10, url: SLOW, message: 'WeChat: 127.0.0.1 already has 10 request in flight (max 10)' } },
+  { name: 'qq', referer: `https://appservice.qq.com/${APPID}/0/page-frame.html`, port: 'refused', background: 'interrupted', http: false, cap: { n: 10, url: SLOW, message: 'QQ: 127.0.0.1 already has 10 request in flight (max 10)' } },
   { name: 'douyin-game', referer: `https://tmaservice.developer.toutiao.com?appid=${APPID}&version=0`, port: 'pass', background: 'interrupted', http: false, cap: { n: 15, url: SLOW, message: 'Douyin mini game: 127.0.0.1 already has 15 request in flight (max 15)' } },
-  { name: 'douyin-app', referer: `https://tmaservice.developer.toutiao.com/?appid=${APPID}&version=0`, port: 'refused', background: 'app in background', http: true, cap: { n: 10, url: SLOW, message: 'Douyin mini program: 127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' } },
+  { name: 'douyin-app', referer: `https://tmaservice.developer.toutiao.com/?appid=${APPID}&version=0`, port: 'refused', background: 'app in background', http: true, cap: { n: 10, url: SLOW, message: 'Douyin mini program: 127.0.0.1 already has 10 request in flight (max 10)' } },
   { name: 'baidu', referer: `https://smartapps.cn/${APPID}/0/page-frame.html`, port: 'refused', background: 'interrupted', http: false, cap: { n: 5, url: SLOW, message: 'Baidu on Android: 127.0.0.1 already has 5 request in flight to api.example.test (max 5 per host)' } },
-  { name: 'taptap', referer: null, port: 'pass', background: 'interrupted', http: false, cap: { n: 10, url: SLOW, message: 'TapTap mini game: 127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' } },
+  { name: 'taptap', referer: null, port: 'pass', background: 'interrupted', http: false, cap: { n: 10, url: SLOW, message: 'TapTap mini game: 127.0.0.1 already has 10 request in flight (max 10)' } },
 ];
 
 /** The test world, plus a plain-HTTP upstream for http://api.example.test (port 80 mapped to it). */
@@ -87,10 +87,12 @@ describe('each platform profile', { concurrency: 2 }, () => {
         assertBlocked(await w.fetch('https://api.example.test/bytes/1'), 403, 'background-call', `request:fail ${p.background}`);
         await admin(w.proxy, 'POST', '/api/background', { background: false });
 
+        // One over the platform's request cap waits for a place (the default overflow "queue"), then passes.
         const held = await holdAtUpstream(w, times(p.cap.n, p.cap.url));
-        assertBlocked(await w.fetch('https://api.example.test/bytes/1'), 429, 'concurrency-exceeded', 'request:fail exceed max task count');
-        const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
-        assertEventFields(line!, { action: 'blocked', platform: p.name, message: p.cap.message });
+        assert.equal((await w.fetch('https://api.example.test/bytes/1')).status, 200);
+        const [line] = await violationsOf(w.proxy, 'concurrency-queued', { url: 'https://api.example.test/bytes/1' });
+        assertEventFields(line!, { action: 'queued', platform: p.name });
+        assert.ok((line!.message as string).startsWith(`${p.cap.message}: waited `), line!.message as string);
         for (const r of await Promise.all(held)) assert.equal((r as Reply).status, 200);
       } finally {
         await w.close();
@@ -100,40 +102,44 @@ describe('each platform profile', { concurrency: 2 }, () => {
 });
 
 describe('caps per platform', () => {
-  it('douyin-game: uploadFile and downloadFile have caps of their own (5) beside request\'s 15', async () => {
+  it('douyin-game: uploadFile and downloadFile have caps of their own (5) beside request\'s 15; the 6th download waits', async () => {
     const w = await worldOf({ platform: 'douyin-game' });
     try {
       const held = await holdAtUpstream(w, [...times(15, SLOW), ...times(5, 'https://cdn.example.test/slow?ms=4000')]);
-      assertBlocked(await w.fetch('https://cdn.example.test/bytes/1'), 429, 'concurrency-exceeded', 'downloadFile:fail exceed max task count');
-      const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
-      assert.equal(line!.message, 'Douyin mini game: 127.0.0.1 already has 5 downloadFile in flight (max 5)');
+      assert.equal((await w.fetch('https://cdn.example.test/bytes/1')).status, 200, 'the 6th download waits, then passes');
+      const [line] = await violationsOf(w.proxy, 'concurrency-queued', { url: 'https://cdn.example.test/bytes/1' });
+      assert.match(line!.message as string, /^Douyin mini game: 127\.0\.0\.1 already has 5 downloadFile in flight \(max 5\): waited /);
       await Promise.all(held);
     } finally {
       await w.close();
     }
   });
 
-  it('baidu: the cap is per host, 6 on iOS', async () => {
+  it('baidu: the cap is per host, 6 on iOS (the 7th to one host waits, another host passes)', async () => {
     const w = await worldOf({ platform: 'baidu', device: 'ios' }, ['https://evil.example.test']);
     try {
       const held = await holdAtUpstream(w, times(6, SLOW));
-      assertBlocked(await w.fetch('https://api.example.test/bytes/1'), 429, 'concurrency-exceeded', 'request:fail exceed max task count');
-      const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
-      assert.equal(line!.message, 'Baidu on iOS: 127.0.0.1 already has 6 request in flight to api.example.test (max 6 per host)');
       assert.equal((await w.fetch('https://evil.example.test/bytes/1')).status, 200, 'another host passes');
+      await exchangeLogged(w.proxy, 'https://evil.example.test/bytes/1');
+      assert.equal(w.proxy.violations().filter((l) => String(l.rule).startsWith('concurrency-')).length, 0, 'another host has places of its own');
+      assert.equal((await w.fetch('https://api.example.test/bytes/1')).status, 200, 'the 7th to one host waits, then passes');
+      const [line] = await violationsOf(w.proxy, 'concurrency-queued');
+      assert.match(line!.message as string, /^Baidu on iOS: 127\.0\.0\.1 already has 6 request in flight to api\.example\.test \(max 6 per host\): waited /);
       await Promise.all(held);
     } finally {
       await w.close();
     }
   });
 
-  it('["douyin-game", "wechat"]: the 11th request passes (Douyin allows 15) and is reported for WeChat', async () => {
+  it('["douyin-game", "wechat"]: the 11th request passes at once (Douyin allows 15) and WeChat\'s wait is reported', async () => {
     const w = await worldOf({ platform: ['douyin-game', 'wechat'] });
     try {
       const held = await holdAtUpstream(w, times(10, SLOW));
+      const t0 = Date.now();
       assert.equal((await w.fetch('https://api.example.test/bytes/11')).status, 200);
-      const [line] = await violationsOf(w.proxy, 'concurrency-exceeded');
-      assertEventFields(line!, { action: 'reported', platform: 'wechat', message: 'WeChat: 127.0.0.1 already has 10 request/uploadFile/downloadFile in flight (max 10)' });
+      assert.ok(Date.now() - t0 < 3000, 'it did not wait for the 4 s requests');
+      const [line] = await violationsOf(w.proxy, 'concurrency-queued');
+      assertEventFields(line!, { action: 'reported', platform: 'wechat', queuedMs: 0, message: 'WeChat: 127.0.0.1 already has 10 request in flight (max 10): a device holds the call until a place frees' });
       assert.deepEqual(line!.platforms, ['wechat']);
       await Promise.all(held);
     } finally {

@@ -120,7 +120,7 @@ describe('what a platform sets', () => {
     const c = load({ appid: 'wxabc', version: '3' }).config!;
     assert.deepEqual(c.platforms.map((p) => p.name), ['tcsas']);
     assert.equal(c.refererValue, 'https://appservice.wx.com/wxabc/3/page-frame.html');
-    assert.deepEqual([c.concurrency.http, c.concurrency.socket], [10, 5]);
+    assert.deepEqual(c.concurrency, { request: 10, uploadFile: 10, downloadFile: 10, socket: 5, overflow: 'queue' });
     assert.equal(c.timeouts.request, 60_000);
   });
 
@@ -147,6 +147,49 @@ describe('what a platform sets', () => {
       assert.deepEqual(c.caps.get(name)!.map((x) => [x.apis.join('+'), x.max]), [['request+uploadFile+downloadFile', 3], ['connectSocket', 5]]);
     }
     assert.equal(c.concurrency.http, 3);
+  });
+
+  it('per-API keys replace their API\'s caps; a written http covers the HTTP APIs without a key of their own', () => {
+    const c = load({ platform: ['tcsas', 'baidu'], concurrency: { http: 8, request: 12 } }).config!;
+    for (const name of ['tcsas', 'baidu'] as const) {
+      assert.deepEqual(c.caps.get(name)!.map((x) => [x.apis.join('+'), x.max]), [['uploadFile+downloadFile', 8], ['request', 12], ['connectSocket', 5]]);
+    }
+    assert.deepEqual(c.concurrency, { request: 12, uploadFile: 8, downloadFile: 8, socket: 5, http: 8, overflow: 'queue' });
+    const d = load({ platform: 'douyin-game', concurrency: { downloadFile: 2, overflow: 'reject' } }).config!;
+    assert.deepEqual(d.caps.get('douyin-game')!.map((x) => [x.apis.join('+'), x.max]), [['downloadFile', 2], ['request', 15], ['uploadFile', 5], ['connectSocket', 5]]);
+    assert.deepEqual(d.concurrency, { request: 15, uploadFile: 5, downloadFile: 2, socket: 5, overflow: 'reject' });
+  });
+});
+
+describe('concurrency keys in check-config (table)', () => {
+  const cases: [string, object, string[]][] = [
+    ['a per-API cap above the platform\'s', { concurrency: { request: 11, uploadFile: 10, downloadFile: 12 } }, ['warning config-cap-above-max concurrency.request', 'warning config-cap-above-max concurrency.downloadFile']],
+    ['Douyin mini game: 15 requests, 5 uploads', { platform: 'douyin-game', concurrency: { request: 15, uploadFile: 6 } }, ['warning config-cap-above-max concurrency.uploadFile']],
+    ['http beside its own keys counts only the others', { concurrency: { http: 12, request: 5, uploadFile: 5, downloadFile: 5 } }, []],
+    ['http above the others', { platform: 'douyin-game', concurrency: { http: 6, request: 15 } }, ['warning config-cap-above-max concurrency.http']],
+    ['sockets', { concurrency: { socket: 6 } }, ['warning config-cap-above-max concurrency.socket']],
+    ['bad values', { concurrency: { request: 0, downloadFile: 1.5, overflow: 'drop', queue: true } }, ['error config-schema concurrency.request', 'error config-schema concurrency.downloadFile', 'error config-schema concurrency.overflow', 'error config-schema concurrency.queue']],
+  ];
+  for (const [name, config, want] of cases) it(name, () => assert.deepEqual(brief(load(config)), want));
+
+  it('check-config prints them one a line with their paths, and exits 0 on warnings only', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'mgproxy.config.json');
+    fs.writeFileSync(file, JSON.stringify({ concurrency: { request: 11, downloadFile: 20, overflow: 'reject' } }));
+    const r = await runCli(['check-config', '--config', file], { cwd: dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.split(' ').slice(0, 3).join(' ')), ['warning config-cap-above-max concurrency.request', 'warning config-cap-above-max concurrency.downloadFile']);
+    fs.writeFileSync(file, JSON.stringify({ concurrency: { uploadFile: -1, overflow: 'wait' } }));
+    const bad = await runCli(['check-config', '--config', file], { cwd: dir });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stdout, /^error config-schema concurrency\.uploadFile must be a positive integer, got -1$/m);
+    assert.match(bad.stdout, /^error config-schema concurrency\.overflow must be one of "queue", "reject", got "wait"$/m);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the warning names the API and the platform\'s cap', () => {
+    const [p] = load({ platform: 'douyin-game', concurrency: { uploadFile: 6 } }).problems;
+    assert.equal(p!.message, '6 is above the cap of Douyin mini game (5 uploadFile in flight); the device holds back what this lets through');
   });
 });
 

@@ -147,7 +147,8 @@ const getExchange: Route = (ctx, req, res, url) => {
 const getTimeline: Route = (ctx, _req, res, url) => {
   const client = url.searchParams.get('client');
   if (!client) { sendJson(res, 400, { error: 'name a client: /api/timeline?client=<ip>' }); return; }
-  sendJson(res, 200, { client, caps: { http: ctx.config.concurrency.http, socket: ctx.config.concurrency.socket }, ...ctx.exchanges.timeline(normalizeIp(client)) });
+  const { request, uploadFile, downloadFile, socket } = ctx.config.concurrency;
+  sendJson(res, 200, { client, caps: { request, uploadFile, downloadFile, socket }, ...ctx.exchanges.timeline(normalizeIp(client)) });
 };
 
 const getClients: Route = (ctx, _req, res) => sendJson(res, 200, { clients: ctx.clients.list() });

@@ -45,7 +45,7 @@ th{color:var(--muted);font-weight:600;font-size:.85rem}
 .sev-error{color:var(--err);font-weight:600}.sev-warning{color:var(--warn);font-weight:600}.sev-info{color:var(--info)}
 .rule{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85rem}
 #counts button{border:0;padding:0;background:none;color:var(--accent);text-align:left}
-meter{width:3rem;vertical-align:middle}#svg-ns{display:none}
+meter{width:3rem;vertical-align:middle}.load-scroll{overflow-x:auto}#svg-ns{display:none}
 #health-score.ok{color:var(--ok,#2f7d32);font-weight:700}#health-score.bad{color:var(--err);font-weight:700}#health-checks{padding-left:1rem;margin:.3rem 0}#health-checks .rule{word-break:break-all}
 .qr svg{display:block;width:11rem;height:auto;margin:.3rem 0}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{color:var(--muted)}dd{margin:0;word-break:break-all}
@@ -53,9 +53,9 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{colo
 #ca-notice{border-left:4px solid var(--err);margin:.5rem 1rem 0;padding:.3rem .7rem}
 #list .rule{white-space:nowrap}
 .chart svg{display:block;width:100%;height:auto;border:1px solid var(--line);border-radius:6px}
-.cap-http,.cap-socket{stroke-dasharray:4 3;stroke-width:1}.cap-http{stroke:var(--info)}.cap-socket{stroke:#1a7f37}
-.tl-http,.tl-socket{fill:none;stroke-width:2}.tl-http{stroke:var(--info)}.tl-socket{stroke:#1a7f37}
-.tl-label{font-size:10px;fill:var(--muted)}.tl-marker{fill:var(--err);cursor:pointer}
+.tl-cap{stroke-dasharray:4 3;stroke-width:1;stroke:var(--muted)}.tl-line{fill:none;stroke-width:2}
+.tl-request{stroke:var(--info)}.tl-uploadFile{stroke:#8250df}.tl-downloadFile{stroke:#bc4c00}.tl-socket{stroke:#1a7f37}
+.tl-label{font-size:10px;fill:var(--muted)}.tl-marker{cursor:pointer}.tl-refused{fill:var(--err)}.tl-queued{fill:#d4a72c}
 .wf-wait{fill:var(--muted);opacity:.5}.wf-recv{fill:var(--info)}.wf-bad{fill:var(--err)}
 #ex-scroll{position:relative;height:22rem;overflow:auto;border:1px solid var(--line);border-radius:6px}
 #ex-rows{position:absolute;top:0;left:0;right:0}
@@ -190,7 +190,7 @@ ${caNotice ? `<p id="ca-notice" role="alert">${escapeHtml(caNotice)}</p>
 </section>
 <section aria-labelledby="h-load">
 <h2 id="h-load">In flight per client <span id="caps" class="muted"></span></h2>
-<table><thead><tr><th>client</th><th>requests</th><th>sockets</th><th>network</th></tr></thead><tbody id="load-rows"></tbody></table>
+<div class="load-scroll"><table><thead><tr><th>client</th><th title="request">request</th><th title="uploadFile">upload</th><th title="downloadFile">download</th><th>sockets</th><th>network</th></tr></thead><tbody id="load-rows"></tbody></table></div>
 <p id="no-load" class="muted">Nothing in flight.</p>
 </section>${HEALTH_SECTION}${NETWORK_SECTION}${MAP_SECTION}
 <section aria-labelledby="h-phones">

@@ -1,8 +1,9 @@
 /**
  * What the dashboard shows besides violations (SPEC §8): the recent exchanges, newest
- * MAX_EXCHANGES kept with their headers and timings, and per client a timeline of its requests and
- * sockets in flight (a point at every start and end, for the last TIMELINE_MS) with a marker
- * wherever `concurrency-exceeded` fired, listing the exchanges that were in flight then. An open
+ * MAX_EXCHANGES kept with their headers and timings, and per client a timeline of its calls in flight
+ * per API (a point at every change, for the last TIMELINE_MS) with a marker wherever a call waited
+ * for a place (`concurrency-queued`, at its arrival) or was refused (`concurrency-exceeded`), listing
+ * the calls that held the places then. An open
  * WebSocket is listed from its 101 on (its `durationMs` null), so its messages can be watched live.
  */
 import type { EventEmitter } from 'node:events';
@@ -48,8 +49,11 @@ export interface ExchangeDetail extends ExchangeSummary {
   responseHeaders: [string, string][];
 }
 
-export interface TimelinePoint { t: number; http: number; socket: number }
-export interface TimelineMarker { t: number; rule: string; url: string; inFlight: ExchangeSummary[] }
+export interface TimelinePoint { t: number; http: number; socket: number; request: number; uploadFile: number; downloadFile: number }
+/** A holder of a place when the marker's call came: `start` is known while its exchange is kept. */
+export interface MarkerHolder { id: number; method: string; url: string; start?: number }
+/** `queuedMs` for a call that waited; its marker stands at its arrival. */
+export interface TimelineMarker { t: number; rule: string; api: string; url: string; queuedMs?: number; outcome?: string; inFlight: MarkerHolder[] }
 
 const NO_VIOLATIONS: readonly string[] = Object.freeze([]);
 
@@ -99,32 +103,44 @@ interface Kept {
  * arrays that grows by doubling: a point costs no allocation (at thousands of requests a second,
  * an object per point was a steady share of the collector's work).
  */
+const SERIES = ['http', 'socket', 'request', 'uploadFile', 'downloadFile'] as const;
+
 export class Points {
   private t = new Float64Array(256);
-  private http = new Uint32Array(256);
-  private socket = new Uint32Array(256);
+  private n = SERIES.map(() => new Uint32Array(256));
   private start = 0;
   private length = 0;
 
-  push(t: number, http: number, socket: number): void {
-    if (this.length === this.t.length && this.length < MAX_POINTS) this.grow();
+  /** A point per change; changes within one millisecond (a call that arrives and waits) keep the last. */
+  push(t: number, load: Readonly<Record<(typeof SERIES)[number], number>> | undefined): void {
+    const cap0 = this.t.length;
+    if (this.length > 0) {
+      const last = (this.start + this.length - 1) % cap0;
+      if (this.t[last] === t) { this.write(last, load); return; }
+    }
+    if (this.length === cap0 && this.length < MAX_POINTS) this.grow();
     const cap = this.t.length;
     const i = (this.start + this.length) % cap;
-    this.t[i] = t; this.http[i] = http; this.socket[i] = socket;
+    this.t[i] = t;
+    this.write(i, load);
     if (this.length < cap) this.length++;
     else this.start = (this.start + 1) % cap;
+  }
+
+  private write(i: number, load: Readonly<Record<(typeof SERIES)[number], number>> | undefined): void {
+    for (let j = 0; j < SERIES.length; j++) this.n[j]![i] = load?.[SERIES[j]!] ?? 0;
   }
 
   private grow(): void {
     const cap = Math.min(MAX_POINTS, this.t.length * 2);
     const t = new Float64Array(cap);
-    const http = new Uint32Array(cap);
-    const socket = new Uint32Array(cap);
+    const n = SERIES.map(() => new Uint32Array(cap));
     for (let k = 0; k < this.length; k++) {
       const i = (this.start + k) % this.t.length;
-      t[k] = this.t[i]!; http[k] = this.http[i]!; socket[k] = this.socket[i]!;
+      t[k] = this.t[i]!;
+      for (let j = 0; j < SERIES.length; j++) n[j]![k] = this.n[j]![i]!;
     }
-    this.t = t; this.http = http; this.socket = socket;
+    this.t = t; this.n = n;
     this.start = 0;
   }
 
@@ -133,7 +149,10 @@ export class Points {
     const cap = this.t.length;
     for (let k = 0; k < this.length; k++) {
       const i = (this.start + k) % cap;
-      if (this.t[i]! >= t0) out.push({ t: this.t[i]!, http: this.http[i]!, socket: this.socket[i]! });
+      if (this.t[i]! < t0) continue;
+      const p = { t: this.t[i]! } as TimelinePoint;
+      SERIES.forEach((key, j) => { p[key] = this.n[j]![i]!; });
+      out.push(p);
     }
     return out;
   }
@@ -157,17 +176,18 @@ export class ExchangeLog {
 
   /** `sockets` announces each socket's 101 ('open', with its exchange). */
   constructor(private readonly events: EventHub, private readonly inFlight: InFlight, sockets?: EventEmitter) {
-    events.on('exchange-start', (ex: Exchange) => { this.point(ex.client); this.bodies.watch(ex); });
+    inFlight.onChange = (client) => this.point(client);
+    events.on('exchange-start', (ex: Exchange) => this.bodies.watch(ex));
     events.on('exchange', (ex: Exchange) => this.finished(ex));
     sockets?.on('open', (ex: Exchange) => this.opened(ex));
-    events.on('violation', (v: Violation) => { if (v.rule === 'concurrency-exceeded' && v.client) this.marker(v); });
+    // After the current exchange's end: a queued call leaves its line while its holder ends, and that holder's start is kept then.
+    events.on('violation', (v: Violation) => { if ((v.rule === 'concurrency-exceeded' || v.rule === 'concurrency-queued') && v.client) queueMicrotask(() => this.marker(v)); });
   }
 
   private point(client: string): void {
     let list = this.points.get(client);
     if (!list) this.points.set(client, (list = new Points()));
-    const load = this.inFlight.countsOf(client);
-    list.push(Date.now(), load?.http ?? 0, load?.socket ?? 0);
+    list.push(Date.now(), this.inFlight.countsOf(client));
   }
 
   private opened(ex: Exchange): void {
@@ -177,7 +197,6 @@ export class ExchangeLog {
   }
 
   private finished(ex: Exchange): void {
-    this.point(ex.client);
     if (ex.isWebSocket) this.open.delete(ex.id);
     const kept: Kept = {
       summary: summarize(ex), requestRaw: ex.req.rawHeaders,
@@ -195,13 +214,25 @@ export class ExchangeLog {
     if (this.events.listenerCount('exchange-summary') > 0) this.events.emit('exchange-summary', kept.summary);
   }
 
-  /** The exchanges of `v.client` in flight when the cap refused one (that one left out). */
+  /**
+   * A call that waited (at its arrival) or was refused: the calls that held its cap's places then
+   * (the event's `inFlight`), with their start while their exchange is kept.
+   */
   private marker(v: Violation): void {
-    const inFlight: ExchangeSummary[] = [];
-    for (const ex of this.inFlight.all()) if (ex.client === v.client && !ex.isWebSocket === (v.api !== 'connectSocket') && !ex.violations.includes(v)) inFlight.push(summarize(ex));
+    let live: Map<number, Exchange> | undefined;
+    const inFlight = (v.inFlight ?? []).map((h): MarkerHolder => {
+      let start = this.byId.get(h.id)?.summary.start;
+      if (start === undefined) {
+        live ??= new Map([...this.inFlight.all()].map((ex) => [ex.id, ex]));
+        start = live.get(h.id)?.startedAt;
+      }
+      return start === undefined ? { ...h } : { ...h, start };
+    });
     let list = this.markers.get(v.client!);
     if (!list) this.markers.set(v.client!, (list = []));
-    const m: TimelineMarker = { t: Date.parse(v.time), rule: v.rule, url: v.url ?? '', inFlight };
+    const m: TimelineMarker = { t: Date.parse(v.time) - (v.queuedMs ?? 0), rule: v.rule, api: v.api ?? '', url: v.url ?? '', inFlight };
+    if (v.queuedMs !== undefined) m.queuedMs = v.queuedMs;
+    if (v.outcome !== undefined) m.outcome = v.outcome;
     list.push(m);
     if (list.length > 1100) list.splice(0, list.length - 1000);
     this.events.emit('timeline-marker', { client: v.client, ...m });

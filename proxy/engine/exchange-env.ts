@@ -23,6 +23,7 @@ export function exchangeEnv(ctx: ProxyContext): ExchangeEnv {
       ctx.clients.countViolation(ex.client);
       return ctx.events.record(v);
     },
+    queued: (ex, waiting) => { if (waiting) ctx.inFlight.wait(ex); else ctx.inFlight.resume(ex); },
     ended(ex) {
       ctx.inFlight.delete(ex);
       onEnd(ctx, ex);

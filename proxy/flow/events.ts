@@ -35,7 +35,19 @@ export interface Violation {
   network?: string;
   /** A map rule took the exchange (docs/toolkit.md): `{"type": "local"|"remote"|"respond", "to": …}`. */
   mapped?: Mapped;
+  /** `concurrency-queued` (docs/device.md): milliseconds the call waited for a slot of its API. */
+  queuedMs?: number;
+  /** `concurrency-queued`: the calls of its API that held the slots when it arrived. */
+  inFlight?: readonly QueueHolder[];
+  /** `concurrency-queued`: how a call that never got its slot ended (`aborted`: its client left while it waited). */
+  outcome?: string;
 }
+
+/** A call holding a slot, as a `concurrency-queued` event lists it. */
+export interface QueueHolder { id: number; method: string; url: string }
+
+/** The fields a `concurrency-queued` event adds to the event of §6. */
+export type QueueFields = Required<Pick<Violation, 'queuedMs' | 'inFlight'>> & Pick<Violation, 'outcome'>;
 
 export const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { info: 0, warning: 1, error: 2 };
 

@@ -8,7 +8,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Action, Api, RuleId, Severity } from '../../config/vocabulary.js';
 import type { PlatformName } from '../../config/platforms.js';
-import type { Violation } from './events.js';
+import type { QueueFields, Violation } from './events.js';
 import { isPreflight, type ProxyAnswer, withCors, writeRawProxyAnswer } from './respond.js';
 import { type ClientProtocol, type ClientResponse, type ResponseWriter, writerFor } from './response-writer.js';
 import { formatHost } from '../../config/net-address.js';
@@ -70,6 +70,8 @@ export interface FindingFields {
   message: string;
   /** The platforms it is a violation on, first the one that decides; the configured ones when absent. */
   platforms?: readonly PlatformName[];
+  /** Fields the event carries besides §6's: the holders of a full cap (`inFlight`), a queued call's `queuedMs` and `outcome` (docs/device.md). */
+  queue?: Partial<QueueFields>;
 }
 
 /**
@@ -89,6 +91,8 @@ export interface ExchangeEnv {
   violation(ex: Exchange, v: Violation): Violation;
   /** The exchange's one end: the rules release what they hold, its line is logged, its end announced. */
   ended(ex: Exchange): void;
+  /** It starts (true) or stops (false) waiting for a concurrency slot: a waiting call is not in flight (docs/device.md). */
+  queued?(ex: Exchange, waiting: boolean): void;
 }
 
 export interface ExchangeInit {
@@ -161,6 +165,9 @@ export class Exchange {
   /** Set when a map rule took the exchange (proxy/engine/map/): its events, line and HAR entry carry it. */
   mapped?: Mapped;
   private current: ExchangeState = 'admitting';
+  /** Milliseconds spent waiting for a concurrency slot; undefined when it never waited. */
+  queuedMs?: number;
+  private queuedAt = 0;
   /** Body findings still on their way (a decoder's last output); `finish` waits for them. */
   private findingsDue = false;
   /** The outcome `finish` was called with while findings were due. */
@@ -217,6 +224,14 @@ export class Exchange {
   /** Moves to `next` when the current state allows it (TRANSITIONS); false, and no move, when not. */
   moveTo(next: ExchangeState): boolean {
     if (!TRANSITIONS[this.current].includes(next)) return false;
+    // A call waiting for a slot is not in flight (docs/device.md); its wait is the HAR's `blocked`.
+    if (next === 'queued') {
+      this.queuedAt = performance.now();
+      this.env.queued?.(this, true);
+    } else if (this.current === 'queued') {
+      this.queuedMs = (this.queuedMs ?? 0) + performance.now() - this.queuedAt;
+      this.env.queued?.(this, false);
+    }
     this.current = next;
     return true;
   }
@@ -242,6 +257,7 @@ export class Exchange {
     };
     if (this.network) v.network = this.network.name;
     if (this.mapped) v.mapped = this.mapped;
+    if (finding.queue) Object.assign(v, finding.queue);
     if (this.preflight) return v;
     this.violations.push(v);
     return this.env.violation(this, v);

@@ -29,6 +29,8 @@ export const ANSWERS: Readonly<Record<RequestRuleId, RuleAnswer | null>> = {
   'host-refused': NOT_LISTED,
   'background-call': INTERRUPTED,
   'background-interrupted': { status: 503, reason: 'interrupted' },
+  // Held until a slot frees, never answered by the proxy (a device queues the call).
+  'concurrency-queued': null,
   'concurrency-exceeded': { status: 429, reason: 'exceed max task count' },
   timeout: { status: 504, reason: 'timeout' },
   'referer-mismatch': null,

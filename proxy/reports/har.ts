@@ -60,6 +60,8 @@ export interface HarExchange {
   readonly network?: Condition;
   /** A map rule took it (docs/toolkit.md), as `_mgproxy.mapped`. */
   readonly mapped?: Mapped;
+  /** Milliseconds it waited for a concurrency slot (`timings.blocked`); undefined when it never waited. */
+  readonly queuedMs?: number;
   requestBodyTap?: (chunk: Buffer) => void;
   responseBodyTap?: (chunk: Buffer) => void;
 }
@@ -346,7 +348,9 @@ export class HarRecorder {
     };
 
     const total = Math.max(0, ex.durationMs ?? 0);
-    const wait = Math.min(total, Math.max(0, ex.responseStartMs ?? total));
+    // `blocked` is the time the call waited for a concurrency slot (docs/device.md); the other timings follow it.
+    const blocked = ex.queuedMs === undefined ? undefined : Math.min(total, ex.queuedMs);
+    const wait = Math.min(total - (blocked ?? 0), Math.max(0, (ex.responseStartMs ?? total) - (blocked ?? 0)));
     const mgproxy: Record<string, unknown> = { id: ex.id, api: ex.api, client: ex.client, ...(ex.clientName === undefined ? {} : { clientName: ex.clientName }), outcome: ex.outcome ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut, protocol: ex.protocol ?? 'http/1.1' };
     if (omitted.length > 0) { mgproxy.bodyOmitted = true; mgproxy.omitted = omitted; }
     mgproxy.violations = ex.violations;
@@ -362,7 +366,7 @@ export class HarRecorder {
       startedDateTime: new Date(ex.startedAt).toISOString(),
       time: round(total),
       request, response, cache: {},
-      timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: round(wait), receive: round(total - wait) },
+      timings: { blocked: blocked === undefined ? -1 : round(blocked), dns: -1, connect: -1, ssl: -1, send: 0, wait: round(wait), receive: round(total - (blocked ?? 0) - wait) },
       connection: String(ex.id),
     };
     if (ex.api === 'connectSocket') {

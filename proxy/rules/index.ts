@@ -7,6 +7,8 @@ import type { ProxyContext } from '../context.js';
 import { backgroundCall } from './background-call.js';
 import { backgroundInterrupted } from './background-interrupted.js';
 import { concurrencyExceeded } from './concurrency-exceeded.js';
+import { concurrencyQueued } from './concurrency-queued.js';
+import { createSlots } from './concurrency-slots.js';
 import { domainNotAllowed } from './domain-not-allowed.js';
 import { hostRefused } from './host-refused.js';
 import { httpErrorStatus } from './http-error-status.js';
@@ -24,6 +26,8 @@ import type { Rule } from './types.js';
 export function createRules(ctx: Omit<ProxyContext, 'rules'>): Rule[] {
   // skipVerification mirrors the developer tools' option: no domain, IP, scheme or TLS checks.
   const verify = !ctx.config.skipVerification;
+  // One set of places per client and cap, shared by the two concurrency rules.
+  const slots = createSlots(ctx);
   return [
     // The runtime refuses the call itself first, then the URL.
     backgroundCall(ctx),
@@ -31,8 +35,9 @@ export function createRules(ctx: Omit<ProxyContext, 'rules'>): Rule[] {
     ...(verify ? [insecureScheme(ctx), ipNotAllowed(ctx), hostRefused(ctx), domainNotAllowed(ctx), portNotAllowed(ctx)] : []),
     ...(ctx.config.referer !== 'off' ? [refererMismatch(ctx)] : []),
     // The slot first, then the timer: a request held by `overflow: "queue"` starts its clock when it
-    // leaves the queue (rules/timeout.ts says why).
-    concurrencyExceeded(ctx),
+    // leaves the queue (rules/timeout.ts says why). Sockets are never queued.
+    ...(ctx.config.concurrency.overflow === 'queue' ? [concurrencyQueued(ctx, slots)] : []),
+    concurrencyExceeded(ctx, slots),
     timeout(ctx),
     backgroundInterrupted(ctx),
     // The TLS audit after the host checks (a host blocked anyway is never contacted), inside the

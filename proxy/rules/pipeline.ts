@@ -43,13 +43,16 @@ const NOTHING: Decision = { action: 'reported' };
 /** The one place that decides what a finding does, and the only reader of the mode. */
 export function decision(finding: Finding | HostFinding, phase: Phase, at: Situation): Decision {
   if ('rewritten' in finding && finding.rewritten) return { action: 'rewritten' };
-  if (finding.severity !== 'error' || at.mode === 'report') return NOTHING;
-  // What only later platforms forbid is reported.
+  if (at.mode === 'report') return NOTHING;
+  // What only later platforms forbid (or hold) is reported.
   const platforms = 'platforms' in finding ? finding.platforms : undefined;
   if (platforms !== undefined && platforms[0] !== at.platform) return NOTHING;
+  // A call the device holds back (docs/device.md) waits, whatever its severity.
+  if ('hold' in finding && finding.hold && (phase === 'request' || phase === 'tunnel')) return { action: 'queued' };
+  if (finding.severity !== 'error') return NOTHING;
   switch (phase) {
     case 'tunnel':
-    case 'request': return 'hold' in finding && finding.hold ? { action: 'queued' } : { action: 'blocked', stop: 'answer' };
+    case 'request': return { action: 'blocked', stop: 'answer' };
     case 'host':
     case 'response': return { action: 'blocked', stop: 'answer' };
     // The whole body has gone to the client: nothing left to stop.
@@ -134,10 +137,14 @@ type Blocking = Finding | HostFinding | undefined;
 function settleRequest(ctx: ProxyContext, ex: Exchange, finding: Verdict): Blocking | Promise<void> {
   if (!finding) return undefined;
   const action = decide(finding, 'request', situationOf(ctx, ex));
+  // Held for a slot: `queued` until it frees, then back to `admitting` for the remaining rules.
+  // Recorded when it leaves the queue (its slot, or its end while it waited), with the time it waited.
+  if (action === 'queued' && !isHostFinding(finding)) {
+    ex.moveTo('queued');
+    return finding.hold!((queue) => { ex.record({ ...finding, queue }, action); });
+  }
   if (!isHostFinding(finding)) ex.record(finding, action);
   if (action === 'blocked') return finding;
-  // Held for a slot: `queued` until it frees, then back to `admitting` for the remaining rules.
-  if (action === 'queued' && !isHostFinding(finding)) { ex.moveTo('queued'); return finding.hold!(); }
   if (action === 'reported' && !isHostFinding(finding)) finding.admit?.();
   return undefined;
 }

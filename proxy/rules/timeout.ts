@@ -3,8 +3,8 @@
  * else 60000, capped at 60000. HTTP: from the request head to the response's last byte; socket:
  * the handshake. 504 when nothing was sent yet, else the connection is cut (pipeline.raise).
  *
- * With `overflow: "queue"` the clock starts when the request leaves the queue, not while it waits
- * for a slot (the registry runs concurrency-exceeded first). WeChat counts only the time after
+ * With `overflow: "queue"` (the default) the clock starts when the request leaves the queue, not
+ * while it waits for a slot (the registry runs concurrency-queued first; docs/device.md). WeChat counts only the time after
  * dispatch: `res.profile` reports `queueStart`/`queueEnd` apart from the request's own timings, and
  * the developers' community forum confirms that a queued call's timeout runs from its dispatch
  * (thread 000a4a318343d0c4ba72ca28866c00, 2024-11-26). A request refused with 429 never starts one.

@@ -5,6 +5,7 @@
  */
 import type { Api, RuleId, Severity, TlsRuleId } from '../../config/vocabulary.js';
 import type { Exchange } from '../flow/exchange.js';
+import type { QueueFields } from '../flow/events.js';
 import type { PlatformName } from '../../config/platforms.js';
 
 // The rules speak the shared vocabulary (config/vocabulary.ts); re-exported for the rule modules' users.
@@ -18,10 +19,14 @@ export interface Finding {
   /** The rule changed what the upstream gets (the Referer): the finding is `rewritten`, whatever the mode. */
   rewritten?: true;
   /**
-   * The rule can hold the exchange instead of refusing it (concurrency with `overflow: "queue"`):
-   * where it would be blocked it is `queued`, and goes on when the Promise resolves.
+   * The rule can hold the exchange (concurrency with `overflow: "queue"`): where the first platform
+   * would hold it (enforce mode) it is `queued`, and goes on when the Promise resolves. The rule
+   * calls `leave` once, when the exchange leaves the queue (its slot, or its end while waiting):
+   * the pipeline records the finding then, with those fields.
    */
-  hold?: () => Promise<void>;
+  hold?: (leave: (fields: QueueFields) => void) => Promise<void>;
+  /** Fields the event carries besides §6's: the holders of a full cap (`inFlight`), a queued call's `queuedMs` and `outcome`. */
+  queue?: Partial<QueueFields>;
   /**
    * The runtime interrupts the call rather than refusing it (background, SPEC §10): raised by a
    * timer, its action is `cut` even where the proxy still answers because nothing was sent yet.

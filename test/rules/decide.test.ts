@@ -18,7 +18,8 @@ const error: Finding = { rule: 'domain-not-allowed', severity: 'error', message:
 const warning: Finding = { rule: 'response-not-utf8', severity: 'warning', message: 'm' };
 const info: Finding = { rule: 'http-error-status', severity: 'info', message: 'm' };
 const rewritten: Finding = { rule: 'referer-mismatch', severity: 'warning', message: 'm', rewritten: true };
-const queueable: Finding = { rule: 'concurrency-exceeded', severity: 'error', message: 'm', hold: () => Promise.resolve() };
+const queueable: Finding = { rule: 'concurrency-queued', severity: 'info', message: 'm', hold: () => Promise.resolve() };
+const queueableLater: Finding = { ...queueable, platforms: ['wechat'] };
 const laterPlatform: Finding = { ...error, rule: 'host-refused', platforms: ['wechat'] };
 const firstPlatform: Finding = { ...error, rule: 'host-refused', platforms: ['tcsas', 'wechat'] };
 const timeout: Finding = { rule: 'timeout', severity: 'error', message: 'm' };
@@ -36,7 +37,8 @@ const TABLE: [string, Finding | HostFinding, Phase, Situation, string][] = [
   ['a rewrite, enforce', rewritten, 'request', enforce, 'rewritten'],
   ['a rewrite, report', rewritten, 'request', report, 'rewritten'],
   ['over the cap with overflow queue', queueable, 'request', enforce, 'queued'],
-  ['over the cap with overflow queue, report', queueable, 'request', report, 'reported'],
+  ['over the cap with overflow queue, report (forwarded without waiting)', queueable, 'request', report, 'reported'],
+  ['over a later platform\'s cap only, overflow queue', queueableLater, 'request', enforce, 'reported'],
   ['only a later platform forbids it', laterPlatform, 'request', enforce, 'reported'],
   ['the first platform forbids it', firstPlatform, 'request', enforce, 'blocked'],
   ['an error at the response head', error, 'response', enforce, 'blocked'],

@@ -81,9 +81,9 @@ describe('timeout precedence', () => {
   });
 });
 
-describe('timeout with overflow: "queue"', () => {
+describe('timeout with overflow: "queue" (the default)', () => {
   it('starts the clock when a request leaves the queue, not while it waits for a slot', async () => {
-    const w = await startWorld({ config: (a, r) => baseConfig(a, r, { networkTimeout: { request: 2500 }, concurrency: { http: 1, socket: 5, overflow: 'queue' } }) });
+    const w = await startWorld({ config: (a, r) => baseConfig(a, r, { networkTimeout: { request: 2500 }, concurrency: { request: 1 } }) });
     try {
       const first = w.fetch('https://api.example.test/slow?ms=1500&body=first');
       // The first holds the one slot before the second arrives.
@@ -99,7 +99,7 @@ describe('timeout with overflow: "queue"', () => {
       assert.ok(took > 2500, `the second request took ${took} ms in all (it must have waited in the queue)`);
       assert.equal(second.status, 200, second.body.toString());
       assert.equal(second.body.toString(), 'second');
-      assert.equal((await violationsOf(w.proxy, 'concurrency-exceeded'))[0]!.action, 'queued');
+      assert.equal((await violationsOf(w.proxy, 'concurrency-queued'))[0]!.action, 'queued');
       assert.deepEqual(await violationsOf(w.proxy, 'timeout', { url: 'https://api.example.test/slow?ms=1500&body=second', count: 0 }), []);
     } finally {
       await w.close();

@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 /**
  * The traffic views (SPEC §8): the exchange list (virtualised: 10,000 rows cost one screen),
- * an exchange's details (for a socket, its live message list: sockets.ts), the timeline of
- * requests and sockets in flight against the caps with a marker per `concurrency-exceeded`, and
+ * an exchange's details (for a socket, its live message list: sockets.ts), the timeline of each
+ * API's calls in flight against its own cap with a marker per call that waited for a place
+ * (`concurrency-queued`) or was refused (`concurrency-exceeded`), and
  * the waterfall of a client's last exchanges.
  */
 import type { ExchangeSummary } from '../exchange-store.js';
@@ -109,9 +110,12 @@ function openExchange(id: number): void {
   }, (err) => { expectSocket(undefined); showError(errorText(err)); });
 }
 
-// The timeline: requests and sockets in flight over the last minutes, the caps as lines, a marker per concurrency-exceeded.
-interface Marker { t: number; rule: string; url: string; inFlight: ExchangeSummary[]; client?: string }
-interface Timeline { client: string; caps: { http: number; socket: number }; points: { t: number; http: number; socket: number }[]; markers: Marker[] }
+// The timeline: each API's calls in flight over the last minutes against its own cap (docs/device.md), a marker per call that waited or was refused.
+interface Holder { id: number; method: string; url: string; start?: number }
+interface Marker { t: number; rule: string; api: string; url: string; queuedMs?: number; outcome?: string; inFlight: Holder[]; client?: string }
+type Series = 'request' | 'uploadFile' | 'downloadFile' | 'socket';
+interface Timeline { client: string; caps: Record<Series, number>; points: ({ t: number } & Record<Series, number>)[]; markers: Marker[] }
+const SERIES: readonly Series[] = ['request', 'uploadFile', 'downloadFile', 'socket'];
 let tlTimer = 0;
 function scheduleTimeline(): void {
   if (!tlTimer) tlTimer = window.setTimeout(() => { tlTimer = 0; loadTimeline(); }, 1000);
@@ -138,7 +142,7 @@ function drawTimeline(tl: Timeline): void {
   lastTimeline = tl;
   $('tl-client').textContent = clientLabel(tl.client);
   // The last 5 minutes at most, 30 s at least: a session that just began is not squeezed into the right edge.
-  const W = widthOf($('timeline')), H = 150, now = Date.now(), top = Math.max(tl.caps.http, 1) + 2;
+  const W = widthOf($('timeline')), H = 150, now = Date.now(), top = Math.max(...SERIES.map((k) => tl.caps[k]), 1) + 2;
   const first = Math.min(now, ...tl.points.map((p) => p.t), ...tl.markers.map((m) => m.t));
   const span = Math.min(5 * 60_000, Math.max(30_000, (now - first) * 1.1));
   const x = (t: number) => Math.max(0, W - ((now - t) / span) * W), y = (n: number) => H - 16 - (n / top) * (H - 30);
@@ -146,31 +150,41 @@ function drawTimeline(tl: Timeline): void {
   for (const [tx, anchor, label] of [[2, 'start', `−${spanText(span)}`], [W / 2, 'middle', `−${spanText(span / 2)}`], [W - 2, 'end', 'now']] as const) {
     const t = svg('text', { x: tx, y: H - 3, class: 'tl-label', 'text-anchor': anchor }); t.textContent = label; root.appendChild(t);
   }
-  for (const [cap, cls, label] of [[tl.caps.http, 'cap-http', `cap ${tl.caps.http} requests`], [tl.caps.socket, 'cap-socket', `cap ${tl.caps.socket} sockets`]] as const) {
-    root.appendChild(svg('line', { x1: 0, x2: W, y1: y(cap), y2: y(cap), class: cls }));
-    const tx = svg('text', { x: 4, y: y(cap) - 3, class: 'tl-label' }); tx.textContent = label; root.appendChild(tx);
+  // One dashed line per cap value, labelled with the APIs it caps (10 for request, uploadFile and downloadFile on most platforms).
+  const byCap = new Map<number, Series[]>();
+  for (const k of SERIES) byCap.set(tl.caps[k], [...byCap.get(tl.caps[k]) ?? [], k]);
+  for (const [cap, apis] of byCap) {
+    root.appendChild(svg('line', { x1: 0, x2: W, y1: y(cap), y2: y(cap), class: `tl-cap cap-${apis[0]}` }));
+    const tx = svg('text', { x: 4, y: y(cap) - 3, class: 'tl-label' }); tx.textContent = `cap ${cap}: ${apis.join(', ')}`; root.appendChild(tx);
   }
-  for (const k of ['http', 'socket'] as const) {
+  for (const k of SERIES) {
     let d = '', last = 0;
     for (const p of tl.points) { if (p.t < now - span) { last = p[k]; continue; } d += `${d ? 'L' : `M0 ${y(last)} L`}${x(p.t).toFixed(1)} ${y(last)} L${x(p.t).toFixed(1)} ${y(p[k])} `; last = p[k]; }
     d = d ? `${d}L${W} ${y(last)}` : `M0 ${y(last)} L${W} ${y(last)}`;
-    root.appendChild(svg('path', { d, class: `tl-${k}` }));
+    root.appendChild(svg('path', { d, class: `tl-line tl-${k}` }));
   }
   tl.markers.forEach((m, i) => {
-    const c = svg('circle', { cx: Math.min(W - 7, Math.max(7, x(m.t))), cy: 8, r: 6, class: 'tl-marker', tabindex: 0, 'data-i': i });
-    const t = svg('title', {}); t.textContent = `${m.rule} at ${new Date(m.t).toTimeString().slice(0, 8)}: ${m.inFlight.length} in flight`; c.appendChild(t);
+    const queued = m.rule === 'concurrency-queued';
+    const c = svg('circle', { cx: Math.min(W - 7, Math.max(7, x(m.t))), cy: 8, r: 6, class: `tl-marker ${queued ? 'tl-queued' : 'tl-refused'}`, tabindex: 0, 'data-i': i });
+    const t = svg('title', {}); t.textContent = `${markerText(m)}; ${m.inFlight.length} in flight`; c.appendChild(t);
     c.addEventListener('click', () => showMarker(m));
     root.appendChild(c);
   });
   $('timeline').replaceChildren(root);
-  $('tl-legend').textContent = `last ${spanText(span)} · requests (blue) and sockets (green) in flight · ${tl.markers.length} concurrency-exceeded marker(s): open one for what was in flight`;
+  const queued = tl.markers.filter((m) => m.rule === 'concurrency-queued').length;
+  $('tl-legend').textContent = `last ${spanText(span)} · in flight per API: request (blue), uploadFile (purple), downloadFile (orange), sockets (green) · ${queued} queued (amber) and ${tl.markers.length - queued} refused (red) marker(s): open one for what held the places`;
+}
+function markerText(m: Marker): string {
+  const at = new Date(m.t).toTimeString().slice(0, 8);
+  if (m.rule !== 'concurrency-queued') return `${m.rule} at ${at}: ${m.api} ${m.url} was refused`;
+  return `${m.rule} at ${at}: ${m.api} ${m.url} waited ${Math.round(m.queuedMs ?? 0)} ms${m.outcome ? ` (${m.outcome})` : ''}`;
 }
 function showMarker(m: Marker): void {
   const box = $('tl-detail');
   box.hidden = false;
-  box.replaceChildren(el('h3', `${m.rule} at ${new Date(m.t).toTimeString().slice(0, 8)}: ${m.url} was refused; ${m.inFlight.length} in flight`));
+  box.replaceChildren(el('h3', `${markerText(m)}; ${m.inFlight.length} in flight`));
   const ol = el('ol', undefined, 'tl-inflight');
-  for (const x of m.inFlight) ol.appendChild(el('li', `${x.method} ${x.url} (since ${new Date(x.start).toTimeString().slice(0, 8)})`));
+  for (const x of m.inFlight) ol.appendChild(el('li', `${x.method} ${x.url}${x.start === undefined ? '' : ` (since ${new Date(x.start).toTimeString().slice(0, 8)})`}`));
   box.appendChild(ol);
 }
 
