@@ -25,6 +25,7 @@ import { createRules } from './rules/index.js';
 import { ProxyServer } from './engine/server.js';
 import { Upstream } from './engine/upstream/pools.js';
 import { NetworkState } from './network/state.js';
+import { HealthMonitor } from './reports/health.js';
 import { MapRules } from './engine/map/state.js';
 import type { PresetName } from '../config/network.js';
 
@@ -139,7 +140,8 @@ export function buildContext(config: RuntimeConfig, ca: Ca, log: Logger, clientN
     upstream: new Upstream(config),
     map: new MapRules(config.map, config.file),
   };
-  return { ...base, rules: createRules(base) };
+  const health = new HealthMonitor(() => ({ events, config, origins: base.upstream.origins, inFlight: inFlight.all() }));
+  return { ...base, health, rules: createRules({ ...base, health }) };
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {

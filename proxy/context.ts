@@ -14,6 +14,7 @@ import type { NetworkState } from './network/state.js';
 import type { SocketMessages } from './sockets/messages.js';
 import type { Rule } from './rules/types.js';
 import type { Upstream } from './engine/upstream/pools.js';
+import type { HealthMonitor } from './reports/health.js';
 import type { MapRules } from './engine/map/state.js';
 
 /** Switched by `POST /api/background` and the dashboard (SPEC §8); the background rules listen. */
@@ -48,6 +49,8 @@ export interface ProxyContext {
   /** The network conditions in force (SPEC §11), switched by `POST /api/network`. */
   readonly network: NetworkState;
   readonly upstream: Upstream;
+  /** The network health report (docs/health.md), recording once something asks for it. */
+  readonly health: HealthMonitor;
   /** The map rules in force (docs/toolkit.md), replaced by `POST /api/map`. */
   readonly map: MapRules;
   /** The ordered registry (rules/index.ts). */

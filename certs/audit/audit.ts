@@ -19,6 +19,8 @@ export interface AuditOutcome {
   reachable: boolean;
   /** SHA-256 fingerprint of the leaf the audit checked, to pin later connections to it. */
   leafFingerprint256?: string;
+  /** What the server chose when the probe offered `h2` and `http/1.1` (certs/audit/probe.ts). */
+  alpn?: string;
   /** For the table: where it connected, whether TLS 1.2 was accepted, the leaf, the chain as built. */
   details: {
     route: string;
@@ -63,6 +65,7 @@ export function analyse(target: ProbeTarget, result: ProbeResult, trust: TrustSt
   return {
     reachable: true,
     leafFingerprint256: best.leafFingerprint256,
+    alpn: (result.tls12.ok ? result.tls12.alpn : undefined) ?? (result.best.ok ? result.best.alpn : undefined),
     audit: {
       host: target.host, port: target.port, protocol: best.protocol, cipher: best.cipher,
       chain: best.sent.map(describeCert), trustedVia: chain.trustedVia, findings,

@@ -44,6 +44,11 @@ export interface Handshake {
    */
   sent: X509Certificate[];
   leafFingerprint256: string;
+  /**
+   * The protocol the server chose from the probe's ALPN offer (`h2`, `http/1.1`; RFC 7301): set by
+   * the probe's own handshakes, which offer both, not by the forwarding connection's.
+   */
+  alpn?: string;
 }
 
 export interface ProbeFailure {
@@ -122,6 +127,8 @@ async function handshake(target: ProbeTarget, secureContext: tls.SecureContext, 
       servername: net.isIP(target.host) ? undefined : target.host,
       secureContext,
       rejectUnauthorized: false,
+      // Whether the origin accepts HTTP/2 (the health report's `http2` row): no cost, the offer rides in the hello.
+      ALPNProtocols: ['h2', 'http/1.1'],
     });
     const left = Math.max(0, timeoutMs - (Date.now() - started));
     const timer = setTimeout(() => finish({ ok: false, stage: 'timeout', message: `no TLS handshake within ${timeoutMs / 1000} s` }), left);
@@ -143,8 +150,10 @@ async function handshake(target: ProbeTarget, secureContext: tls.SecureContext, 
     socket.on('error', onError);
     socket.once('connect', () => { connected = true; });
     socket.once('secureConnect', () => {
-      if (!needChain()) finish({ ok: true, protocol: socket.getProtocol() ?? 'unknown', cipher: socket.getCipher()?.name ?? 'unknown', sent: [], leafFingerprint256: '' });
-      else finish(handshakeOf(socket) ?? { ok: false, stage: 'handshake', message: 'the server sent no certificate' });
+      const alpn = socket.alpnProtocol || 'http/1.1';
+      if (!needChain()) { finish({ ok: true, protocol: socket.getProtocol() ?? 'unknown', cipher: socket.getCipher()?.name ?? 'unknown', sent: [], leafFingerprint256: '', alpn }); return; }
+      const shown = handshakeOf(socket);
+      finish(shown ? { ...shown, alpn } : { ok: false, stage: 'handshake', message: 'the server sent no certificate' });
     });
   });
 }

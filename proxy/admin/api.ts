@@ -208,6 +208,9 @@ const getReport: Route = (ctx, _req, res) => {
   Readable.from(jsonReportChunks(ctx.events, reportExtras(ctx))).pipe(res);
 };
 
+/** The network health report now (docs/health.md); the first ask starts the recorder when `--health` did not. */
+const getHealth: Route = (ctx, _req, res) => sendJson(res, 200, ctx.health.start().report());
+
 const getCaPem: Route = (ctx, _req, res) => {
   res.writeHead(200, {
     'content-type': 'application/x-pem-file',
@@ -228,6 +231,7 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['GET /api/network', getNetwork],
   ['POST /api/network', postNetwork],
   ['GET /api/report', getReport],
+  ['GET /api/health', getHealth],
   ['GET /api/clients', getClients],
   ['GET /api/exchanges', getExchanges],
   ['GET /api/exchange', getExchange],

@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import { NETWORK_SECTION } from './dashboard-network.js';
+import { HEALTH_SECTION } from './dashboard-health.js';
 import { MAP_SECTION, MAP_STYLE } from './dashboard-map.js';
 
 export const DASHBOARD_STYLE = String.raw`
@@ -45,6 +46,7 @@ th{color:var(--muted);font-weight:600;font-size:.85rem}
 .rule{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85rem}
 #counts button{border:0;padding:0;background:none;color:var(--accent);text-align:left}
 meter{width:3rem;vertical-align:middle}.load-scroll{overflow-x:auto}#svg-ns{display:none}
+#health-score.ok{color:var(--ok,#2f7d32);font-weight:700}#health-score.bad{color:var(--err);font-weight:700}#health-checks{padding-left:1rem;margin:.3rem 0}#health-checks .rule{word-break:break-all}
 .qr svg{display:block;width:11rem;height:auto;margin:.3rem 0}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:0}dt{color:var(--muted)}dd{margin:0;word-break:break-all}
 #error{color:var(--err);margin:.5rem 1rem 0}#error:empty{display:none}
@@ -190,7 +192,7 @@ ${caNotice ? `<p id="ca-notice" role="alert">${escapeHtml(caNotice)}</p>
 <h2 id="h-load">In flight per client <span id="caps" class="muted"></span></h2>
 <div class="load-scroll"><table><thead><tr><th>client</th><th title="request">request</th><th title="uploadFile">upload</th><th title="downloadFile">download</th><th>sockets</th><th>network</th></tr></thead><tbody id="load-rows"></tbody></table></div>
 <p id="no-load" class="muted">Nothing in flight.</p>
-</section>${NETWORK_SECTION}${MAP_SECTION}
+</section>${HEALTH_SECTION}${NETWORK_SECTION}${MAP_SECTION}
 <section aria-labelledby="h-phones">
 <h2 id="h-phones">Phones</h2>
 <div id="phones"></div>

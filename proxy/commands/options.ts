@@ -17,6 +17,7 @@ import { parseClientName } from '../flow/clients.js';
 import { isPresetName, PRESET_NAMES, type PresetName } from '../../config/network.js';
 import type { Cidr } from '../../config/net-address.js';
 import type { ReportPaths } from '../reports/index.js';
+import { readBaseline } from '../reports/health-baseline.js';
 
 /** A usage error: printed as one line, exit code 2. */
 export class UsageError extends Error {}
@@ -60,6 +61,24 @@ export const reportFileArg = (name: string) => (v: unknown): string => {
     fs.accessSync(dir, fs.constants.W_OK);
   } catch {
     throw new UsageError(`--${name} ${text}: cannot write in ${dir}`);
+  }
+  return text;
+};
+
+/** `--health-baseline FILE`: must exist and be readable now, not after a whole run. */
+const baselineFileArg = (v: unknown): string => {
+  single('health-baseline')(v);
+  const text = String(v);
+  try {
+    fs.accessSync(text, fs.constants.R_OK);
+  } catch {
+    throw new UsageError(`--health-baseline ${text}: no such file or it cannot be read`);
+  }
+  if (fs.statSync(text).isDirectory()) throw new UsageError(`--health-baseline ${text} is a folder; name a health JSON file`);
+  try {
+    readBaseline(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
   return text;
 };
@@ -171,10 +190,13 @@ export function withProxyOptions<T>(y: Argv<T>) {
     .option('report', { type: 'string', describe: 'write the JSON report (summary, violations, tls) to FILE on exit', coerce: reportFileArg('report') })
     .option('junit', { type: 'string', describe: 'write a JUnit XML report (a testcase per rule, a failure per error) to FILE on exit', coerce: reportFileArg('junit') })
     .option('har', { type: 'string', describe: 'write a HAR 1.2 of every exchange (bodies up to 1 MiB) to FILE on exit', coerce: reportFileArg('har') })
+    .option('health', { type: 'string', describe: 'write the network health report (JSON: score, checks, domains) to FILE on exit', coerce: reportFileArg('health') })
+    .option('health-html', { type: 'string', describe: 'write the network health report as one self-contained HTML page to FILE on exit', coerce: reportFileArg('health-html') })
+    .option('health-baseline', { type: 'string', describe: 'a health JSON of an earlier run: the report compares with it (baseline, regressed checks)', coerce: baselineFileArg })
     .option('har-redact', { type: 'string', describe: 'NAME[,NAME…]: headers and query parameters whose values the HAR shows as [redacted], besides Cookie, Set-Cookie, Authorization, Proxy-Authorization', coerce: harRedactArg })
     .option('har-secrets', { type: 'string', describe: 'keep: the HAR keeps cookies, tokens and the --har-redact values as they were', defaultDescription: 'redact', coerce: harSecretsArg })
     .check((argv) => {
-      const given = (['report', 'junit', 'har'] as const).filter((k) => typeof argv[k] === 'string');
+      const given = (['report', 'junit', 'har', 'health', 'health-html'] as const).filter((k) => typeof argv[k] === 'string');
       const seen = new Map<string, string>();
       for (const k of given) {
         const file = path.resolve(argv[k] as string);
@@ -203,12 +225,18 @@ export interface ProxyArgs {
   report?: string;
   junit?: string;
   har?: string;
+  health?: string;
+  'health-html'?: string;
+  'health-baseline'?: string;
   'har-redact'?: string[];
   'har-secrets'?: HarSecrets;
   'upstream-proxy'?: string;
 }
 
-export const reportPathsOf = (argv: ProxyArgs): ReportPaths => ({ report: argv.report, junit: argv.junit, har: argv.har, harRedact: argv['har-redact'], harSecrets: argv['har-secrets'] });
+export const reportPathsOf = (argv: ProxyArgs): ReportPaths => ({
+  report: argv.report, junit: argv.junit, har: argv.har, harRedact: argv['har-redact'], harSecrets: argv['har-secrets'],
+  health: argv.health, healthHtml: argv['health-html'], healthBaseline: argv['health-baseline'],
+});
 
 export function proxyOptionsFrom(argv: ProxyArgs, configFile: string | undefined): ProxyOptions {
   return {

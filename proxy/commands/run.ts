@@ -26,9 +26,11 @@ import { appendStepSummary, GithubAnnotations, stepSummaryMarkdown } from '../re
 import { formatSummary, FAIL_ON, type FailOn, ViolationTally } from '../reports/summary.js';
 import { type ProxyArgs, reportPathsOf, UsageError, withProxyOptions } from './options.js';
 import { keepServingOnBugs, openReportsOrExit, readyLine, startOrExit } from './start.js';
+import { type FailOnHealth, healthLines, healthMarkdown, healthVerdict, parseFailOnHealth } from '../reports/health-baseline.js';
 
 interface RunArgs extends ProxyArgs {
   'fail-on': FailOn;
+  'fail-on-health': FailOnHealth;
   'log-format'?: LogFormat;
   cmd?: string[];
   '--'?: string[];
@@ -119,8 +121,20 @@ export const runCommand: CommandModule<object, RunArgs> = {
     .option('log-format', { choices: LOG_FORMATS, describe: 'human: a line per violation for people reading the CI log; json: pino JSON lines', defaultDescription: 'human' })
     .option('pretty', { type: 'boolean', describe: 'older spelling: --pretty is --log-format human, --no-pretty is --log-format json' })
     .option('fail-on', { choices: FAIL_ON, default: 'error' as FailOn, describe: 'exit 1 when a violation is at or above this severity (never: only CMD\'s status counts)' })
+    .option('fail-on-health', {
+      type: 'string', default: 'never', describe: 'exit 1 on the health report: regression (against --health-baseline), checks (any failed), SCORE (below 0-100), never',
+      coerce: (v: unknown): FailOnHealth => {
+        if (Array.isArray(v)) throw new UsageError('--fail-on-health is given more than once');
+        const rule = parseFailOnHealth(String(v));
+        if (!rule) throw new UsageError(`--fail-on-health takes regression, checks, a score from 0 to 100, or never; got ${JSON.stringify(String(v))}`);
+        return rule;
+      },
+    })
     .check((argv) => {
       for (const name of ['log-format', 'fail-on'] as const) if (Array.isArray(argv[name])) throw new UsageError(`--${name} is given more than once`);
+      if ((argv['fail-on-health'] as FailOnHealth).kind === 'regression' && argv['health-baseline'] === undefined) {
+        throw new UsageError('--fail-on-health regression needs --health-baseline FILE (a health JSON of an earlier run)');
+      }
       if ([...(argv.cmd ?? []), ...((argv['--'] as string[] | undefined) ?? [])].length === 0) throw new UsageError('name the command to run after --, e.g. mgproxy run -- npm test');
       return true;
     })
@@ -134,6 +148,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const logFormat: LogFormat = argv['log-format'] ?? (argv.pretty === false ? 'json' : 'human');
     const proxy = await startOrExit({ ...argv, pretty: false }, { logFd: 2, logFormat });
     const reports = await openReportsOrExit(proxy, reportPathsOf(argv));
+    const failOnHealth = argv['fail-on-health'];
+    if (failOnHealth.kind !== 'never') proxy.ctx.health.start();
     const tally = new ViolationTally(proxy.ctx.config.platformNames).attach(proxy.ctx.events);
     const github = process.env.GITHUB_ACTIONS === 'true' ? new GithubAnnotations((line) => process.stderr.write(line)).attach(proxy.ctx.events) : undefined;
     keepServingOnBugs(proxy);
@@ -161,19 +177,23 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const written = await reports.write().catch((err: Error) => { reportError = err.message; return []; });
     const failOn = argv['fail-on'];
     const over = tally.atOrAbove(failOn);
-    const code = status !== 0 ? status : over > 0 || reportError ? 1 : 0;
+    const health = reports.health();
+    const unhealthy = health ? healthVerdict(failOnHealth, health, health.baseline as Parameters<typeof healthVerdict>[2]) : undefined;
+    const code = status !== 0 ? status : over > 0 || reportError || unhealthy ? 1 : 0;
     const why = status !== 0 ? `${cmd} exited with ${status}`
-      : over > 0 ? `${over} violation${over === 1 ? '' : 's'} at or above --fail-on ${failOn}`
+      : over > 0 ? `${over} violation${over === 1 ? '' : 's'} at or above --fail-on ${failOn}${unhealthy ? `; ${unhealthy}` : ''}`
+      : unhealthy ? unhealthy
       : reportError ? `a report could not be written: ${reportError}`
       : failOn === 'never' ? 'violations do not fail the run (--fail-on never)' : `no violation at or above --fail-on ${failOn}`;
     proxy.flushLog();
     github?.finish();
     const requests = proxy.ctx.events.requests;
     const wrote = written.length > 0 ? `mgproxy: wrote ${written.join(', ')}\n` : '';
-    process.stderr.write(`${formatSummary(tally, requests)}${wrote}mgproxy: exit ${code}: ${why}\n`);
+    const healthText = health ? `${healthLines(health).join('\n')}\n` : '';
+    process.stderr.write(`${formatSummary(tally, requests)}${healthText}${wrote}mgproxy: exit ${code}: ${why}\n`);
     // Whatever GITHUB_ACTIONS says (SPEC §7): other runners and local tools read the same file.
     const summaryFile = process.env.GITHUB_STEP_SUMMARY;
-    if (summaryFile) appendStepSummary(summaryFile, stepSummaryMarkdown({ tally, requests, code, why, written }));
+    if (summaryFile) appendStepSummary(summaryFile, stepSummaryMarkdown({ tally, requests, code, why, written }) + (health ? healthMarkdown(health) : ''));
     process.exit(code);
   },
 };

@@ -126,6 +126,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     relayed(chunk.length);
     this.observers?.observe(chunk);
     ex.responseBodyTap?.(chunk);
+    if (this.sink === this.writer.body) ex.bytesToClient += chunk.length;
     // The client's socket (or the shaper) is full: the upstream socket waits for its 'drain'.
     if (!this.sink!.write(chunk)) controller.pause();
   }
@@ -165,6 +166,8 @@ export class Forwarder implements RelayHost {
   web(ex: Exchange): void {
     const { writer } = ex;
     if (!writer || !ex.moveTo('forwarding')) return;
+    // Out of any queue, on its way upstream: the health report's concurrency per API counts from here.
+    this.ctx.events.emit('exchange-forward', ex);
     // Map rules (docs/toolkit.md): answered from disk or by the rule, or sent to another upstream.
     const mapped = mapExchange(this.ctx, ex);
     if (mapped === 'answered') return;
@@ -181,6 +184,7 @@ export class Forwarder implements RelayHost {
   /** Sends an admitted WebSocket upgrade upstream (proxy/engine/websocket.ts). */
   ws(ex: Exchange, head: Buffer): void {
     if (!ex.moveTo('forwarding')) return;
+    this.ctx.events.emit('exchange-forward', ex);
     const dispatcher = this.dispatcherFor(ex);
     if (dispatcher instanceof LoopError) { this.onError(ex, dispatcher); return; }
     forwardWebSocket(this, ex, dispatcher, head);

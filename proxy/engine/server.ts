@@ -180,6 +180,9 @@ export class ProxyServer {
     res.on('finish', () => ex.finish('completed'));
     res.on('close', () => {
       if (ex.state === 'ended') return;
+      // The whole body reached the client, which closed before 'finish': delivered, so completed;
+      // the upstream's own end follows and its connection stays reusable.
+      if (ex.deliveredBeforeClose()) { ex.finish('completed'); return; }
       // The client left first: the upstream request goes too, at once.
       ex.abortUpstream();
       ex.finish('aborted');

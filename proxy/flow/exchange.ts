@@ -142,6 +142,11 @@ export class Exchange {
   durationMs?: number;
   bytesIn = 0;
   bytesOut = 0;
+  /**
+   * Response body bytes handed to the client's connection: `bytesOut` once they left the network
+   * shaper, when one holds them (SPEC of `completed`: docs/health.md).
+   */
+  bytesToClient = 0;
   /** The 101 went out: the socket is open and piped. */
   upgraded = false;
   readonly violations: Violation[] = [];
@@ -281,6 +286,23 @@ export class Exchange {
     if (this.writer) this.writer.cut();
     else this.socket?.destroy();
     this.finish(outcome);
+  }
+
+  /**
+   * Every byte of the response reached the client's connection, though `res` has not finished:
+   * the body's declared length was handed over and nothing waits in the socket. A client may close
+   * the moment the last byte arrives, before the upstream's own end reaches the proxy (undici's
+   * `onComplete` comes after its last `onData`) or before the last write's callback runs; such an
+   * exchange is `completed`, not `aborted` (docs/health.md, the `failures` check).
+   */
+  deliveredBeforeClose(): boolean {
+    const { res } = this;
+    if (!res || this.state !== 'answered' || this.proxyAnswer) return false;
+    if ((res.socket?.writableLength ?? 0) > 0) return false;
+    if (res.writableEnded) return true;
+    const noBody = this.method === 'HEAD' || this.status === 204 || this.status === 304;
+    const declared = noBody ? 0 : Number(this.responseHeaders?.['content-length'] ?? NaN);
+    return Number.isInteger(declared) && this.bytesToClient === declared;
   }
 
   /** Stops the upstream side (a no-op once it has ended). */

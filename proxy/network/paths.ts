@@ -82,6 +82,7 @@ class CutAfter extends WritableStream {
     const room = this.afterBytes - this.sent;
     if (chunk.length < room) {
       this.sent += chunk.length;
+      this.ex.bytesToClient += chunk.length;
       if (this.res.write(chunk)) cb();
       else this.res.once('drain', () => cb());
       return;
@@ -109,6 +110,7 @@ export function responseSink(ex: Exchange, writer: ResponseWriter): Writable {
   const shaper = shaperFor(c, 'down', false);
   if (!shaper) return res;
   shaper.pipe(res);
+  shaper.on('data', (chunk: Buffer) => { ex.bytesToClient += chunk.length; });
   res.on('close', () => shaper.destroy());
   return shaper;
 }

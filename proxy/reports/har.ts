@@ -22,6 +22,7 @@ import type { WsMessage } from '../sockets/observer.js';
 import { answerHeaders, type ProxyAnswer } from '../flow/respond.js';
 import { type Condition, describeCondition } from '../network/conditions.js';
 import { AtomicFile } from './write-atomic.js';
+import { chainTap } from '../flow/taps.js';
 import { HarRedactor, type RedactableEntry } from './har-redact.js';
 import { decodeWhole } from '../rules/body/decoders.js';
 import { isReadableText } from '../rules/body/textual.js';
@@ -236,10 +237,9 @@ export class HarRecorder {
     if (this.closed) return;
     const c = { req: new Capture(this.budget), res: new Capture(this.budget) };
     this.captures.set(ex, c);
-    // The dashboard's store taps request bodies too (kept for replay): both see every chunk.
-    const other = ex.requestBodyTap;
-    ex.requestBodyTap = other ? (chunk) => { other(chunk); c.req.tap(chunk); } : c.req.tap;
-    ex.responseBodyTap = c.res.tap;
+    // The dashboard's store taps request bodies too (kept for replay): every recorder sees every chunk (proxy/flow/taps.ts).
+    ex.requestBodyTap = chainTap(ex.requestBodyTap, c.req.tap);
+    ex.responseBodyTap = chainTap(ex.responseBodyTap, c.res.tap);
   }
 
   /** Appends the finished exchange's entry to the file and lets its bodies go (a socket's once its last messages are parsed). */

@@ -9,6 +9,9 @@ import { HarRecorder } from './har.js';
 import { jsonReportChunks, type ReportExtras } from './json.js';
 import { junitReportChunks } from './junit.js';
 import { writeFileAtomic } from './write-atomic.js';
+import type { HealthReport } from './health.js';
+import { compareBaseline, readBaseline } from './health-baseline.js';
+import { healthPage } from './health-html.js';
 
 export interface ReportPaths {
   /** `--report FILE`: the JSON report. */
@@ -17,6 +20,10 @@ export interface ReportPaths {
   junit?: string;
   /** `--har FILE`: HAR 1.2. */
   har?: string;
+  /** `--health FILE`, `--health-html FILE`, `--health-baseline FILE` (docs/health.md). */
+  health?: string;
+  healthHtml?: string;
+  healthBaseline?: string;
   /** `--har-redact`: names redacted besides the config's `har.redact` and the defaults (docs/har.md). */
   harRedact?: readonly string[];
   /** `--har-secrets`: wins over the config's `har.secrets`. */
@@ -38,6 +45,8 @@ export class Reports {
   private readonly har?: HarRecorder;
   private written = false;
   private stopWatching = () => undefined as void;
+  private healthDone?: HealthReport;
+  private readonly baseline?: HealthReport;
 
   /** Opens the HAR file (beside its target) at once: a path that cannot be written throws here, at start. */
   constructor(private readonly ctx: ProxyContext, private readonly paths: ReportPaths) {
@@ -52,6 +61,18 @@ export class Reports {
       this.har.attach(ctx.events);
       this.stopWatching = ctx.socketMessages.watch();
     }
+    // After the HAR recorder: both tap response bodies (proxy/flow/taps.ts chains them).
+    if (paths.health !== undefined || paths.healthHtml !== undefined || paths.healthBaseline !== undefined) ctx.health.start();
+    if (paths.healthBaseline !== undefined) this.baseline = readBaseline(paths.healthBaseline);
+  }
+
+  /** The health report at the end of the run, with its baseline when one was given (computed once). */
+  health(): HealthReport | undefined {
+    if (!this.ctx.health.started) return undefined;
+    if (this.healthDone) return this.healthDone;
+    const report = this.ctx.health.start().report();
+    if (this.baseline) report.baseline = compareBaseline(this.paths.healthBaseline!, this.baseline, report);
+    return (this.healthDone = report);
   }
 
   /**
@@ -71,6 +92,12 @@ export class Reports {
       jobs.push([paths.junit, () => writeFileAtomic(paths.junit!, junitReportChunks(ctx.events, opts))]);
     }
     if (this.har) jobs.push([paths.har!, async () => { await this.har!.finish(); this.stopWatching(); }]);
+    const health = this.health();
+    if (paths.health !== undefined && health) jobs.push([paths.health, () => writeFileAtomic(paths.health!, [`${JSON.stringify(health, null, 2)}\n`])]);
+    if (paths.healthHtml !== undefined && health) {
+      const drawing = ctx.health.start().drawing();
+      jobs.push([paths.healthHtml, () => writeFileAtomic(paths.healthHtml!, [healthPage(health, drawing)])]);
+    }
     const failed: string[] = [];
     const done: string[] = [];
     for (const [file, job] of jobs) {

@@ -94,6 +94,8 @@ export function settleHostAudit(ctx: Pick<ProxyContext, 'config' | 'events' | 'u
   const time = new Date().toISOString();
   for (const f of audit.findings) recordHostFinding(ctx, { rule: f.rule, severity: f.severity, host: audit.host, port: audit.port, message: f.message }, time);
   ctx.events.recordHostAudit(audit);
+  // Whether the origin accepts h2, for the health report (proxy/engine/upstream/origin-alpn.ts).
+  if (outcome.alpn !== undefined) ctx.upstream.origins.note(audit.host, audit.port, ['h2'], outcome.alpn);
   if (audit.findings.length > 0 && outcome.leafFingerprint256) ctx.upstream.pin(audit.host, audit.port, outcome.leafFingerprint256);
 }
 

@@ -17,12 +17,13 @@ import type { WsMessage } from '../../sockets/observer.js';
 import { $, type DashboardConfig, errorText, getJson, refreshClients, showError, type Stats, type View } from './dom.js';
 import { backgroundSeq, backgroundSettled, backgroundView, configView, loadView, networkView, phonesView } from './panels.js';
 import { liveMessages } from './sockets.js';
+import { healthView } from './health.js';
 import { mapView } from './map.js';
 import { addExchanges, drawExchanges, loadExchanges, loadTimeline } from './traffic.js';
 import { countsView, drawViolations, platformsView, resetViolations, violationCount, violationsView } from './violations.js';
 
 const FIRST_LOAD = 2000;
-const VIEWS: readonly View[] = [violationsView, countsView, platformsView, loadView, backgroundView, networkView, mapView, configView, phonesView];
+const VIEWS: readonly View[] = [violationsView, countsView, platformsView, loadView, backgroundView, networkView, mapView, configView, phonesView, healthView];
 
 $('f-client').addEventListener('change', () => { drawViolations(true); drawExchanges(); loadTimeline(); });
 

@@ -63,6 +63,7 @@ export function answerMapped(ctx: ProxyContext, ex: Exchange, status: number, he
     relayed(chunk.length);
     observers?.observe(chunk);
     ex.responseBodyTap?.(chunk);
+    if (sink === res) ex.bytesToClient += chunk.length;
     return sink.write(chunk);
   };
   const end = () => { observers?.end(); sink.end(); };

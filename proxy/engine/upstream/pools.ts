@@ -16,6 +16,7 @@ import type { RuntimeConfig } from '../../../config/load.js';
 import { formatHost, isLoopbackIp, normalizeIp } from '../../../config/net-address.js';
 import { type Handshake, handshakeOf } from '../../../certs/audit/probe.js';
 import { connectPinned } from './pinned-tls.js';
+import { OriginAlpn } from './origin-alpn.js';
 import { bypassesProxy, type UpstreamProxy } from '../../../config/upstream-proxy.js';
 import { connectVia } from './chain.js';
 
@@ -118,6 +119,8 @@ export class Upstream {
   private readonly failedAhead = new Set<string>();
   /** Strict TLS sessions by `name:port`, so a second connection resumes instead of a full handshake. */
   private readonly sessions = new Map<string, Buffer>();
+  /** What each origin answered to an ALPN offer with `h2` (the health report's `http2` row). */
+  readonly origins = new OriginAlpn();
   /** `name:port` → the ALPN its last connection offering h2 negotiated (`h2` or `http/1.1`). */
   private readonly alpnKnown = new Map<string, string>();
 
@@ -271,6 +274,7 @@ export class Upstream {
   /** Remembers what a connection that offered h2 negotiated with `key`'s origin. */
   private learnAlpn(key: string, socket: tls.TLSSocket): void {
     const alpn = socket.alpnProtocol || 'http/1.1';
+    this.origins.noteOrigin(key, alpn);
     if (this.alpnKnown.get(key) === alpn) return;
     if (this.alpnKnown.size >= MAX_ALPN_KNOWN) this.alpnKnown.delete(this.alpnKnown.keys().next().value!);
     this.alpnKnown.set(key, alpn);
