@@ -1,5 +1,5 @@
 /**
- * The mgproxy CA: `ca.pem` + `ca-key.pem` in the CA folder (SPEC §9), created on first use and
+ * The mgproxy CA: `ca.pem` + `ca-key.pem` in the CA folder (docs/architecture.md), created on first use and
  * reused after. node-forge builds the certificate; Node's native crypto makes and signs with the
  * key (forge's pure-JS RSA key generation takes seconds).
  */
@@ -37,7 +37,7 @@ export const CA_KEY_FILE = 'ca-key.pem';
 export const defaultCaDir = () => path.join(os.homedir(), '.mgproxy');
 
 /**
- * A root valid for 10 years (SPEC §5: the 398-day limit is the leaves'), SHA-256, RSA 2048, every
+ * A root valid for 10 years (docs/tls-audit.md: the 398-day limit is the leaves'), SHA-256, RSA 2048, every
  * name a UTF8String. Its EKU limits what a stolen CA key could sign to TLS servers.
  */
 function buildCa(): { certPem: string; keyPem: string } {

@@ -1,7 +1,7 @@
 /**
  * node-forge, loaded on first use. A start with an existing CA needs none of it (Node's own
  * X509Certificate loads the CA); only minting and CA creation do, and loading it costs ~15 ms of
- * every start (issue 8: process start → first CONNECT answered ≤ 150 ms).
+ * every start.
  */
 import { createRequire } from 'node:module';
 import type Forge from 'node-forge';

@@ -1,6 +1,6 @@
 /**
  * Leaf certificates for intercepted hosts, signed by the mgproxy CA. They must pass what iOS and
- * Android demand of a TLS server certificate (SPEC §5, last paragraph): the name in the SAN (iOS 13+
+ * Android demand of a TLS server certificate (docs/tls-audit.md, last paragraph): the name in the SAN (iOS 13+
  * ignores the CN), the serverAuth EKU, at most 397 days, SHA-256, and an RSA 2048 key or its
  * ECDSA P-256 twin (certs/store.ts serves both; a client that offers ECDSA gets the P-256 one).
  *

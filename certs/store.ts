@@ -36,7 +36,7 @@ export class CertStore {
   /**
    * Starts generating the leaf key pairs, in the thread pool. Called once the proxy listens (or by
    * the first mint): on a machine with one core for the proxy, a key generation running beside
-   * the start would delay the listening socket by as long as it takes (issue 14).
+   * the start would delay the listening socket by as long as it takes.
    */
   warm(): void {
     this.keys();

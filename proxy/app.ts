@@ -44,7 +44,7 @@ export interface ProxyOptions {
   port: number;
   /** Undefined: port + 1 (any free port when `port` is 0). */
   adminPort?: number;
-  /** `--allow-clients`: who besides loopback may use the proxy; undefined = the private ranges (SPEC §8). */
+  /** `--allow-clients`: who besides loopback may use the proxy; undefined = the private ranges (docs/dashboard.md). */
   allowClients?: readonly Cidr[];
   /** `--client-name IP=NAME`, in order; they win over the config's `clients`. */
   clientNames?: readonly (readonly [string, string])[];
@@ -104,7 +104,7 @@ function inContainer(): boolean {
   return fs.existsSync('/.dockerenv') || fs.existsSync('/run/.containerenv');
 }
 
-/** The admin URL to print: a wildcard address is opened as loopback (SPEC §10's ready line). */
+/** The admin URL to print: a wildcard address is opened as loopback (docs/rules.md's ready line). */
 function adminUrlHost(host: string): string {
   return host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
 }
@@ -173,7 +173,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   }
   ctx.upstream.ownPorts.add(port);
   ctx.upstream.ownPorts.add(adminPort);
-  // Started only now that the ports listen: on one core, either would delay them (issue 14).
+  // Started only now that the ports listen: on one core, either would delay them.
   ctx.certs.warm();
   ctx.upstream.warm();
   ctx.state.listening = { host: opts.host, port };

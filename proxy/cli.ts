@@ -44,7 +44,7 @@ const cli = yargs(hideBin(process.argv))
   .help()
   .alias('h', 'help')
   .wrap(Math.min(110, process.stdout.columns || 110))
-  // Bad usage: one line on stderr, no stack, exit 2 (SPEC §1).
+  // Bad usage: one line on stderr, no stack, exit 2 (docs/commands.md).
   .fail((msg, err) => {
     // yargs words some errors over several lines ("Invalid values:\n  Argument: …"): joined into one.
     const text = unknownAsTyped((msg || err?.message || 'bad usage').split('\n').map((l) => l.trim()).filter(Boolean).join(' '), hideBin(process.argv));

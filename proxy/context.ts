@@ -17,7 +17,7 @@ import type { Upstream } from './engine/upstream/pools.js';
 import type { HealthMonitor } from './reports/health.js';
 import type { MapRules } from './engine/map/state.js';
 
-/** Switched by `POST /api/background` and the dashboard (SPEC §8); the background rules listen. */
+/** Switched by `POST /api/background` and the dashboard (docs/dashboard.md); the background rules listen. */
 export class RuntimeState extends EventEmitter {
   background = false;
   /** Where the proxy listens, once it does (the dashboard's config summary and phone QR). */
@@ -39,14 +39,14 @@ export interface ProxyContext {
   readonly certs: CertStore;
   readonly events: EventHub;
   readonly inFlight: InFlight;
-  /** Clients seen and their names (SPEC §8). */
+  /** Clients seen and their names (docs/dashboard.md). */
   readonly clients: Clients;
-  /** Recent exchanges and each client's in-flight timeline, for the dashboard (SPEC §8). */
+  /** Recent exchanges and each client's in-flight timeline, for the dashboard (docs/dashboard.md). */
   readonly exchanges: ExchangeLog;
-  /** WebSocket messages observed per socket, bounded (SPEC §8). */
+  /** WebSocket messages observed per socket, bounded (docs/dashboard.md). */
   readonly socketMessages: SocketMessages;
   readonly state: RuntimeState;
-  /** The network conditions in force (SPEC §11), switched by `POST /api/network`. */
+  /** The network conditions in force (docs/network.md), switched by `POST /api/network`. */
   readonly network: NetworkState;
   readonly upstream: Upstream;
   /** The network health report (docs/health.md), recording once something asks for it. */

@@ -46,7 +46,7 @@ export function createLogger(options: { level: LogLevel; pretty: boolean; fd?: 1
     return { log: pino(base, stream), flush: () => undefined };
   }
   // Lines gather up to 4 KiB and go out in one write (a write per line was a tenth of the proxy's
-  // CPU under load, issue 8); a line waits at most 50 ms.
+  // CPU under load); a line waits at most 50 ms.
   const dest = pino.destination({ dest: fd, sync: false, minLength: 4096, periodicFlush: 50 });
   return {
     log: pino(base, dest),

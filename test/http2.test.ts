@@ -56,8 +56,8 @@ describe('HTTP/2 to the client', () => {
     h1 = await startUpstream({ cert: pki.chain(leaf), key: leaf.keyPem });
     h2 = await startH2Origin({ cert: pki.chain(leaf), key: leaf.keyPem });
     harFile = path.join(tempDir(), 'h2.har');
-    // The queue is configured explicitly: the 11th stream of one API waits for a slot (SPEC-like
-    // device behaviour), whatever the default of `overflow` is.
+    // The queue is configured explicitly: the 11th stream of one API waits for a slot (as a device
+    // does: docs/device.md), whatever the default of `overflow` is.
     proxy = await startProxy({ config: configFor(h1, h2, pki, { concurrency: { http: 10, overflow: 'queue' } }), args: ['--har', harFile] });
   });
   after(async () => {

@@ -3,7 +3,7 @@
  * (RFC 5280 §4.2.2.1, "Authority Information Access"), as browsers and the developer tools do.
  * This is why a server that forgets its intermediate works in the developer tools and fails on
  * Android, which does not fetch: with the fetched certificate the audit can show that the chain
- * is complete once the intermediate is supplied, and name it `tls-chain-incomplete` (SPEC §5).
+ * is complete once the intermediate is supplied, and name it `tls-chain-incomplete` (docs/tls-audit.md).
  *
  * Only on a broken chain, only `http://` URLs on the default port (what CAs publish; it keeps a
  * hostile certificate from pointing the proxy at arbitrary local ports), routed like any

@@ -1,5 +1,5 @@
 /**
- * Auditing one upstream host:port (SPEC §5): probe, gather missing issuers (from other hosts'
+ * Auditing one upstream host:port (docs/tls-audit.md): probe, gather missing issuers (from other hosts'
  * chains, or the caIssuers URL), build the chain, run every check. The steps are separate so that
  * `mgproxy audit` can probe every host first and let each chain be completed with the
  * intermediates the others sent.
@@ -57,7 +57,7 @@ export function analyse(target: ProbeTarget, result: ProbeResult, trust: TrustSt
   const facts = { host: target.host, port: target.port, now, best, tls12: result.tls12, chain };
   const findings = CHECKS.map((check) => check(facts)).filter((f): f is AuditFinding => f !== undefined);
   if (chain.trustedVia === 'extraCaFiles') {
-    // SPEC §2: findings on such chains say so, so nobody mistakes a test root for a public one.
+    // docs/config.md: findings on such chains say so, so nobody mistakes a test root for a public one.
     for (const f of findings) f.message += ` (trusted only via upstream.extraCaFiles ${chain.trustFile}, a root phones do not have)`;
   }
   const leaf = best.sent[0]!;
@@ -97,7 +97,7 @@ export async function gatherIssuers(target: ProbeTarget, result: ProbeResult, de
 }
 
 /**
- * Probes and analyses one host, all within `timeoutMs` (SPEC §10: 10 s). `signal` cancels it at
+ * Probes and analyses one host, all within `timeoutMs` (docs/rules.md: 10 s). `signal` cancels it at
  * once, its sockets destroyed: the Promise then rejects with the signal's reason. `forwarding` is
  * the proxy's own connection's handshake, when it opened one (certs/audit/probe.ts).
  */

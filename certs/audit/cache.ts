@@ -1,5 +1,5 @@
 /**
- * Audits per host:port, cached as Promises (STYLE habit 7): concurrent first requests share one
+ * Audits per host:port, cached as Promises: concurrent first requests share one
  * audit, later ones get the settled outcome synchronously (no Promise, no tick). An unreachable
  * outcome is handed to whoever waited for it and then forgotten, so a server that was down (or
  * not started yet) is audited again on the next request instead of being judged for the run.

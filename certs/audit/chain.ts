@@ -2,8 +2,8 @@
  * Builds the chain from the leaf the server sent to a trusted root, the way OpenSSL does
  * ("trusted first": at each step a trusted root that issued the current certificate wins, then a
  * certificate the server sent, then a supplied intermediate), but without stopping at the first
- * problem: the audit must name every cause (SPEC §5), where a verifier names one. Signatures are
- * checked whatever their strength, so SHA-1 and small keys do not hide the rest (SPEC §10).
+ * problem: the audit must name every cause (docs/tls-audit.md), where a verifier names one. Signatures are
+ * checked whatever their strength, so SHA-1 and small keys do not hide the rest (docs/rules.md).
  */
 import type { X509Certificate } from 'node:crypto';
 import { isSelfSigned, issuedBy, type TrustedCert, type TrustSource, type TrustStore } from './trust.js';

@@ -1,6 +1,6 @@
 /**
- * One small function per finding id of SPEC §5, each with a one-line fix, run in the order of
- * `CHECKS` (errors first, as SPEC lists them: the first error is the one a blocked request names).
+ * One small function per finding id of docs/tls-audit.md, each with a one-line fix, run in the order of
+ * `CHECKS` (errors first, as docs/tls-audit.md lists them: the first error is the one a blocked request names).
  * Inputs are facts the probe and the chain builder gathered; nothing here does I/O.
  */
 import type { X509Certificate } from 'node:crypto';
@@ -192,7 +192,7 @@ const weakKey: Check = (f) => {
   };
 };
 
-/** SPEC §5 order: errors, then the ATS warnings. */
+/** docs/tls-audit.md order: errors, then the ATS warnings. */
 export const CHECKS: readonly Check[] = [
   untrusted, selfSigned, chainIncomplete, expired, notYetValid, hostnameMismatch, noTls12,
   weakProtocol, noForwardSecrecy, weakSignature, weakKey,

@@ -1,5 +1,5 @@
 /**
- * TLS contexts that complete a handshake OpenSSL's default would refuse (SPEC §10 "Weak upstream
+ * TLS contexts that complete a handshake OpenSSL's default would refuse (docs/rules.md "Weak upstream
  * crypto": warnings never block). On Node 20 with OpenSSL 3.0, the default security level 1
  * refuses a chain with a SHA-1 signature ("CA signature digest algorithm too weak"), RSA keys
  * below 1024 bits, and TLS 1.0/1.1 (Node's minVersion is TLSv1.2, and OpenSSL 3 allows TLS < 1.2

@@ -2,7 +2,7 @@
  * The probe: two TLS handshakes with an upstream, in parallel, each with SNI = the name and the
  * lenient context (weak crypto must not stop it); in the proxy, the first is its own forwarding
  * connection's when that one passed strict verification (`probe`'s `forwarding`). One offers TLS 1.0 to 1.3 and shows what the
- * server does at its best; one offers TLS 1.2 alone, the best older Android has (SPEC §5
+ * server does at its best; one offers TLS 1.2 alone, the best older Android has (docs/tls-audit.md
  * `tls-no-tls12`: the server must accept it). Nothing is verified here: the probe records what
  * the server sent.
  */
@@ -16,7 +16,7 @@ import { lenientContext } from './lenient.js';
 /** A longer chain is cut here: no server sends one, and a loop must end. */
 const MAX_CHAIN = 16;
 
-/** SPEC §10: each host bounded to 10 s. */
+/** docs/rules.md: each host bounded to 10 s. */
 export const AUDIT_TIMEOUT_MS = 10_000;
 
 /** Where the probe connects for `host:port` (after `upstream.hosts`), with the lookup that refuses the proxy itself. */

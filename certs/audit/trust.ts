@@ -1,6 +1,6 @@
 /**
- * What the audit trusts (SPEC §5 `tls-untrusted`): Node's root store plus `upstream.extraCaFiles`,
- * and what it may use to complete a chain the server sent short (SPEC §10: intermediates from
+ * What the audit trusts (docs/tls-audit.md `tls-untrusted`): Node's root store plus `upstream.extraCaFiles`,
+ * and what it may use to complete a chain the server sent short (docs/rules.md: intermediates from
  * `extraCaFiles` and the ones other hosts sent). Roots are trust anchors; an intermediate is never
  * one, as for OpenSSL without X509_V_FLAG_PARTIAL_CHAIN (which Node does not set): a chain that
  * needs a supplied intermediate is incomplete whoever supplies it.
@@ -89,7 +89,7 @@ export class TrustStore {
     return pick(this.supply.filter((s) => !exclude.has(s.cert.fingerprint256) && s.cert.ca && issuedBy(cert, s.cert)), now);
   }
 
-  /** Keeps the CA certificates a server sent, to complete other hosts' chains (SPEC §10 "certificates seen"). */
+  /** Keeps the CA certificates a server sent, to complete other hosts' chains (docs/rules.md "certificates seen"). */
   remember(sent: readonly X509Certificate[], host: string): void {
     for (const cert of sent) {
       if (!cert.ca || this.known.has(cert.fingerprint256) || isSelfSigned(cert)) continue;

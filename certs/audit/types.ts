@@ -1,4 +1,4 @@
-/** The result of auditing one upstream host:port (SPEC §10 "`mgproxy audit --json`"), also the JSON report's `tls` entries. */
+/** The result of auditing one upstream host:port (docs/rules.md "`mgproxy audit --json`"), also the JSON report's `tls` entries. */
 import type { Severity, TlsRuleId } from '../../config/vocabulary.js';
 
 export interface ChainEntry {

@@ -1,5 +1,5 @@
 /**
- * The admin API (SPEC §8, shapes in §10): stats, violations, live events (SSE), the background
+ * The admin API (docs/dashboard.md, shapes in docs/rules.md): stats, violations, live events (SSE), the background
  * switch, the CA. One route table, so every path is found with one grep.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -46,7 +46,7 @@ export function stats(ctx: ProxyContext) {
     requests: ctx.events.requests,
     violations: ctx.events.violationCount,
     byRule: ctx.events.byRule,
-    // SPEC §12: per platform checked (config order), the violations that break its rules.
+    // docs/platforms.md: per platform checked (config order), the violations that break its rules.
     byPlatform: platformSummaries(ctx.events, ctx.config.platforms),
     inFlight: ctx.inFlight.snapshot(),
     background: ctx.state.background,
@@ -94,7 +94,7 @@ const getEvents: Route = (ctx, req, res) => {
     [ctx.socketMessages, 'message', 'ws-messages', queue('ws-messages')],
   ];
   for (const [emitter, event, , fn] of feeds) emitter.on(event, fn);
-  // A dashboard is watching: sockets opened from now on have their messages observed (SPEC §8).
+  // A dashboard is watching: sockets opened from now on have their messages observed (docs/dashboard.md).
   const unwatch = ctx.socketMessages.watch();
   req.socket.on('close', () => {
     clearInterval(keepalive);
@@ -179,10 +179,10 @@ const postClients: Route = (ctx, req, res) => {
   });
 };
 
-/** SPEC §11: the `network` object in force. */
+/** docs/network.md: the `network` object in force. */
 const getNetwork: Route = (ctx, _req, res) => sendJson(res, 200, ctx.network.config);
 
-/** SPEC §11: replaces the `network` object; an invalid one gets 400 naming the first problem's path, and the old one stays. */
+/** docs/network.md: replaces the `network` object; an invalid one gets 400 naming the first problem's path, and the old one stays. */
 const postNetwork: Route = (ctx, req, res) => {
   readSmallBody(req, res, (body) => {
     let value: unknown;
@@ -202,7 +202,7 @@ const postNetwork: Route = (ctx, req, res) => {
   });
 };
 
-/** SPEC §8: the §6 report as it stands now; streamed, as it may hold 100,000 violations. */
+/** docs/dashboard.md: the docs/rules.md report as it stands now; streamed, as it may hold 100,000 violations. */
 const getReport: Route = (ctx, _req, res) => {
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   Readable.from(jsonReportChunks(ctx.events, reportExtras(ctx))).pipe(res);

@@ -1,5 +1,5 @@
 /**
- * The dashboard's network section (SPEC §11): its markup, with the preset and fault names as the
+ * The dashboard's network section (docs/network.md): its markup, with the preset and fault names as the
  * proxy knows them. The behaviour is `networkView` in client/panels.ts, which reads and writes
  * `/api/network` only.
  */

@@ -1,5 +1,5 @@
 /**
- * The dashboard (SPEC §8 `GET /`): one self-contained page, its style and script inline, nothing
+ * The dashboard (docs/dashboard.md `GET /`): one self-contained page, its style and script inline, nothing
  * from other origins. It reads the admin API only: `/api/config` once, `/api/violations?limit=`
  * and the SSE stream `/api/events` for the live list, `/api/stats` every second for counts,
  * in-flight load and the background state; `POST /api/background` for the "Background" control.
@@ -123,7 +123,7 @@ if (/<\/script/i.test(DASHBOARD_SCRIPT)) throw new Error('the dashboard script m
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** `caNotice`: the CA was replaced at this start (SPEC §5); shown until the proxy restarts. */
+/** `caNotice`: the CA was replaced at this start (docs/tls-audit.md); shown until the proxy restarts. */
 export function renderDashboardPage(caNotice?: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -1,8 +1,8 @@
 /**
- * `GET /` on the admin port (SPEC §8): the live dashboard, built once at load, and `GET
+ * `GET /` on the admin port (docs/dashboard.md): the live dashboard, built once at load, and `GET
  * /api/config`, what it shows besides the counts. The page's Content Security
  * Policy names the inline script and style by hash and allows connections to this origin only,
- * so the page cannot load or send anything elsewhere (SPEC §10: it must work on a LAN without
+ * so the page cannot load or send anything elsewhere (docs/rules.md: it must work on a LAN without
  * internet) and a URL shown in the list cannot inject a script.
  */
 import crypto from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * What the dashboard shows besides violations (SPEC §8): the recent exchanges, newest
+ * What the dashboard shows besides violations (docs/dashboard.md): the recent exchanges, newest
  * MAX_EXCHANGES kept with their headers and timings, and per client a timeline of its calls in flight
  * per API (a point at every change, for the last TIMELINE_MS) with a marker wherever a call waited
  * for a place (`concurrency-queued`, at its arrival) or was refused (`concurrency-exceeded`), listing

@@ -1,4 +1,4 @@
-/** The admin server: on 127.0.0.1 unless `--admin-host` says otherwise (SPEC §8), whatever `--host` says; never reachable through the proxy port. */
+/** The admin server: on 127.0.0.1 unless `--admin-host` says otherwise (docs/dashboard.md), whatever `--host` says; never reachable through the proxy port. */
 import http from 'node:http';
 import net from 'node:net';
 import type { ProxyContext } from '../context.js';
@@ -43,7 +43,7 @@ export function createAdminServer(ctx: ProxyContext): http.Server {
     const known = [...ROUTES.keys()].some((k) => k.endsWith(` ${url.pathname}`));
     sendJson(res, known ? 405 : 404, { error: known ? `${req.method} is not allowed on ${url.pathname}` : `no such path: ${url.pathname}` });
   });
-  // Malformed or oversized requests get a 4xx, like on the proxy port (SPEC §9).
+  // Malformed or oversized requests get a 4xx, like on the proxy port (docs/architecture.md).
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const code = err.code ?? '';
     const status = clientErrorStatus(code);

@@ -1,7 +1,7 @@
 /**
- * `mgproxy audit [HOST[:PORT]…]` (SPEC §1, §5, §10): audits the TLS and certificate of each host,
+ * `mgproxy audit [HOST[:PORT]…]` (docs/commands.md, docs/tls-audit.md, docs/rules.md): audits the TLS and certificate of each host,
  * default every configured domain of every list, honouring `upstream.hosts` and `extraCaFiles`.
- * Prints a table (or `--json`, SPEC §10's shape); exit 1 if any error finding, 0 otherwise, 2 on
+ * Prints a table (or `--json`, docs/rules.md's shape); exit 1 if any error finding, 0 otherwise, 2 on
  * bad usage or a config with errors.
  */
 import type { CommandModule } from 'yargs';
@@ -80,7 +80,7 @@ export const auditCommand: CommandModule<object, AuditArgs> = {
     });
     const deps = { trust, route: (host: string, port: number) => ({ ...upstream.connectOptions(host, port), tunnel: upstream.tunnel(host, port) }) };
     const probed = await mapLimited(probeTargets, PARALLEL, async (target) => ({ target, deadline: Date.now() + AUDIT_TIMEOUT_MS, result: await probe(target) }));
-    // Every host's certificates first, so that a chain one server sent short can be completed by another's (SPEC §10).
+    // Every host's certificates first, so that a chain one server sent short can be completed by another's (docs/rules.md).
     for (const p of probed) { const shown = shownHandshake(p.result); if (shown) trust.remember(shown.sent, p.target.host); }
     await mapLimited(probed, PARALLEL, (p) => gatherIssuers(p.target, p.result, deps, p.deadline));
     const outcomes = probed.map((p) => analyse(p.target, p.result, trust));

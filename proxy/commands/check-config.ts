@@ -1,4 +1,4 @@
-/** `mgproxy check-config` (SPEC §10, §12): every problem, one a line, for the config's platforms or `--platform`'s; exit 0 with only warnings, 2 on any error. */
+/** `mgproxy check-config` (docs/rules.md, docs/platforms.md): every problem, one a line, for the config's platforms or `--platform`'s; exit 0 with only warnings, 2 on any error. */
 import type { CommandModule } from 'yargs';
 import { findConfigFile, formatProblem, loadConfig } from '../../config/load.js';
 import type { PlatformName } from '../../config/platforms.js';

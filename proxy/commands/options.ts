@@ -1,5 +1,5 @@
 /**
- * The common options of every command that runs a proxy (SPEC §1), with their checks: a bad
+ * The common options of every command that runs a proxy (docs/commands.md), with their checks: a bad
  * value is a one-line error and exit code 2 (yargs' fail handler in cli.ts).
  */
 import fs from 'node:fs';
@@ -95,7 +95,7 @@ export function withCaDirOption<T>(y: Argv<T>) {
   return y.option('ca-dir', { type: 'string', describe: 'folder of ca.pem and ca-key.pem', default: defaultCaDir(), defaultDescription: '~/.mgproxy', coerce: single('ca-dir') });
 }
 
-/** `--platform wechat,douyin-game` (SPEC §12): overrides the config's `platform`; the first decides. Given twice, the lists add up. */
+/** `--platform wechat,douyin-game` (docs/platforms.md): overrides the config's `platform`; the first decides. Given twice, the lists add up. */
 export const platformArg = (v: unknown): PlatformName[] => {
   const names = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim());
   const bad = names.filter((n) => !isPlatformName(n));
@@ -114,7 +114,7 @@ export function withPlatformOption<T>(y: Argv<T>) {
   });
 }
 
-/** `--network PRESET` (SPEC §11): every client and host, in place of the config's `network.default`. */
+/** `--network PRESET` (docs/network.md): every client and host, in place of the config's `network.default`. */
 export const networkArg = (v: unknown): PresetName => {
   single('network')(v);
   if (!isPresetName(v)) throw new UsageError(`--network takes one of ${PRESET_NAMES.join(', ')}; got ${JSON.stringify(v)}`);
@@ -150,7 +150,7 @@ export const harSecretsArg = (v: unknown): HarSecrets => {
   return v;
 };
 
-/** The options of SPEC §1 that every proxy-running command takes. */
+/** The options of docs/commands.md that every proxy-running command takes. */
 export function withProxyOptions<T>(y: Argv<T>) {
   return withUpstreamProxyOption(withPlatformOption(withCaDirOption(withConfigOption(y))))
     .option('port', { type: 'string', describe: 'proxy port; 0 = any free port', default: '8899', coerce: portArg('port') })

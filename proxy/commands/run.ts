@@ -1,5 +1,5 @@
 /**
- * `mgproxy run [options] -- CMD [ARGS…]` (SPEC §7, §10 "Exit codes"): the one line a CI job adds.
+ * `mgproxy run [options] -- CMD [ARGS…]` (docs/ci.md, docs/rules.md "Exit codes"): the one line a CI job adds.
  * Starts the proxy on free ports, runs CMD with the proxy environment, stops the proxy, writes the
  * reports, prints the summary table and exits with the verdict:
  *   CMD's own status when non-zero (128 + n when a signal ended it, as shells report it);
@@ -67,7 +67,7 @@ function writeCaBundle(dir: string, caPem: string): string {
   return file;
 }
 
-/** SPEC §7: the environment CMD runs with. */
+/** docs/ci.md: the environment CMD runs with. */
 export function proxyEnvironment(base: NodeJS.ProcessEnv, proxy: RunningProxy, bundleFile: string): NodeJS.ProcessEnv {
   // A proxy listening on every address is reached on loopback.
   const host = proxy.host === '0.0.0.0' ? '127.0.0.1' : proxy.host === '::' ? '::1' : proxy.host;
@@ -191,7 +191,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const wrote = written.length > 0 ? `mgproxy: wrote ${written.join(', ')}\n` : '';
     const healthText = health ? `${healthLines(health).join('\n')}\n` : '';
     process.stderr.write(`${formatSummary(tally, requests)}${healthText}${wrote}mgproxy: exit ${code}: ${why}\n`);
-    // Whatever GITHUB_ACTIONS says (SPEC §7): other runners and local tools read the same file.
+    // Whatever GITHUB_ACTIONS says (docs/ci.md): other runners and local tools read the same file.
     const summaryFile = process.env.GITHUB_STEP_SUMMARY;
     if (summaryFile) appendStepSummary(summaryFile, stepSummaryMarkdown({ tally, requests, code, why, written }) + (health ? healthMarkdown(health) : ''));
     process.exit(code);

@@ -1,5 +1,5 @@
 /**
- * `mgproxy start`: run the proxy in the foreground until SIGINT/SIGTERM (SPEC §1, §10 "Ready
+ * `mgproxy start`: run the proxy in the foreground until SIGINT/SIGTERM (docs/commands.md, docs/rules.md "Ready
  * line", "Exit codes"): 0 after a signal, 2 for bad usage or config, 1 for a runtime failure.
  */
 import type { CommandModule } from 'yargs';
@@ -13,7 +13,7 @@ import { formatPhoneBlock, phoneSetups } from '../phones/phones.js';
 import { type ReportPaths, Reports } from '../reports/index.js';
 import { type ProxyArgs, proxyOptionsFrom, reportPathsOf, withProxyOptions } from './options.js';
 
-/** Starts a proxy or exits with the code SPEC §10 gives the failure. */
+/** Starts a proxy or exits with the code docs/rules.md gives the failure. */
 export async function startOrExit(argv: ProxyArgs, extra: Partial<ProxyOptions> = {}): Promise<RunningProxy> {
   try {
     return await startProxy({ ...proxyOptionsFrom(argv, findConfigFile(argv.config)), ...extra });
@@ -41,7 +41,7 @@ export async function openReportsOrExit(proxy: RunningProxy, paths: ReportPaths)
   }
 }
 
-/** The ready line, exactly as SPEC §10 words it. */
+/** The ready line, exactly as docs/rules.md words it. */
 export const readyLine = (proxy: RunningProxy) => `mgproxy listening on ${proxy.url} (admin ${proxy.adminUrl})`;
 
 /**
@@ -80,7 +80,7 @@ export function exitOnSignals(proxy: RunningProxy, before: () => Promise<void> |
 }
 
 /**
- * Beyond loopback (SPEC §1, §10 "`--host 0.0.0.0`"): the LAN addresses with their proxy setting,
+ * Beyond loopback (docs/commands.md, docs/rules.md "`--host 0.0.0.0`"): the LAN addresses with their proxy setting,
  * PAC and onboarding URLs, and a QR code per address. Human output gets the block on stdout after
  * the ready line; JSON output keeps stdout to JSON lines (one `"msg":"phones"` line with the same
  * data) and draws the block on stderr, for the person watching the terminal.

@@ -1,5 +1,5 @@
 /**
- * CONNECT (SPEC §3 step 2, §10 "Blocking happens inside the tunnel"): validate the target, tunnel
+ * CONNECT (docs/architecture.md step 2, docs/rules.md "Blocking happens inside the tunnel"): validate the target, tunnel
  * passthrough hosts, and intercept every other one: answer 200, then look at the first byte. A TLS
  * ClientHello is terminated with a leaf minted for the SNI name (else the CONNECT host); plain
  * HTTP (ws:// through a CONNECT-only client) is read as it is. Either way the requests inside go
@@ -96,8 +96,8 @@ export function handleConnect(ctx: ProxyContext, inner: Server, req: IncomingMes
  * While the client's TLS handshake runs (a certificate minted, a signature made), what its first
  * request will need is started for a host the rules do not refuse outright: a connection to the
  * upstream, and the TLS audit, which judges that connection's own handshake and adds only a TLS 1.2
- * one beside it (issue 14). A new host then costs about one handshake more than direct, not
- * three in a row (issue 8). A refused host is never contacted. Returns what gives the upstream
+ * one beside it. A new host then costs about one handshake more than direct, not
+ * three in a row. A refused host is never contacted. Returns what gives the upstream
  * connection back when the client leaves before its handshake finished. The audit is per host and
  * shared: this tunnel holds it until it closes, and when every tunnel (and request) waiting for it
  * has gone before it finished, it is stopped at once and the next tunnel starts afresh.

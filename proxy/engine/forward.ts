@@ -1,5 +1,5 @@
 /**
- * Forwarding with undici's Dispatcher (STYLE "Forwarding"): each admitted exchange is dispatched
+ * Forwarding with undici's Dispatcher : each admitted exchange is dispatched
  * on its route's Pool (proxy/engine/upstream/pools.ts) with a handler that writes the response to the
  * client as it arrives. Backpressure both ways: the handler pauses its controller while the
  * client's socket is full and resumes it on the socket's 'drain'; the upload is the client's request stream,
@@ -41,7 +41,7 @@ function uploadOf(ex: Exchange): Readable | null {
   // Listening first and pausing keeps the stream still until undici (or the shaper) reads it.
   req.on('data', (chunk: Buffer) => onUploadChunk(ex, chunk));
   req.pause();
-  // A shaped upload (SPEC §11 upKbps): undici reads the shaper, which reads the request.
+  // A shaped upload (docs/network.md upKbps): undici reads the shaper, which reads the request.
   return ex.network ? uploadSource(ex, req) : req;
 }
 
@@ -78,7 +78,7 @@ export function describeError(err: NodeJS.ErrnoException): { cause: string; reas
  */
 class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
   private observers?: BodyTap;
-  /** Where the body goes: the response itself, or the network shaper in front of it (SPEC §11). */
+  /** Where the body goes: the response itself, or the network shaper in front of it (docs/network.md). */
   private sink?: Writable;
   /** Resumes the dispatch once the sink has room again; listening on the sink while the body flows. */
   private onDrain?: () => void;

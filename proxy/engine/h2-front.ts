@@ -89,7 +89,7 @@ export class H2Front implements H2Acceptor {
     this.server.setTimeout(IDLE_SESSION_MS);
     this.server.on('session', (session: ServerHttp2Session) => this.onSession(session));
     this.server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onRequest(req, res));
-    // A session's errors are that client's alone (STYLE habit 6); Node closes the session.
+    // A session's errors are that client's alone; Node closes the session.
     this.server.on('sessionError', () => undefined);
   }
 

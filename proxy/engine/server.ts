@@ -1,7 +1,7 @@
 /**
- * The listening proxy (SPEC §3): CONNECT, absolute-form `http://` requests and upgrades on the
+ * The listening proxy (docs/architecture.md): CONNECT, absolute-form `http://` requests and upgrades on the
  * outer server; requests and upgrades inside tunnels on the inner server, which shares the same
- * handlers. Every raw socket has an 'error' owner from the moment it exists (STYLE habit 6).
+ * handlers. Every raw socket has an 'error' owner from the moment it exists.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -24,7 +24,7 @@ interface Target { scheme: Scheme; host: string; port: number; path: string; cli
 /** A request the proxy cannot place: 400 with why. */
 class BadTarget extends Error {}
 
-/** Marks LAN-mode refusals (SPEC §10), which are no rule's violation. */
+/** Marks LAN-mode refusals (docs/rules.md), which are no rule's violation. */
 const REFUSED_HEADER = { 'x-mgproxy-refused': 'allow-clients' };
 
 const ABSOLUTE = /^(https?|wss?):\/\/([^/?#]*)([^#]*)/i;
@@ -85,7 +85,7 @@ function admit(ctx: ProxyContext, ex: Exchange, go: () => void): void {
 export interface ProxyHandlers {
   /** Requests the proxy serves itself (onboarding); return true when handled. */
   serveLocal?: (req: IncomingMessage, res: ServerResponse) => boolean;
-  /** LAN mode (SPEC §8): who may use the proxy; everyone when absent. */
+  /** LAN mode (docs/dashboard.md): who may use the proxy; everyone when absent. */
   clients?: ClientAccess;
 }
 
@@ -106,7 +106,7 @@ export class ProxyServer {
     this.env = exchangeEnv(ctx);
     if (ctx.config.http2) this.h2 = new H2Front(ctx, this.env, (ex) => admit(ctx, ex, () => this.forwarder.web(ex)));
     const options: http.ServerOptions = {
-      // Our own timeouts are the rules' (SPEC §4 `timeout`); Node's 5-minute request timeout would cut long uploads.
+      // Our own timeouts are the rules' (docs/rules.md `timeout`); Node's 5-minute request timeout would cut long uploads.
       requestTimeout: 0,
       headersTimeout: 30_000,
       keepAliveTimeout: 65_000,
@@ -134,7 +134,7 @@ export class ProxyServer {
   }
 
   /**
-   * LAN mode (SPEC §10): a client the policy refuses gets 403 naming its address and
+   * LAN mode (docs/rules.md): a client the policy refuses gets 403 naming its address and
    * `--allow-clients`, and no tunnel. Only the outer server asks: a tunnel's requests come from
    * the client its CONNECT admitted.
    */

@@ -1,5 +1,5 @@
 /**
- * Raw byte tunnels for `passthrough` hosts (SPEC §2): no interception, no rules, no counting.
+ * Raw byte tunnels for `passthrough` hosts (docs/config.md): no interception, no rules, no counting.
  * The upstream is connected first, so a client is told 502 rather than 200 when it cannot be.
  */
 import type net from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * WebSocket upgrades (SPEC §3, §10): the rules ran first (proxy/engine/server.ts); the upgrade goes out
+ * WebSocket upgrades (docs/architecture.md, docs/rules.md): the rules ran first (proxy/engine/server.ts); the upgrade goes out
  * on the route's Pool with undici's `upgrade`, and once the upstream answers 101 its head goes to
  * the client as it came and the bytes are relayed both ways unchanged (frames, close codes and
  * reasons included). An upstream that answers anything but 101 has that response relayed to the
@@ -60,7 +60,7 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
 
   onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, _headers: IncomingHttpHeaders, upstream: Duplex): void {
     const { ex, client } = this;
-    // undici took its listeners off: this socket's errors are ours from here (STYLE habit 6).
+    // undici took its listeners off: this socket's errors are ours from here.
     upstream.on('error', () => undefined);
     if (this.ignored(controller) || client.destroyed || !ex.moveTo('answered')) { this.done = true; upstream.destroy(); return; }
     this.done = true;
@@ -76,17 +76,17 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
     client.write(rawHead(statusCode, 'Switching Protocols', headers));
     if (this.head.length > 0) upstream.write(this.head);
     const { ctx } = this.host;
-    // Frame headers read on every socket; messages observed (never changed) once the dashboard or a HAR wants them (SPEC §8).
+    // Frame headers read on every socket; messages observed (never changed) once the dashboard or a HAR wants them (docs/dashboard.md).
     const tap = ctx.socketMessages.tap(ex, responseHeaders['sec-websocket-extensions']);
     client.once('close', () => tap.end());
-    // Network conditions (SPEC §11): each direction through its shaper when one applies, now or
+    // Network conditions (docs/network.md): each direction through its shaper when one applies, now or
     // once one is set while the socket is open.
     const directions = [
       new SocketDirection(ex, upstream, client, 'down', relay, (chunk) => { ex.bytesOut += chunk.length; tap.fromServer(chunk); }),
       new SocketDirection(ex, client, upstream, 'up', relay, (chunk) => { ex.bytesIn += chunk.length; tap.fromClient(chunk); }),
     ];
     followConditions(ex, ctx.network, client, directions);
-    // `socket-drop` set later applies to sockets already open (SPEC §11).
+    // `socket-drop` set later applies to sockets already open (docs/network.md).
     watchSocketDrop(ex, ctx.network, client, upstream);
   }
 

@@ -1,4 +1,4 @@
-/** Which API an exchange is (SPEC §10 "Classification"): it decides the domain list, the timeout and the errMsg prefix. */
+/** Which API an exchange is (docs/rules.md "Classification"): it decides the domain list, the timeout and the errMsg prefix. */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Api } from '../../config/schema.js';
 import type { RuntimeConfig } from '../../config/load.js';

@@ -1,5 +1,5 @@
 /**
- * The clients seen, by source IP, with the names people give them (SPEC §8: `--client-name
+ * The clients seen, by source IP, with the names people give them (docs/dashboard.md: `--client-name
  * IP=NAME`, config `clients`, `POST /api/clients`). A lab shares one proxy between several phones;
  * the name is what the dashboard, the events (`clientName`), the reports and the HAR show.
  */

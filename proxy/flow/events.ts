@@ -1,5 +1,5 @@
 /**
- * The one place a violation is born (SPEC §6): it is logged at once as a pino line with
+ * The one place a violation is born (docs/rules.md): it is logged at once as a pino line with
  * `msg: "violation"`, counted per rule, kept (bounded) for the admin API and the reports, and
  * emitted to live listeners (SSE, dashboard). Finished exchanges are announced here too, for the
  * HAR recorder; with no listener that costs nothing.
@@ -21,17 +21,17 @@ export interface Violation {
   host: string;
   port?: number;
   client?: string;
-  /** The client's name, when it has one (SPEC §8: `--client-name`, config `clients`, the dashboard). */
+  /** The client's name, when it has one (docs/dashboard.md: `--client-name`, config `clients`, the dashboard). */
   clientName?: string;
   action: Action;
   message: string;
-  /** SPEC §12: the first listed platform whose rules it breaks, and all of them (config order); set on every event the proxy records. */
+  /** docs/platforms.md: the first listed platform whose rules it breaks, and all of them (config order); set on every event the proxy records. */
   platform?: PlatformName;
   platforms?: readonly PlatformName[];
   /** The client's side of the exchange (docs/http2.md): `http/1.1` or `h2`; request-bound events only. */
   protocol?: 'http/1.1' | 'h2';
   time: string;
-  /** The network condition the exchange ran under (SPEC §11): a preset name, `custom`, or a fault type. */
+  /** The network condition the exchange ran under (docs/network.md): a preset name, `custom`, or a fault type. */
   network?: string;
   /** A map rule took the exchange (docs/toolkit.md): `{"type": "local"|"remote"|"respond", "to": …}`. */
   mapped?: Mapped;
@@ -46,7 +46,7 @@ export interface Violation {
 /** A call holding a slot, as a `concurrency-queued` event lists it. */
 export interface QueueHolder { id: number; method: string; url: string }
 
-/** The fields a `concurrency-queued` event adds to the event of §6. */
+/** The fields a `concurrency-queued` event adds to the event of docs/rules.md. */
 export type QueueFields = Required<Pick<Violation, 'queuedMs' | 'inFlight'>> & Pick<Violation, 'outcome'>;
 
 export const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { info: 0, warning: 1, error: 2 };
@@ -61,7 +61,7 @@ export class EventHub extends EventEmitter {
   requests = 0;
   violationCount = 0;
   readonly byRule: Partial<Record<RuleId, number>> = {};
-  /** SPEC §12: per platform, how many violations break its rules, by rule (exact, like byRule). */
+  /** docs/platforms.md: per platform, how many violations break its rules, by rule (exact, like byRule). */
   readonly byPlatform: Partial<Record<PlatformName, { violations: number; errors: number; byRule: Partial<Record<RuleId, number>> }>> = {};
   private kept: Violation[] = [];
   private dropped = 0;

@@ -70,7 +70,7 @@ export interface FindingFields {
   message: string;
   /** The platforms it is a violation on, first the one that decides; the configured ones when absent. */
   platforms?: readonly PlatformName[];
-  /** Fields the event carries besides §6's: the holders of a full cap (`inFlight`), a queued call's `queuedMs` and `outcome` (docs/device.md). */
+  /** Fields the event carries besides docs/rules.md's: the holders of a full cap (`inFlight`), a queued call's `queuedMs` and `outcome` (docs/device.md). */
   queue?: Partial<QueueFields>;
 }
 
@@ -81,9 +81,9 @@ export interface FindingFields {
 export interface ExchangeEnv {
   /** The configured platforms, first the one that decides. */
   readonly platformNames: readonly PlatformName[];
-  /** The network condition for this client and host now (SPEC §11), if any. */
+  /** The network condition for this client and host now (docs/network.md), if any. */
   conditionFor(client: string, host: string): Condition | undefined;
-  /** The client's name (SPEC §8), as it is now. */
+  /** The client's name (docs/dashboard.md), as it is now. */
   clientName(client: string): string | undefined;
   /** A new exchange: counted and announced. */
   started(ex: Exchange): void;
@@ -144,7 +144,7 @@ export class Exchange {
   bytesOut = 0;
   /**
    * Response body bytes handed to the client's connection: `bytesOut` once they left the network
-   * shaper, when one holds them (SPEC of `completed`: docs/health.md).
+   * shaper, when one holds them (`completed` as docs/health.md defines it).
    */
   bytesToClient = 0;
   /** The 101 went out: the socket is open and piped. */
@@ -173,7 +173,7 @@ export class Exchange {
   /** The outcome `finish` was called with while findings were due. */
   private dueOutcome?: Outcome;
   outcome?: Outcome;
-  /** The network condition in force at the head (SPEC §11); undefined when none applies. */
+  /** The network condition in force at the head (docs/network.md); undefined when none applies. */
   readonly network?: Condition;
   /**
    * The client's `Connection` intent, read once at the head: forwarding strips the hop-by-hop
@@ -207,7 +207,7 @@ export class Exchange {
     return this.api === 'connectSocket';
   }
 
-  /** The client's name (SPEC §8), as it is now: the dashboard can rename a client at any time. */
+  /** The client's name (docs/dashboard.md), as it is now: the dashboard can rename a client at any time. */
   get clientName(): string | undefined {
     return this.env.clientName(this.client);
   }
@@ -241,7 +241,7 @@ export class Exchange {
     return answerableIn(this.current);
   }
 
-  /** A CORS preflight (SPEC §6): the page's real request carries the events, this one records none. */
+  /** A CORS preflight (docs/rules.md): the page's real request carries the events, this one records none. */
   get preflight(): boolean {
     return isPreflight(this.req);
   }

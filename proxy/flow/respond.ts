@@ -1,5 +1,5 @@
 /**
- * The proxy's own answers (SPEC §6, §10): a status, the `x-mgproxy-rule` header, and a JSON body
+ * The proxy's own answers (docs/rules.md, docs/rules.md): a status, the `x-mgproxy-rule` header, and a JSON body
  * whose `errMsg` is what the runtime would give the game's fail callback. Also the plain answers to
  * malformed input, written straight to a socket.
  */
@@ -9,12 +9,12 @@ import type { Duplex } from 'node:stream';
 import type { Api, RequestRuleId, RuleId } from '../../config/vocabulary.js';
 import { rawHead } from '../engine/headers.js';
 
-/** The answer a rule wants when its finding stops an exchange: SPEC §10 "Status codes" and "errMsg reason per rule". */
+/** The answer a rule wants when its finding stops an exchange: docs/rules.md "Status codes" and "errMsg reason per rule". */
 export interface RuleAnswer { status: number; reason: string }
 
 const NOT_LISTED: RuleAnswer = { status: 403, reason: 'url not in domain list' };
 const INTERRUPTED: RuleAnswer = { status: 403, reason: 'interrupted' };
-/** Every TLS finding (SPEC §5) answers as the runtime's failed handshake. */
+/** Every TLS finding (docs/tls-audit.md) answers as the runtime's failed handshake. */
 const TLS_ANSWER: RuleAnswer = { status: 502, reason: 'ssl hand shake error' };
 
 /**
@@ -49,7 +49,7 @@ export interface ProxyAnswer {
   body: string;
 }
 
-/** The answer to a request that broke `rule`; `reason` replaces the rule's errMsg reason where a platform words it otherwise (SPEC §12). */
+/** The answer to a request that broke `rule`; `reason` replaces the rule's errMsg reason where a platform words it otherwise (docs/platforms.md). */
 export function ruleAnswer(api: Api, rule: RuleId, message: string, reason?: string): ProxyAnswer {
   const wanted = answerOf(rule);
   return {
@@ -72,7 +72,7 @@ export function upstreamErrorAnswer(api: Api, cause: string, reason: string, mes
 }
 
 /**
- * SPEC §6 "So that a game running in a browser…": a proxy answer to a request with `Origin` lets
+ * docs/rules.md "So that a game running in a browser…": a proxy answer to a request with `Origin` lets
  * that page read it (status, errMsg, x-mgproxy-*); without these a page's fetch sees only an opaque
  * network error.
  */
@@ -99,7 +99,7 @@ export const isPreflight = (req: RequestHead): boolean =>
 
 /**
  * The answer to a preflight the rules would block: 204 allowing what the page asked for, so that
- * its real request goes out and gets the proxy's readable answer (SPEC §6).
+ * its real request goes out and gets the proxy's readable answer (docs/rules.md).
  */
 export function preflightAnswer(req: RequestHead): ProxyAnswer {
   const asked = req.headers['access-control-request-headers'];

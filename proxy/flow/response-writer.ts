@@ -12,7 +12,7 @@ import http2, { type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:
 import type { Writable } from 'node:stream';
 import { answerHeaders, type ProxyAnswer, sendAnswer } from './respond.js';
 
-/** The client's side of an exchange (SPEC: `protocol` on events, exchange lines and the HAR). */
+/** The client's side of an exchange (docs/http2.md: `protocol` on events, exchange lines and the HAR). */
 export type ClientProtocol = 'http/1.1' | 'h2';
 
 export type ClientResponse = ServerResponse | Http2ServerResponse;

@@ -1,5 +1,5 @@
 /**
- * The `network` object compiled into the lookup the exchanges ask (SPEC §11): a default preset and
+ * The `network` object compiled into the lookup the exchanges ask (docs/network.md): a default preset and
  * rules that match a client (source IP), a host (a name or `*.suffix`), both or neither; the last
  * matching rule wins.
  */

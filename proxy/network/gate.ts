@@ -1,5 +1,5 @@
 /**
- * Where an exchange meets its network condition at the request stage (SPEC §11), after the rules
+ * Where an exchange meets its network condition at the request stage (docs/network.md), after the rules
  * have admitted or blocked it: the faults that answer instead of the upstream (`error-status`,
  * `dns-fail`, `offline`, an `outage` that is down), `hang`, and the latency added once per exchange
  * before the response head. The proxy's own answers get the latency too.

@@ -1,5 +1,5 @@
 /**
- * Where the shapers and the data-path faults join an exchange's streams (SPEC §11): the response
+ * Where the shapers and the data-path faults join an exchange's streams (docs/network.md): the response
  * body on its way to the client (downKbps, loss, `reset`), the upload on its way upstream (upKbps),
  * and a WebSocket's bytes both ways (rates, latency per chunk, loss, `socket-drop`). Each function
  * hands back the stream it was given when the exchange has no condition that needs it, so an
@@ -48,7 +48,7 @@ function shaperOptions(c: Condition | undefined, direction: 'down' | 'up', perCh
 export function shaperFor(c: Condition | undefined, direction: 'down' | 'up', perChunkLatency: boolean): Shaper | undefined {
   if (!c || !shapes(c, direction, perChunkLatency)) return undefined;
   const shaper = new Shaper(shaperOptions(c, direction, perChunkLatency));
-  // A write after its reader left (the client closed) is dropped with it (STYLE habit 6).
+  // A write after its reader left (the client closed) is dropped with it.
   shaper.on('error', () => undefined);
   return shaper;
 }
@@ -128,7 +128,7 @@ export function uploadSource(ex: Exchange, body: Readable): Readable {
 export type Relay = (from: Duplex, to: Duplex, count: (chunk: Buffer) => void) => () => void;
 
 /**
- * One direction of an open WebSocket under the network conditions (SPEC §11): `from` relayed to
+ * One direction of an open WebSocket under the network conditions (docs/network.md): `from` relayed to
  * `to` directly while nothing shapes it (no stream, no timer), or through a shaper that adds the
  * latency to each chunk in order. The conditions follow the network object while the socket is
  * open: a phone put on `slow-3g` from the dashboard has its open socket's next bytes shaped.
@@ -182,7 +182,7 @@ export function followConditions(ex: Exchange, network: NetworkState, client: Du
 }
 
 /**
- * `socket-drop` (SPEC §11): the client's socket is destroyed without a close frame (the client sees
+ * `socket-drop` (docs/network.md): the client's socket is destroyed without a close frame (the client sees
  * 1006) `afterMs` after it opened or after the rule took effect, whichever is later. A rule set
  * while the socket is open applies to it too.
  */

@@ -1,5 +1,5 @@
 /**
- * One direction of a shaped link (SPEC §11): a Duplex that lets bytes out no faster than `kbps`
+ * One direction of a shaped link (docs/network.md): a Duplex that lets bytes out no faster than `kbps`
  * (a token bucket 50 ms deep, so a quiet link bursts no more than that), after `latencyMs` ± jitter
  * per chunk when asked (WebSocket frames), and with a TCP retransmission delay for a share of the
  * chunks. Order is always kept. It holds at most HIGH_WATER bytes: past that its writer waits, so

@@ -1,5 +1,5 @@
 /**
- * The `network` object in force (SPEC §11): from the config and `--network`, replaced at run time
+ * The `network` object in force (docs/network.md): from the config and `--network`, replaced at run time
  * by `POST /api/network`. Exchanges ask it for their condition once, at their head; open sockets
  * listen for 'change' (a socket-drop rule applies to sockets already open).
  */

@@ -1,5 +1,5 @@
 /**
- * LAN mode (SPEC §8, §10 "LAN mode", "Blocking happens inside the tunnel"): which clients may use
+ * LAN mode (docs/dashboard.md, docs/rules.md "LAN mode", "Blocking happens inside the tunnel"): which clients may use
  * the proxy. Loopback always; then the private ranges, or exactly the `--allow-clients` blocks
  * when given (they replace the private ranges), like mitmproxy's `block_global`. A refused client
  * gets 403 to its CONNECT or plain request, with a body naming its address and `--allow-clients`;

@@ -1,5 +1,5 @@
 /**
- * The onboarding install page (SPEC §8): the proxy address as the phone reached it, a QR code of
+ * The onboarding install page (docs/dashboard.md): the proxy address as the phone reached it, a QR code of
  * the page, and the steps per platform. One HTML document with its style inline and no script:
  * phones on a test LAN have no internet, so nothing may come from another origin.
  */
@@ -16,7 +16,7 @@ export interface OnboardingPageData {
   caSha256: string;
   caValidTo: string;
   qrSvg: string;
-  /** The CA was replaced at this start (SPEC §5): the line telling the user to install the new one. */
+  /** The CA was replaced at this start (docs/tls-audit.md): the line telling the user to install the new one. */
   caNotice?: string;
   /** Which platform's steps to open first (from the User-Agent). */
   platform: 'ios' | 'android' | 'other';

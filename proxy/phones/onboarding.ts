@@ -1,5 +1,5 @@
 /**
- * Onboarding for phones (SPEC §8, §10 "Dashboard and onboarding pages"), like mitm.it: served by
+ * Onboarding for phones (docs/dashboard.md, docs/rules.md "Dashboard and onboarding pages"), like mitm.it: served by
  * the proxy itself for plain-HTTP proxy requests to `mgproxy.local` and for origin-form requests
  * straight to the proxy port (a phone with no proxy set yet). Exempt from the rules: no exchange,
  * no violation, nothing forwarded. Everything comes from memory; there is no file path to
@@ -79,7 +79,7 @@ export function createOnboarding(ctx: ProxyContext): (req: IncomingMessage, res:
     '/ca.crt': () => ({ status: 200, type: 'application/x-x509-ca-cert', body: ca.certDer, headers: { 'content-disposition': 'attachment; filename="mgproxy-ca.crt"' } }),
     '/ca.pem': () => ({ status: 200, type: 'application/x-pem-file', body: ca.certPem, headers: { 'content-disposition': 'attachment; filename="mgproxy-ca.pem"' } }),
     [`/${androidFile}`]: () => ({ status: 200, type: 'application/octet-stream', body: ca.certPem, headers: { 'content-disposition': `attachment; filename="${androidFile}"` } }),
-    // SPEC §10: exactly this function, with the proxy as this client reached it.
+    // docs/rules.md: exactly this function, with the proxy as this client reached it.
     '/proxy.pac': (r) => ({ status: 200, type: 'application/x-ns-proxy-autoconfig', body: `function FindProxyForURL(url, host) { return "PROXY ${phoneSetup(r.host, r.port).proxy}"; }` }),
   };
 

@@ -1,5 +1,5 @@
 /**
- * What a phone needs to reach the proxy (SPEC §1, §10 "`--host 0.0.0.0`"): for each LAN address,
+ * What a phone needs to reach the proxy (docs/commands.md, docs/rules.md "`--host 0.0.0.0`"): for each LAN address,
  * the proxy address to type into the Wi-Fi settings, the PAC URL and the onboarding URL, and the
  * block `mgproxy start` prints with a QR code of the onboarding page.
  */
@@ -8,10 +8,10 @@ import os from 'node:os';
 import { formatHost, isLoopbackIp, normalizeIp, parseCidr } from '../../config/net-address.js';
 import { qrTerminal } from './qr.js';
 
-/** The host name the proxy answers onboarding requests for (SPEC §8). */
+/** The host name the proxy answers onboarding requests for (docs/dashboard.md). */
 export const ONBOARDING_HOST = 'mgproxy.local';
 
-/** RFC 1918 only: the ranges a phone on the same Wi-Fi is addressed from (SPEC §10). */
+/** RFC 1918 only: the ranges a phone on the same Wi-Fi is addressed from (docs/rules.md). */
 const RFC1918 = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].map((c) => parseCidr(c)!);
 
 export interface PhoneSetup {

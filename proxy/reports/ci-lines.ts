@@ -1,5 +1,5 @@
 /**
- * The human lines of `mgproxy run` (SPEC §7): what a person skimming a CI log reads. One line per
+ * The human lines of `mgproxy run` (docs/ci.md): what a person skimming a CI log reads. One line per
  * violation, `mgproxy: <severity> <rule> <METHOD> <URL> — <message>` (per-host TLS findings have
  * no request: `<host>:<port>` stands where `<METHOD> <URL>` would), and every other log line as
  * `mgproxy: <level> <msg> (key=value …)`. Colour only when asked (a terminal without NO_COLOR).

@@ -1,5 +1,5 @@
 /**
- * GitHub Actions output of `mgproxy run` (SPEC §7): workflow commands that become annotations on
+ * GitHub Actions output of `mgproxy run` (docs/ci.md): workflow commands that become annotations on
  * the run's page, and the job summary.
  *
  * Annotations: GitHub shows at most 10 of each kind per step, so each rule gets its first 3 as
@@ -91,7 +91,7 @@ export function stepSummaryMarkdown(s: StepSummary): string {
     '',
   ];
   if (s.tally.total > 0) {
-    // With several platforms, a column per platform (SPEC §12), as in the table `run` prints.
+    // With several platforms, a column per platform (docs/platforms.md), as in the table `run` prints.
     const platforms = s.tally.platformColumns;
     lines.push(`| rule | severity | count | ${platforms.map((p) => `${p} | `).join('')}first |`, `| --- | --- | ---: | ${platforms.map(() => '---: | ').join('')}--- |`);
     for (const l of s.tally.lines()) lines.push(`| \`${l.rule}\` | ${l.severity} | ${l.count} | ${platforms.map((p) => `${l.byPlatform.get(p) ?? '-'} | `).join('')}${cell(l.first)} |`);

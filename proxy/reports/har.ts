@@ -1,5 +1,5 @@
 /**
- * The HAR report (SPEC §6, §10 "HAR"): HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/)
+ * The HAR report (docs/rules.md, docs/rules.md "HAR"): HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/)
  * of every exchange, blocked ones included with the proxy's own answer, that Chrome DevTools and
  * Charles import. Bodies up to 1 MiB each, as text when textual and valid UTF-8, else base64;
  * bigger ones are omitted with `_mgproxy.bodyOmitted: true`. `_mgproxy.violations` holds the
@@ -28,7 +28,7 @@ import { decodeWhole } from '../rules/body/decoders.js';
 import { isReadableText } from '../rules/body/textual.js';
 import type { Mapped } from '../../config/map.js';
 
-/** SPEC §6: bodies up to 1 MiB each. */
+/** docs/rules.md: bodies up to 1 MiB each. */
 export const MAX_HAR_BODY_BYTES = 1024 * 1024;
 /** All bodies being captured at once, across exchanges in flight; past it new bodies are omitted. */
 export const CAPTURE_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -56,7 +56,7 @@ export interface HarExchange {
   readonly violations: readonly Violation[];
   readonly outcome?: Outcome;
   readonly proxyAnswer?: ProxyAnswer;
-  /** SPEC §11: the network condition it ran under, as `_mgproxy.network`. */
+  /** docs/network.md: the network condition it ran under, as `_mgproxy.network`. */
   readonly network?: Condition;
   /** A map rule took it (docs/toolkit.md), as `_mgproxy.mapped`. */
   readonly mapped?: Mapped;
@@ -180,11 +180,11 @@ export interface HarSocketMessages {
 
 export interface HarRecorderOptions {
   creator?: { name: string; version: string };
-  /** WebSocket messages for `_webSocketMessages` (SPEC §8). */
+  /** WebSocket messages for `_webSocketMessages` (docs/dashboard.md). */
   socketMessages?: HarSocketMessages;
   /** Bytes of bodies held at once across exchanges in flight (default CAPTURE_BUDGET_BYTES). */
   captureBudget?: number;
-  /** SPEC §12: the platforms checked, in the config's order (`_mgproxy.platform` and `.platforms`). */
+  /** docs/platforms.md: the platforms checked, in the config's order (`_mgproxy.platform` and `.platforms`). */
   platforms?: readonly string[];
   /** `keep`: cookies and tokens as they were (`--har-secrets keep`); default `redact`. */
   secrets?: 'redact' | 'keep';
@@ -371,7 +371,7 @@ export class HarRecorder {
     };
     if (ex.api === 'connectSocket') {
       entry._resourceType = 'websocket';
-      // Chrome DevTools' shape (SPEC §8): Chrome and Charles import it; a close frame's data is its reason.
+      // Chrome DevTools' shape (docs/dashboard.md): Chrome and Charles import it; a close frame's data is its reason.
       const messages = this.socketMessages?.messagesOf(ex.id);
       if (messages) entry._webSocketMessages = messages.map((m) => ({ type: m.type, time: m.time, opcode: m.opcode, data: m.data }));
     }

@@ -1,5 +1,5 @@
 /**
- * The reports a proxy was asked for (`--report`, `--junit`, `--har`; SPEC §6), written once when
+ * The reports a proxy was asked for (`--report`, `--junit`, `--har`; docs/rules.md), written once when
  * it stops: on SIGINT/SIGTERM of `mgproxy start`, at the end of `mgproxy run`. The HAR recorder
  * listens from the start, and only when `--har` is given, so a proxy without it pays nothing.
  */
@@ -35,7 +35,7 @@ export function ruleIdsChecked(ctx: Pick<ProxyContext, 'rules'>): RuleId[] {
   return [...new Set(ctx.rules.flatMap((r) => r.ids))];
 }
 
-/** The report's sections beyond SPEC §6's: clients by name, the network conditions (SPEC §11), sockets with their message counts. */
+/** The report's sections beyond docs/rules.md's: clients by name, the network conditions (docs/network.md), sockets with their message counts. */
 export function reportExtras(ctx: Pick<ProxyContext, 'clients' | 'socketMessages' | 'network' | 'config'>): ReportExtras {
   return { clients: ctx.clients.list(), network: ctx.network.summary(), sockets: ctx.socketMessages.tallies(), platforms: ctx.config.platforms };
 }

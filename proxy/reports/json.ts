@@ -1,5 +1,5 @@
 /**
- * The JSON report (SPEC §6): `{"summary": {"requests", "violations", "byRule"}, "violations":
+ * The JSON report (docs/rules.md): `{"summary": {"requests", "violations", "byRule"}, "violations":
  * [event…], "tls": [host audit…], "clients": [client…], "sockets": [socket…], "platforms": [per platform…]}`. Built as a sequence of chunks, one violation a line, so a
  * run with 100,000 violations is streamed to the file or the admin response instead of being
  * held as one large string.
@@ -13,7 +13,7 @@ import type { PlatformName, PlatformProfile } from '../../config/platforms.js';
 /** What the report reads: the EventHub, or anything shaped like it (the benchmark). */
 export type ReportSource = Pick<EventHub, 'requests' | 'violationCount' | 'byRule' | 'violations' | 'hostAudits' | 'droppedViolations'> & Partial<Pick<EventHub, 'byPlatform'>>;
 
-/** SPEC §12: one per platform checked, in the config's order: the violations that break its rules. */
+/** docs/platforms.md: one per platform checked, in the config's order: the violations that break its rules. */
 export interface PlatformSummary { platform: PlatformName; title: string; violations: number; errors: number; byRule: EventHub['byRule'] }
 
 export function platformSummaries(src: ReportSource, platforms: readonly PlatformProfile[]): PlatformSummary[] {
@@ -29,7 +29,7 @@ export interface ReportSummary {
   byRule: EventHub['byRule'];
   /** Present only when the oldest violations left memory (over MAX_KEPT_VIOLATIONS): the list is then the newest ones, the counts stay exact. */
   droppedViolations?: number;
-  /** SPEC §11: the `network` object in force at the end, and how many exchanges ran under each condition. */
+  /** docs/network.md: the `network` object in force at the end, and how many exchanges ran under each condition. */
   network?: NetworkSummary;
 }
 
@@ -43,13 +43,13 @@ export function reportSummary(src: ReportSource, network?: NetworkSummary): Repo
 /** Violations joined per chunk: few enough writes, small enough chunks. */
 const BATCH = 500;
 
-/** Extra sections after `tls`: `clients` (SPEC §8, as `GET /api/clients` lists them) and `sockets` (messages and bytes per socket). */
+/** Extra sections after `tls`: `clients` (docs/dashboard.md, as `GET /api/clients` lists them) and `sockets` (messages and bytes per socket). */
 export interface ReportExtras {
   clients?: readonly ClientSummary[];
-  /** SPEC §11: goes into `summary.network`. */
+  /** docs/network.md: goes into `summary.network`. */
   network?: NetworkSummary;
   sockets?: readonly SocketTally[];
-  /** SPEC §12: the platforms checked, for the `platforms` section. */
+  /** docs/platforms.md: the platforms checked, for the `platforms` section. */
   platforms?: readonly PlatformProfile[];
 }
 

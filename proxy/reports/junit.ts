@@ -1,5 +1,5 @@
 /**
- * The JUnit report (SPEC §6, §10 "JUnit"): a `<testsuite name="mgproxy">` with one `<testcase>` per
+ * The JUnit report (docs/rules.md, docs/rules.md "JUnit"): a `<testsuite name="mgproxy">` with one `<testcase>` per
  * rule id checked, present even when nothing broke it, and one `<failure>` per error-severity
  * violation naming the method and URL (or host:port for a per-host TLS finding) and the message.
  * Warnings and infos are never failures; they are listed in the testcase's `<system-out>` so the
@@ -36,7 +36,7 @@ export interface JunitOptions {
   /** When the run started (the suite's timestamp and time). */
   startedAt: Date;
   finishedAt?: Date;
-  /** The platforms checked, in the config's order (SPEC §12): a suite each when more than one. */
+  /** The platforms checked, in the config's order (docs/platforms.md): a suite each when more than one. */
   platforms?: readonly PlatformName[];
 }
 
@@ -93,7 +93,7 @@ function* suiteChunks(plan: ReturnType<typeof planSuite>, requests: number, timi
 }
 
 /**
- * One `<testsuite name="mgproxy">` for a run of one platform; with several (SPEC §12), a suite per
+ * One `<testsuite name="mgproxy">` for a run of one platform; with several (docs/platforms.md), a suite per
  * platform, `mgproxy <platform>`, holding the violations that break that platform's rules: a
  * violation of WeChat's rule is a failure of the WeChat suite even where the first platform let it pass.
  */

@@ -1,5 +1,5 @@
 /**
- * The end of `mgproxy run` (SPEC §7): a table of violations by rule, and the verdict of
+ * The end of `mgproxy run` (docs/ci.md): a table of violations by rule, and the verdict of
  * `--fail-on`. Counted from the live events, so both stay exact when old violations have left
  * memory.
  */
@@ -13,7 +13,7 @@ import { violationTarget } from './junit.js';
 export const FAIL_ON = ['error', 'warning', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
-/** `byPlatform`: how many of the rule's violations break each platform's rules (SPEC §12). */
+/** `byPlatform`: how many of the rule's violations break each platform's rules (docs/platforms.md). */
 interface RuleLine { rule: RuleId; severity: Severity; count: number; first: string; byPlatform: Map<string, number> }
 
 export class ViolationTally {

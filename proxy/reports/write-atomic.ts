@@ -1,5 +1,5 @@
 /**
- * Report files appear whole or not at all (issue 6): everything is written to a temp file in the
+ * Report files appear whole or not at all: everything is written to a temp file in the
  * target's folder, flushed to disk, then renamed over the target (rename(2) is atomic within a
  * file system). A CI step that picks the file up never sees half a report, and a crash leaves the
  * previous report in place.
@@ -17,7 +17,7 @@ export class AtomicFile {
 
   private constructor(readonly target: string, readonly temp: string, private readonly fd: number) {
     this.stream = fs.createWriteStream('', { fd, autoClose: false });
-    // Owned from the start (STYLE habit 6): a full disk fails the commit, never the process.
+    // Owned from the start: a full disk fails the commit, never the process.
     this.stream.on('error', (err) => { this.error ??= err; });
   }
 

@@ -1,7 +1,7 @@
 /**
- * `domain-not-allowed` (SPEC §3 step 3, §4): the host must be in the configured list of an API
+ * `domain-not-allowed` (docs/architecture.md step 3, docs/rules.md): the host must be in the configured list of an API
  * the request can be. A GET can be request or downloadFile; a multipart body is uploadFile and only
- * the uploadFile list admits it (SPEC §10 "the API decides the list": the runtime's wx.uploadFile
+ * the uploadFile list admits it (docs/rules.md "the API decides the list": the runtime's wx.uploadFile
  * checks that list, and a forgotten upload domain is the mistake teams ship most); a WebSocket is
  * only connectSocket. IP literals and localhost are `ip-not-allowed`'s.
  */

@@ -1,7 +1,7 @@
 /**
- * `host-refused` (SPEC §12): a host the platform refuses even when it is listed: WeChat's
+ * `host-refused` (docs/platforms.md): a host the platform refuses even when it is listed: WeChat's
  * `api.weixin.qq.com` (its server API, which must never be called from the client), QQ's
- * `api.q.qq.com`, Baidu's `openapi.baidu.com` (shared/reference/platforms.md). Checked for every
+ * `api.q.qq.com`, Baidu's `openapi.baidu.com` (docs/platforms.md). Checked for every
  * configured platform; the event names each one that refuses it.
  */
 import type { ProxyContext } from '../context.js';

@@ -1,5 +1,5 @@
 /**
- * `http-error-status` (SPEC §4, info): "As long as the server response is received, the success
+ * `http-error-status` (docs/rules.md, info): "As long as the server response is received, the success
  * callback will be triggered regardless of the statusCode": the game must check it.
  */
 import type { Rule } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * The ordered rule registry (STYLE habit 2): one list, read top to bottom. In `enforce` mode the
+ * The ordered rule registry: one list, read top to bottom. In `enforce` mode the
  * first error finding answers the request, so the decisive checks come first (in the order the
  * runtime would fail a call), and the stateful ones (timers, slots) after them.
  */

@@ -1,6 +1,6 @@
 /**
- * `insecure-scheme` (SPEC §4): "Mini games must use HTTPS/WSS for network requests." Douyin's mini
- * program allows plain http in test builds (`version` `"0"`, SPEC §12); the event names the
+ * `insecure-scheme` (docs/rules.md): "Mini games must use HTTPS/WSS for network requests." Douyin's mini
+ * program allows plain http in test builds (`version` `"0"`, docs/platforms.md); the event names the
  * platforms that refuse it.
  */
 import type { ProxyContext } from '../context.js';

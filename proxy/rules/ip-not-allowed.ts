@@ -1,5 +1,5 @@
 /**
- * `ip-not-allowed` (SPEC §4, §10 "IP classes"): domains cannot be IPs or localhost; the runtime
+ * `ip-not-allowed` (docs/rules.md, docs/rules.md "IP classes"): domains cannot be IPs or localhost; the runtime
  * only lets a game reach non-local IPs "within the same local area network". The rule looks at the
  * URL's host, never at what a name resolves to.
  */

@@ -1,5 +1,5 @@
 /**
- * Runs every rule hook in registry order (SPEC §3 step 4), and is the one place that decides what
+ * Runs every rule hook in registry order (docs/architecture.md step 4), and is the one place that decides what
  * a finding does: `decide()` is the only reader of the mode. In `enforce` mode the first error
  * finding answers the request and the rest do not run; in `report` mode every finding is recorded
  * and the request goes on. Synchronous unless a rule has to wait, so the common path allocates no
@@ -26,14 +26,14 @@ export type Phase = 'tunnel' | 'request' | 'response' | 'body' | 'timer' | 'host
 /** What decide() needs to know of the run and the exchange. */
 export interface Situation {
   mode: Mode;
-  /** The first configured platform: only its rules block (SPEC §12). */
+  /** The first configured platform: only its rules block (docs/platforms.md). */
   platform: PlatformName;
   /** Nothing of a response has reached the client yet, so the proxy can still answer. */
   answerable: boolean;
 }
 
 /**
- * What a finding does: its `action` as recorded (SPEC §6, §10 `action`, §12), and how the exchange
+ * What a finding does: its `action` as recorded (docs/rules.md, docs/rules.md `action`, docs/platforms.md), and how the exchange
  * is stopped: with the rule's answer (only while nothing was sent), cut, or not at all.
  */
 export interface Decision { action: Action; stop?: 'answer' | 'cut' }
@@ -59,7 +59,7 @@ export function decision(finding: Finding | HostFinding, phase: Phase, at: Situa
     case 'body': return NOTHING;
     case 'timer':
       if (!at.answerable) return { action: 'cut', stop: 'cut' };
-      // An interruption is a cut in the events, yet answered (503) while nothing was sent (SPEC §10).
+      // An interruption is a cut in the events, yet answered (503) while nothing was sent (docs/rules.md).
       return { action: 'interrupts' in finding && finding.interrupts ? 'cut' : 'blocked', stop: 'answer' };
   }
 }
@@ -203,8 +203,8 @@ export function raise(ctx: Pick<ProxyContext, 'config'>, ex: Exchange, finding: 
 }
 
 /**
- * The answer to an exchange a finding stopped, instead of the upstream's: the rule's (SPEC §10);
- * for a CORS preflight, 204 allowing what the page asked (SPEC §6), so that its real request goes
+ * The answer to an exchange a finding stopped, instead of the upstream's: the rule's (docs/rules.md);
+ * for a CORS preflight, 204 allowing what the page asked (docs/rules.md), so that its real request goes
  * out and gets the proxy's readable answer. The finding has been recorded.
  */
 export function answerFinding(ex: Exchange, finding: Finding | HostFinding): void {

@@ -1,5 +1,5 @@
 /**
- * `port-not-allowed` (SPEC §12): the URL's port breaks a platform's port rule. *any* (TCSAS, Douyin
+ * `port-not-allowed` (docs/platforms.md): the URL's port breaks a platform's port rule. *any* (TCSAS, Douyin
  * mini game, TapTap): every port of a listed host; *exact* (WeChat, QQ, Douyin mini program): a
  * domain listed without a port allows no explicit port, not even `:443`, and one listed with a port
  * allows only that port; *none* (Baidu): no explicit port. An explicit port is one the client wrote

@@ -1,5 +1,5 @@
 /**
- * `referer-mismatch` (SPEC §4, §10 "Referer", §12): the runtime's Referer "cannot be set" and is
+ * `referer-mismatch` (docs/rules.md, docs/rules.md "Referer", docs/platforms.md): the runtime's Referer "cannot be set" and is
  * fixed per platform (TCSAS `https://appservice.wx.com/{appid}/{version}/page-frame.html`, WeChat
  * `https://servicewechat.com/…`, Douyin's query form…): the first platform's is the one. `rewrite` sends the upstream the
  * fixed value whatever the client sent (as the device would, WebSocket upgrades included); `check`
@@ -13,9 +13,9 @@ const SHOWN = 200;
 export function refererMismatch(ctx: Pick<ProxyContext, 'config'>): Rule {
   const fixed = ctx.config.refererValue;
   const rewrite = ctx.config.referer === 'rewrite';
-  // TapTap's Referer is not documented: neither rewritten nor checked (SPEC §12).
+  // TapTap's Referer is not documented: neither rewritten nor checked (docs/platforms.md).
   if (fixed === null) return { ids: ['referer-mismatch'] };
-  // Judged against the first platform's Referer alone (SPEC §12): the one the upstream gets.
+  // Judged against the first platform's Referer alone (docs/platforms.md): the one the upstream gets.
   const judge = [ctx.config.platformNames[0]!];
   return {
     ids: ['referer-mismatch'],

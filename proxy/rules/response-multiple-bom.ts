@@ -1,5 +1,5 @@
 /**
- * `response-multiple-bom` (SPEC §4, warning): "The mini game will automatically filter out the BOM
+ * `response-multiple-bom` (docs/rules.md, warning): "The mini game will automatically filter out the BOM
  * header (only one BOM header is filtered)": a body that starts with two leaves one in the data.
  * Only the first bytes are looked at; the data handed to the game (request, uploadFile) counts.
  */

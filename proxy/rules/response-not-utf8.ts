@@ -1,5 +1,5 @@
 /**
- * `response-not-utf8` (SPEC §4, warning): "It is recommended that server return values use UTF-8
+ * `response-not-utf8` (docs/rules.md, warning): "It is recommended that server return values use UTF-8
  * encoding. For non-UTF-8 encoding, the mini game will attempt to convert, but conversion may
  * fail." A textual response that declares another charset is flagged at its head; one that does
  * not is checked as it streams (decoded when content-encoded). downloadFile saves bytes to a file

@@ -1,5 +1,5 @@
 /**
- * `timeout` (SPEC §4, §10 "Timeouts"): per API from the config, else game.json's `networkTimeout`,
+ * `timeout` (docs/rules.md, docs/rules.md "Timeouts"): per API from the config, else game.json's `networkTimeout`,
  * else 60000, capped at 60000. HTTP: from the request head to the response's last byte; socket:
  * the handshake. 504 when nothing was sent yet, else the connection is cut (pipeline.raise).
  *

@@ -1,5 +1,5 @@
 /**
- * The inline TLS audit (SPEC §5, §10): before the first request to an https/wss host:port goes
+ * The inline TLS audit (docs/tls-audit.md, docs/rules.md): before the first request to an https/wss host:port goes
  * upstream, the upstream's TLS and certificate are audited once (certs/audit) and every finding
  * becomes one per-host violation event for the run (`rule severity host port action message
  * time`, no request fields). In `enforce` mode an error finding answers every request to that
@@ -25,7 +25,7 @@ const ROOTS_WARM_DELAY_MS = 300;
 export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>, settle: (outcome: AuditOutcome) => void): Rule {
   const trust = new TrustStore(ctx.config.extraCas);
   // Node's roots are parsed once (~20 ms): off the first request's path, and out of the first
-  // moments after start, when the first CONNECTs come (issue 8: start → first CONNECT answered).
+  // moments after start, when the first CONNECTs come.
   setTimeout(() => trust.warm(), ROOTS_WARM_DELAY_MS).unref();
   const deps = { trust, route: (host: string, port: number) => ({ ...ctx.upstream.connectOptions(host, port), tunnel: ctx.upstream.tunnel(host, port) }) };
   const cache = new AuditCache();

@@ -1,5 +1,5 @@
 /**
- * The rule interface (STYLE: mitmproxy's addons, http-proxy's passes): small, uniform, able to
+ * The rule interface (after mitmproxy's addons and http-proxy's passes): small, uniform, able to
  * short-circuit. A rule returns findings as data; `pipeline.ts` runs every hook and its one
  * `decide()` turns a finding and the mode into what happens. No rule reads the mode.
  */
@@ -25,26 +25,26 @@ export interface Finding {
    * the pipeline records the finding then, with those fields.
    */
   hold?: (leave: (fields: QueueFields) => void) => Promise<void>;
-  /** Fields the event carries besides §6's: the holders of a full cap (`inFlight`), a queued call's `queuedMs` and `outcome`. */
+  /** Fields the event carries besides docs/rules.md's: the holders of a full cap (`inFlight`), a queued call's `queuedMs` and `outcome`. */
   queue?: Partial<QueueFields>;
   /**
-   * The runtime interrupts the call rather than refusing it (background, SPEC §10): raised by a
+   * The runtime interrupts the call rather than refusing it (background, docs/rules.md): raised by a
    * timer, its action is `cut` even where the proxy still answers because nothing was sent yet.
    */
   interrupts?: true;
   /** Where the exchange goes on anyway (`reported`): what the rule must then do (take the slot it found full). */
   admit?: () => void;
   /**
-   * The platforms whose rules it breaks, in the config's order (SPEC §12); every configured one
+   * The platforms whose rules it breaks, in the config's order (docs/platforms.md); every configured one
    * when absent. One that only later platforms have never blocks: it is `reported`.
    */
   platforms?: readonly PlatformName[];
-  /** The errMsg reason when the first platform words it otherwise than SPEC §10 (Douyin's `app in background`). */
+  /** The errMsg reason when the first platform words it otherwise than docs/rules.md (Douyin's `app in background`). */
   reason?: string;
 }
 
 /**
- * A finding about an upstream host:port rather than one request (the TLS audit, SPEC §5): the
+ * A finding about an upstream host:port rather than one request (the TLS audit, docs/tls-audit.md): the
  * pipeline records it once, as a per-host event, and an error one answers every request to that
  * host without an event per request.
  */

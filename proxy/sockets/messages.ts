@@ -1,5 +1,5 @@
 /**
- * The WebSocket messages kept per socket (SPEC §8), bounded twice: a ring of the newest
+ * The WebSocket messages kept per socket (docs/dashboard.md), bounded twice: a ring of the newest
  * MAX_MESSAGES_PER_SOCKET per socket, and at most MAX_MESSAGES_TOTAL messages holding
  * MAX_KEPT_BYTES of shown payload across all sockets (the oldest go first, whichever socket they
  * belong to). Counts per socket (messages and payload bytes each way) stay exact for the report.

@@ -1,5 +1,5 @@
 /**
- * Watches the WebSocket messages of one socket as they pass (SPEC §8), without changing a byte:
+ * Watches the WebSocket messages of one socket as they pass (docs/dashboard.md), without changing a byte:
  * one `ws` Receiver per direction parses frames, reassembles fragments and inflates
  * `permessage-deflate` (as the 101's Sec-WebSocket-Extensions negotiated it) for display only.
  * The forwarded chunks are never handed to the Receiver: it unmasks in place, so the client's
@@ -24,7 +24,7 @@ interface WsInternals {
 let wsModule: WsInternals | undefined;
 /**
  * `ws`, loaded when the first socket is observed (someone watches): most runs never parse a frame,
- * and loading it costs a start ~10 ms (issue 14: process start → first CONNECT answered ≤ 150 ms).
+ * and loading it costs a start ~10 ms.
  */
 const ws = (): WsInternals => (wsModule ??= createRequire(import.meta.url)('ws') as WsInternals);
 

@@ -44,7 +44,7 @@ export function clock(t: string | number): string {
 }
 export const size = (n: number) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
 
-// The SVG namespace, read from an <svg> the HTML parser made (the page names no URL, SPEC §10).
+// The SVG namespace, read from an <svg> the HTML parser made (the page names no URL, docs/rules.md).
 const SVG = document.getElementById('svg-ns')!.namespaceURI!;
 export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
   const e = document.createElementNS(SVG, tag) as SVGElementTagNameMap[K];

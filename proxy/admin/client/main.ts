@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * The dashboard's script (SPEC §8 `GET /`), run in the browser: this file and the ones it imports
+ * The dashboard's script (docs/dashboard.md `GET /`), run in the browser: this file and the ones it imports
  * (proxy/admin/client/). tsc type-checks them with the DOM types and the server's own types (the
  * shapes of `/api/stats`, `/api/config`, the violation events, exchanges and socket messages are
  * imported, types only, so nothing is emitted for them). `dashboard-page.ts` joins the compiled

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
  * The side panels: in flight per client against the caps, the Background control, the config
- * summary and the mode badge, the phones' QR codes, and the network conditions (SPEC §11: a
+ * summary and the mode badge, the phones' QR codes, and the network conditions (docs/network.md: a
  * preset or fault for all clients or one, every host or one).
  */
 import type { NetworkConfig, NetworkRule } from '../../../config/network.js';
@@ -103,7 +103,7 @@ export const phonesView: View = {
   },
 };
 
-// ---- Network conditions (SPEC §11).
+// ---- Network conditions (docs/network.md).
 
 /** A fault picked here gets these parameters; the API and the config take any others. */
 const FAULT_DEFAULTS: Record<string, Record<string, number>> = {

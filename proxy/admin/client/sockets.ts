@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * A socket's messages in its exchange's details (SPEC §8): the ones the proxy keeps, then each new
+ * A socket's messages in its exchange's details (docs/dashboard.md): the ones the proxy keeps, then each new
  * one live from the SSE stream while the details are open. Oldest first, as in DevTools; the list
  * follows the newest while it is scrolled to the end. Virtualised: only the rows in view are in
  * the DOM, so the page keeps up to MAX_MESSAGES (100,000) for the open socket at the cost of one

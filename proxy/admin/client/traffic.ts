@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /**
- * The traffic views (SPEC §8): the exchange list (virtualised: 10,000 rows cost one screen),
+ * The traffic views (docs/dashboard.md): the exchange list (virtualised: 10,000 rows cost one screen),
  * an exchange's details (for a socket, its live message list: sockets.ts), the timeline of each
  * API's calls in flight against its own cap with a marker per call that waited for a place
  * (`concurrency-queued`) or was refused (`concurrency-exceeded`), and

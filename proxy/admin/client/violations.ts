@@ -112,7 +112,7 @@ export const countsView: View = {
   },
 };
 
-// ---- Violations per platform (SPEC §12): a row per platform checked, the first decides.
+// ---- Violations per platform (docs/platforms.md): a row per platform checked, the first decides.
 
 export const platformsView: View = {
   stats: (s) => {

@@ -4,7 +4,7 @@
  * mapped address, keep the name for SNI, Host and certificate checks); strict verification against
  * Node's roots plus `extraCaFiles`; the relaxed and pinned connector for hosts the audit let through
  * (proxy/engine/upstream/pinned-tls.ts); connections opened ahead at tunnel open; and the guard that stops the
- * proxy from connecting to itself (SPEC §9).
+ * proxy from connecting to itself (docs/architecture.md).
  */
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 import { createRequire } from 'node:module';
@@ -23,8 +23,7 @@ import { connectVia } from './chain.js';
 let undici: typeof import('undici') | undefined;
 /**
  * undici, loaded by the first request or soon after the ready line (`warm`), whichever comes
- * first: loading it is a third of a start (~60 ms), and a CONNECT is answered without it (issue 14:
- * process start → first CONNECT answered ≤ 150 ms).
+ * first: loading it is a third of a start (~60 ms), and a CONNECT is answered without it.
  */
 const loadUndici = () => (undici ??= createRequire(import.meta.url)('undici') as typeof import('undici'));
 /** How long after the ready line undici is loaded if no request needed it sooner. */
@@ -190,7 +189,7 @@ export class Upstream {
       // undici speaks h2 on a connection whose ALPN says so (its `socket.alpnProtocol`), else HTTP/1.1.
       allowH2: h2,
       keepAliveTimeout: IDLE_UPSTREAM_SOCKET_MS,
-      // The rules' timeouts (SPEC §4 `timeout`) are the only clock on an exchange.
+      // The rules' timeouts (docs/rules.md `timeout`) are the only clock on an exchange.
       headersTimeout: 0,
       bodyTimeout: 0,
       maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
@@ -209,7 +208,7 @@ export class Upstream {
     const key = `${name}:${port}`;
     // A connection opened ahead is strict: a pinned route takes it only once its handshake has
     // passed (the pin stands in for strict checks); one still handshaking with a chain only the
-    // pinned path accepts would fail the request (the weak-signature hosts of SPEC §10). An
+    // pinned path accepts would fail the request (the weak-signature hosts of docs/rules.md). An
     // HTTP/1.1-only pool (WebSocket upgrades) takes it only when it did not negotiate h2.
     const taken = mode.kind === 'plain' ? undefined : this.takeAhead(key, mode.kind === 'strict' && h2, h2);
     if (taken) { handOver(taken.socket, taken.ready, callback); return; }
