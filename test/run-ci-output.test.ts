@@ -81,7 +81,7 @@ describe('mgproxy run: output for a CI log', () => {
   it('renders the other log lines as human lines too (--log-level info: one per exchange)', async () => {
     const r = await mgproxyRun(w, ['--log-level', 'info'], [node, REQUESTS, 'https://cdn.example.test/bytes/10']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^mgproxy: info exchange GET https:\/\/cdn\.example\.test\/bytes\/10 200 completed [\d.]+ ms \(id=\S+ client=127\.0\.0\.1 api=downloadFile bytesIn=0 bytesOut=10\)$/m);
+    assert.match(r.stderr, /^mgproxy: info exchange GET https:\/\/cdn\.example\.test\/bytes\/10 200 completed [\d.]+ ms \(id=\S+ client=127\.0\.0\.1 api=downloadFile bytesIn=0 bytesOut=10 protocol=http\/1\.1 upstreamAlpn=http\/1\.1\)$/m);
     for (const l of lines(r.stderr)) assert.doesNotMatch(l, /"msg":/, r.stderr);
   });
 
