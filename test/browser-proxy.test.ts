@@ -7,12 +7,10 @@
  * WebSocket to a wss echo host gets its frames back.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { type Browser, findChromium, launchBrowser } from './helpers/browser.js';
+import { type Browser, findChromium, homeTrusting, launchBrowser } from './helpers/browser.js';
 import { ensureDebianTool } from './helpers/debian.js';
 import { baseConfig, HOSTS } from './helpers/fixture.js';
 import { TestPki } from './helpers/pki.js';
@@ -26,18 +24,6 @@ const API_BYTES = 300_000;
 const chromium = findChromium();
 const certutil = ensureDebianTool('certutil', 'libnss3-tools');
 const skip = 'skip' in chromium ? chromium.skip : 'skip' in certutil ? certutil.skip : undefined;
-
-/** A HOME whose NSS db (the one Chromium on Linux reads) trusts `caFile` for TLS servers. */
-function homeTrusting(certutilPath: string, caFile: string): string {
-  const home = tempDir('mgproxy-home-');
-  const db = path.join(home, '.pki', 'nssdb');
-  fs.mkdirSync(db, { recursive: true });
-  for (const args of [['-N', '-d', `sql:${db}`, '--empty-password'], ['-A', '-t', 'C,,', '-n', 'mgproxy', '-i', caFile, '-d', `sql:${db}`]]) {
-    const r = spawnSync(certutilPath, args, { encoding: 'utf8', timeout: 30_000 });
-    assert.equal(r.status, 0, `certutil ${args.join(' ')}: ${r.stderr}`);
-  }
-  return home;
-}
 
 describe('Chromium through the proxy, trusting the mgproxy CA', { skip }, () => {
   let pki: TestPki;

@@ -6,17 +6,15 @@
  * goes over HTTP/1.1 and echoes.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { type Browser, findChromium, launchBrowser } from './helpers/browser.js';
+import { type Browser, findChromium, homeTrusting, launchBrowser } from './helpers/browser.js';
 import { ensureDebianTool } from './helpers/debian.js';
 import { baseConfig } from './helpers/fixture.js';
 import { startH2Origin, type H2Origin } from './helpers/h2-origin.js';
 import { TestPki } from './helpers/pki.js';
-import { startProxy, tempDir, type ProxyProcess } from './helpers/proxy.js';
+import { startProxy, type ProxyProcess } from './helpers/proxy.js';
 import { patternSha256, startUpstream, type Upstream } from './helpers/upstreams.js';
 
 const H2_HOST = 'h2.example.test';
@@ -26,17 +24,6 @@ const BYTES = 300_000;
 const chromium = findChromium();
 const certutil = ensureDebianTool('certutil', 'libnss3-tools');
 const skip = 'skip' in chromium ? chromium.skip : 'skip' in certutil ? certutil.skip : undefined;
-
-function homeTrusting(certutilPath: string, caFile: string): string {
-  const home = tempDir('mgproxy-home-');
-  const db = path.join(home, '.pki', 'nssdb');
-  fs.mkdirSync(db, { recursive: true });
-  for (const args of [['-N', '-d', `sql:${db}`, '--empty-password'], ['-A', '-t', 'C,,', '-n', 'mgproxy', '-i', caFile, '-d', `sql:${db}`]]) {
-    const r = spawnSync(certutilPath, args, { encoding: 'utf8', timeout: 30_000 });
-    assert.equal(r.status, 0, `certutil ${args.join(' ')}: ${r.stderr}`);
-  }
-  return home;
-}
 
 describe('Chromium through the proxy over HTTP/2', { skip }, () => {
   let pki: TestPki;

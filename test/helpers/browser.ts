@@ -3,6 +3,7 @@
  * can be), driven headless by playwright-core, which downloads no browser of its own. A fresh
  * profile per launch; every request, page error and console error the pages make is recorded.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -79,4 +80,16 @@ export async function openDashboard(executablePath: string, adminUrl: string): P
   await page.goto(`${adminUrl}/`, { waitUntil: 'load' });
   await page.locator('#live.on').waitFor({ timeout: 15_000 });
   return { browser, page };
+}
+
+/** A HOME whose NSS db (the one Chromium on Linux reads) trusts `caFile` for TLS servers. */
+export function homeTrusting(certutilPath: string, caFile: string): string {
+  const home = tempDir('mgproxy-home-');
+  const db = path.join(home, '.pki', 'nssdb');
+  fs.mkdirSync(db, { recursive: true });
+  for (const args of [['-N', '-d', `sql:${db}`, '--empty-password'], ['-A', '-t', 'C,,', '-n', 'mgproxy', '-i', caFile, '-d', `sql:${db}`]]) {
+    const r = spawnSync(certutilPath, args, { encoding: 'utf8', timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`certutil ${args.join(' ')}: ${r.stderr}`);
+  }
+  return home;
 }
