@@ -3,6 +3,7 @@
  * the request headers the upstream gets, and the exchange's handle on aborting the dispatch.
  */
 import type { Exchange } from '../flow/exchange.js';
+import type { Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ProxyContext } from '../context.js';
 import { requestHeaders } from './headers.js';
@@ -71,4 +72,25 @@ export abstract class DispatchRelay {
   protected ignored(controller: Dispatcher.DispatchController | undefined): boolean {
     return this.done || controller?.aborted === true;
   }
+
+  /** Backpressure: the dispatch pauses while `sink` is full (the handlers' data callbacks) and resumes on its 'drain'. */
+  protected followDrain(controller: Dispatcher.DispatchController, sink: Writable): void {
+    const onDrain = () => controller.resume();
+    sink.on('drain', onDrain);
+    this.unfollow = () => sink.off('drain', onDrain);
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.ignored(controller)) return;
+    this.stop();
+    this.host.onError(this.ex, err as NodeJS.ErrnoException);
+  }
+
+  /** Ends this dispatch for the exchange and stops listening for 'drain'. */
+  protected stop(): void {
+    this.done = true;
+    this.unfollow?.();
+  }
+
+  private unfollow?: () => void;
 }

@@ -80,8 +80,6 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
   private observers?: BodyTap;
   /** Where the body goes: the response itself, or the network shaper in front of it (docs/network.md). */
   private sink?: Writable;
-  /** Resumes the dispatch once the sink has room again; listening on the sink while the body flows. */
-  private onDrain?: () => void;
 
   constructor(host: RelayHost, ex: Exchange, private readonly writer: ResponseWriter) {
     super(host, ex);
@@ -114,8 +112,7 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     ex.moveTo('answered');
     this.observers = bodyObservers(ctx, ex);
     this.sink = ex.network ? responseSink(ex, writer) : writer.body;
-    this.onDrain = () => controller.resume();
-    this.sink.on('drain', this.onDrain);
+    this.followDrain(controller, this.sink);
   }
 
   /** The one place a response chunk passes (upstream → client): counted, observed, tapped, written. */
@@ -138,16 +135,6 @@ class ResponseRelay extends DispatchRelay implements Dispatcher.DispatchHandler 
     (this.sink ?? this.writer.body).end();
   }
 
-  onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
-    if (this.ignored(controller)) return;
-    this.stop();
-    this.host.onError(this.ex, err as NodeJS.ErrnoException);
-  }
-
-  private stop(): void {
-    this.done = true;
-    if (this.onDrain) this.sink!.off('drain', this.onDrain);
-  }
 }
 
 export class Forwarder implements RelayHost {

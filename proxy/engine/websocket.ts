@@ -52,8 +52,6 @@ export function relay(from: Duplex, to: Duplex, count: (chunk: Buffer) => void):
 
 /** undici's Dispatcher handler for one upgrade. */
 class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
-  private onDrain?: () => void;
-
   constructor(host: RelayHost, ex: Exchange, private readonly client: Duplex, private readonly head: Buffer) {
     super(host, ex);
   }
@@ -103,8 +101,7 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
     fields.push('connection', 'close');
     client.write(rawHead(statusCode, statusMessage, fields));
     ex.moveTo('answered');
-    this.onDrain = () => controller.resume();
-    client.on('drain', this.onDrain);
+    this.followDrain(controller, client);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -120,16 +117,6 @@ class UpgradeRelay extends DispatchRelay implements Dispatcher.DispatchHandler {
     this.client.end();
   }
 
-  onResponseError(controller: Dispatcher.DispatchController | undefined, err: Error): void {
-    if (this.ignored(controller)) return;
-    this.stop();
-    this.host.onError(this.ex, err as NodeJS.ErrnoException);
-  }
-
-  private stop(): void {
-    this.done = true;
-    if (this.onDrain) this.client.off('drain', this.onDrain);
-  }
 }
 
 /** Dispatches the upgrade of an admitted `connectSocket` exchange on `dispatcher`. */
