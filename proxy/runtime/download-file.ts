@@ -11,6 +11,7 @@ import { Listeners, Settle } from './callbacks.js';
 import { type Core, outgoingHeaders } from './core.js';
 import { runHttp } from './http-call.js';
 import type { DownloadFileOptions, DownloadFileSuccess, DownloadProgress, DownloadTask, FailResult, HeadersReceived } from './types.js';
+import { badUrlFailure, callUrl } from './errors.js';
 
 let tempDir: string | undefined;
 /** One folder per process for the temporary files (the device's `wxfile://tmp_…`). */
@@ -32,10 +33,9 @@ export function downloadFile(core: Core, options: DownloadFileOptions): Download
   const onProgress = new Listeners<DownloadProgress>();
   let url: URL;
   try {
-    url = new URL(String(o.url));
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('request protocol must be http or https');
+    url = callUrl(o.url);
   } catch (err) {
-    settle.fail({ errMsg: `downloadFile:fail ${err instanceof TypeError ? 'invalid url' : (err as Error).message}`, errno: 600009 });
+    settle.fail(badUrlFailure('downloadFile', err));
     return { abort() {}, onProgressUpdate() {}, offProgressUpdate() {}, onHeadersReceived() {}, offHeadersReceived() {} };
   }
   const target = o.filePath !== undefined ? path.resolve(String(o.filePath)) : newTempFile(url);

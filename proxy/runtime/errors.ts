@@ -95,3 +95,23 @@ export function failureOfAnswer(api: ApiName, headers: Record<string, string | s
   if (error === 'loop') return failure(api, 'url not in domain list');
   return transportFailure(api, reason || 'ECONNRESET', device);
 }
+
+/** errno of a call whose URL the runtime refuses before sending anything (invalid url, wrong scheme). */
+const ERRNO_BAD_URL = 600009;
+
+/**
+ * The call's URL, parsed and its scheme checked as the runtime does before any request: throws
+ * `Error` with the runtime's text for a wrong scheme, `TypeError` for a string that is no URL.
+ */
+export function callUrl(raw: unknown, socket = false): URL {
+  const url = new URL(String(raw));
+  if (socket ? url.protocol !== 'wss:' && url.protocol !== 'ws:' : url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new Error(socket ? 'url scheme must be wss or ws' : 'request protocol must be http or https');
+  }
+  return url;
+}
+
+/** The `fail` result of a call whose URL `callUrl` refused. */
+export function badUrlFailure(api: ApiName, err: unknown): FailResult {
+  return { errMsg: `${api}:fail ${err instanceof TypeError ? 'invalid url' : (err as Error).message}`, errno: ERRNO_BAD_URL };
+}

@@ -6,6 +6,7 @@ import { Settle, Listeners } from './callbacks.js';
 import { type Core, outgoingHeaders } from './core.js';
 import { runHttp } from './http-call.js';
 import type { ChunkReceived, HeadersReceived, RequestOptions, RequestSuccess, RequestTask } from './types.js';
+import { badUrlFailure, callUrl } from './errors.js';
 
 const hasContentType = (h: Record<string, unknown> | undefined, pattern: RegExp) =>
   Object.entries(h ?? {}).some(([k, v]) => k.toLowerCase() === 'content-type' && pattern.test(String(v)));
@@ -68,11 +69,10 @@ export function request(core: Core, options: RequestOptions): RequestTask {
   let url: URL;
   let body: string | Buffer | null;
   try {
-    url = new URL(String(o.url));
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('request protocol must be http or https');
+    url = callUrl(o.url);
     ({ url, body } = serialise(method, url, o.data, o.header));
   } catch (err) {
-    settle.fail({ errMsg: `request:fail ${err instanceof TypeError ? 'invalid url' : (err as Error).message}`, errno: 600009 });
+    settle.fail(badUrlFailure('request', err));
     return { abort() {}, onHeadersReceived() {}, offHeadersReceived() {}, onChunkReceived() {}, offChunkReceived() {} };
   }
   const chunks: Buffer[] = [];

@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { Listeners, Settle } from './callbacks.js';
 import { type Core, headerObject, outgoingHeaders, timeoutFor } from './core.js';
-import { failure, failureOfAnswer, failureOfError } from './errors.js';
+import { badUrlFailure, callUrl, failure, failureOfAnswer, failureOfError } from './errors.js';
 import { emptyProfile } from './http-call.js';
 import type { Settings } from './settings.js';
 import { tunnelConnector } from './tunnel.js';
@@ -73,11 +73,10 @@ export function connectSocket(core: Core, options: ConnectSocketOptions): Socket
   let url: URL | undefined;
   let host = '';
   try {
-    url = new URL(String(o.url));
-    if (url.protocol !== 'wss:' && url.protocol !== 'ws:') throw new Error('url scheme must be wss or ws');
+    url = callUrl(o.url, true);
     host = url.host;
   } catch (err) {
-    new Settle<ConnectSocketSuccess>(o).fail({ errMsg: `connectSocket:fail ${err instanceof TypeError ? 'invalid url' : (err as Error).message}`, errno: 600009 });
+    new Settle<ConnectSocketSuccess>(o).fail(badUrlFailure('connectSocket', err));
     state = 'closed';
   }
   if (url) {

@@ -11,6 +11,7 @@ import { Listeners, Settle } from './callbacks.js';
 import { type Core, outgoingHeaders } from './core.js';
 import { runHttp } from './http-call.js';
 import type { HeadersReceived, UploadFileOptions, UploadFileSuccess, UploadProgress, UploadTask } from './types.js';
+import { badUrlFailure, callUrl } from './errors.js';
 
 /** A few types by extension, for the file part; anything else is application/octet-stream. */
 const TYPES: Readonly<Record<string, string>> = {
@@ -34,10 +35,9 @@ export function uploadFile(core: Core, options: UploadFileOptions): UploadTask {
   let url: URL;
   let size: number;
   try {
-    url = new URL(String(o.url));
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('request protocol must be http or https');
+    url = callUrl(o.url);
   } catch (err) {
-    settle.fail({ errMsg: `uploadFile:fail ${err instanceof TypeError ? 'invalid url' : (err as Error).message}`, errno: 600009 });
+    settle.fail(badUrlFailure('uploadFile', err));
     return none;
   }
   try {
