@@ -6,19 +6,21 @@
  * (proxy/engine/upstream/pinned-tls.ts); connections opened ahead at tunnel open; and the guard that stops the
  * proxy from connecting to itself (docs/architecture.md).
  */
-import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import os from 'node:os';
 import tls from 'node:tls';
 import type { Pool } from 'undici';
 import type { RuntimeConfig } from '../../../config/load.js';
-import { formatHost, isLoopbackIp, normalizeIp } from '../../../config/net-address.js';
+import { formatHost } from '../../../config/net-address.js';
 import { type Handshake, handshakeOf } from '../../../certs/audit/probe.js';
 import { connectPinned } from './pinned-tls.js';
 import { OriginAlpn } from './origin-alpn.js';
 import { bypassesProxy, type UpstreamProxy } from '../../../config/upstream-proxy.js';
 import { connectVia } from './chain.js';
+import { LoopError, LoopGuard } from './loop-guard.js';
+import { type ConnectCallback, CONNECT_TIMEOUT_MS, ConnectTimeoutError, handOver, settleConnect } from './settle-connect.js';
+
+export { LoopError };
 
 let undici: typeof import('undici') | undefined;
 /**
@@ -29,20 +31,6 @@ const loadUndici = () => (undici ??= createRequire(import.meta.url)('undici') as
 /** How long after the ready line undici is loaded if no request needed it sooner. */
 const UNDICI_WARM_DELAY_MS = 300;
 
-export class LoopError extends Error {
-  readonly code = 'ELOOP_MGPROXY';
-  constructor(host: string, port: number) {
-    super(`${host}:${port} is mgproxy itself; refusing to forward to it`);
-  }
-}
-
-/** Raised when an upstream does not accept a connection in time: reported as unreachable. */
-class ConnectTimeoutError extends Error {
-  readonly code = 'ETIMEDOUT';
-}
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-type ConnectCallback = (err: Error | null, socket: net.Socket | null) => void;
 
 /** A response head may be large (cookies, CSPs); undici's default of 16 KiB would refuse it. */
 export const MAX_RESPONSE_HEADER_BYTES = 256 * 1024;
@@ -51,8 +39,6 @@ export const MAX_RESPONSE_HEADER_BYTES = 256 * 1024;
  * request never goes out on a socket the server is closing (undici also honours `Keep-Alive: timeout`).
  */
 const IDLE_UPSTREAM_SOCKET_MS = 4000;
-/** A TCP connect plus TLS handshake that takes longer is an unreachable upstream (502). */
-const CONNECT_TIMEOUT_MS = 10_000;
 /** Connections per route, as Node's agent allowed per host before. */
 const CONNECTIONS_PER_ROUTE = 256;
 /** Routes kept; past this the least recently created pool is closed (its requests still finish). */
@@ -106,9 +92,6 @@ function holdAhead(ahead: Map<string, Ahead>, key: string, entry: Ahead): () => 
 }
 
 export class Upstream {
-  /** The proxy's own ports (proxy and admin), filled in once they listen. */
-  readonly ownPorts = new Set<number>();
-  private readonly localAddresses: Set<string>;
   /** `name:port` → SHA-256 fingerprint of the leaf the TLS audit checked (proxy/rules/tls-audit.ts). */
   private readonly pins = new Map<string, string>();
   private readonly pools = new Map<string, Pool>();
@@ -123,11 +106,16 @@ export class Upstream {
   /** `name:port` → the ALPN its last connection offering h2 negotiated (`h2` or `http/1.1`). */
   private readonly alpnKnown = new Map<string, string>();
 
-  constructor(private readonly config: RuntimeConfig) {
-    this.localAddresses = new Set(['0.0.0.0', '::']);
-    for (const list of Object.values(os.networkInterfaces())) {
-      for (const a of list ?? []) this.localAddresses.add(normalizeIp(a.address));
-    }
+  /** The proxy's own addresses and ports, which no upstream connection may reach. */
+  private readonly loop = new LoopGuard();
+  /** The proxy's own ports (proxy and admin), filled in once they listen. */
+  readonly ownPorts = this.loop.ownPorts;
+
+  constructor(private readonly config: RuntimeConfig) {}
+
+  /** The loop error for a route to an IP literal; names are checked when they resolve. */
+  loopCheck(route: { host: string; port: number }): LoopError | undefined {
+    return this.loop.check(route);
   }
 
   private trustContext?: tls.SecureContext;
@@ -377,34 +365,10 @@ export class Upstream {
     return entry.socket.destroyed ? undefined : entry;
   }
 
-  /** True when `address:port` is one of the proxy's own listening sockets. */
-  isSelf(address: string, port: number): boolean {
-    if (!this.ownPorts.has(port)) return false;
-    const ip = normalizeIp(address);
-    return isLoopbackIp(ip) || this.localAddresses.has(ip);
-  }
-
-  /** The loop error for a route to an IP literal; names are checked when they resolve. */
-  loopCheck(route: { host: string; port: number }): LoopError | undefined {
-    return net.isIP(route.host) && this.isSelf(route.host, route.port) ? new LoopError(route.host, route.port) : undefined;
-  }
-
-  /** dns.lookup, refusing addresses that are the proxy itself. Handles `all: true` (Node 20's autoSelectFamily). */
-  guardedLookup(port: number) {
-    return (hostname: string, options: LookupOptions, callback: LookupCallback): void => {
-      dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-        if (err) { callback(err, ''); return; }
-        if (addresses.some((a) => this.isSelf(a.address, port))) { callback(new LoopError(hostname, port), ''); return; }
-        if (options.all) callback(null, addresses);
-        else callback(null, addresses[0]!.address, addresses[0]!.family);
-      });
-    };
-  }
-
   /** Options shared by every connection to `name:port`, TLS or not. */
   connectOptions(name: string, port: number) {
     const to = this.route(name, port);
-    return { host: to.host, port: to.port, lookup: this.guardedLookup(to.port) };
+    return { host: to.host, port: to.port, lookup: this.loop.lookup(to.port) };
   }
 
   /** A raw TCP connection to `name:port` (passthrough tunnels). */
@@ -423,27 +387,4 @@ export class Upstream {
     this.pools.clear();
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
-}
-
-/** Calls back once `socket` is connected (`event`), or with its error or a timeout; never twice. */
-function settleConnect(socket: net.Socket, event: 'connect' | 'secureConnect', callback: ConnectCallback): void {
-  const timer = setTimeout(() => socket.destroy(new ConnectTimeoutError(`no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
-  const onError = (err: Error) => {
-    clearTimeout(timer);
-    socket.off(event, onReady);
-    callback(err, null);
-  };
-  const onReady = () => {
-    clearTimeout(timer);
-    socket.off('error', onError);
-    callback(null, socket);
-  };
-  socket.once('error', onError);
-  socket.once(event, onReady);
-}
-
-/** A connection opened ahead: handed at once when its handshake is done, else when it is. */
-function handOver(socket: tls.TLSSocket, ready: boolean, callback: ConnectCallback): void {
-  if (ready) process.nextTick(callback, null, socket);
-  else settleConnect(socket, 'secureConnect', callback);
 }
