@@ -54,4 +54,6 @@ outer.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (outer.address() as AddressInfo).port })}\n`);
 });
 process.stdin.on('end', () => process.exit(0));
+// An exit, not a kill, on SIGTERM: `node --cpu-prof` writes its profile at exit.
+process.on('SIGTERM', () => process.exit(0));
 process.stdin.resume();

@@ -75,8 +75,8 @@ async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise
 export interface UpstreamProcess { pid: number; port: number; stop(): Promise<void> }
 
 /** A Node script of the bench's that prints {"port": N} when listening, started with one argument; pinned when asked. */
-async function startPortProcess(script: string, arg: string, what: string, pin?: string): Promise<UpstreamProcess> {
-  const cmd = [...(pin === undefined ? [] : ['taskset', '-c', pin]), process.execPath, script, arg];
+async function startPortProcess(script: string, arg: string, what: string, pin?: string, nodeFlags: string[] = []): Promise<UpstreamProcess> {
+  const cmd = [...(pin === undefined ? [] : ['taskset', '-c', pin]), process.execPath, ...nodeFlags, script, arg];
   const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   track(child);
   const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -98,9 +98,13 @@ export function startUpstreamProcess(certFile: string): Promise<UpstreamProcess>
   return startPortProcess(UPSTREAM, certFile, 'the upstream');
 }
 
-/** The engine floor (bench/floor-proxy.ts), on the proxy's core; `file` holds {cert, key, upstreamPort}. */
-export function startFloorProcess(file: string, pinning?: Pinning): Promise<UpstreamProcess> {
-  return startPortProcess(FLOOR, file, 'the floor proxy', pinning?.proxy);
+/**
+ * The engine floor (bench/floor-proxy.ts), on the proxy's core; `file` holds {cert, key, upstreamPort}.
+ * With `cpuProfDir`, under `node --cpu-prof` too, so that its profile sits beside mgproxy's of the same run.
+ */
+export function startFloorProcess(file: string, pinning?: Pinning, cpuProfDir?: string): Promise<UpstreamProcess> {
+  const flags = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', 'floor.cpuprofile'] : [];
+  return startPortProcess(FLOOR, file, 'the floor proxy', pinning?.proxy, flags);
 }
 
 export interface ProxyProcess {

@@ -68,12 +68,20 @@ const sides = [['direct', direct], ['proxy', viaProxy]] as const;
 // The engine floor (bench/floor-proxy.ts): TLS both sides and undici, nothing of mgproxy's own.
 const floorFile = path.join(world.dir, 'floor.json');
 fs.writeFileSync(floorFile, JSON.stringify({ cert: world.certPem, key: world.keyPem, upstreamPort: nginx.port }));
-const floor = only.has('floor') ? await startFloorProcess(floorFile, pinning) : undefined;
+const floor = only.has('floor') ? await startFloorProcess(floorFile, pinning, cpuProfDir) : undefined;
 const viaFloor: Route | undefined = floor && { upstreamPort: nginx.port, hostPorts, proxyPort: floor.port, ca: world.pki.root.certPem };
 say(`mgproxy pid ${proxy.pid}; upstreams: nginx pid ${nginx.pid} (HTTP), Node pid ${upstream.pid} (WebSocket echo)`);
 say(pinning ? `pinned with taskset: mgproxy on core ${pinning.proxy}; load generator and upstream on core ${pinning.load}` : 'not pinned (no taskset or fewer than 2 cores)');
 
 try {
+  if (!args.quick && (only.has('small') || only.has('floor') || only.has('h2small'))) {
+    // Not counted: each proxy's first seconds pay its JIT warm-up, its first leaf and its start's
+    // leftovers in the collector, which the first round's c=10 row alone would carry.
+    say('warm-up (not counted): 3 s of small GETs through each proxy');
+    for (const route of [viaProxy, viaFloor]) {
+      if (route) await within(60_000, 'warm-up', runLoad(route, { host: HOSTS.api, path: '/small', headers: HEADERS, connections: 10, warmupMs: 0, durationMs: 3000 }));
+    }
+  }
   for (let round = 0; round < s.rounds; round++) {
     say(`round ${round + 1} of ${s.rounds}`);
     if (only.has('small') || only.has('floor')) {
