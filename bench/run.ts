@@ -5,7 +5,8 @@
  *   --quick        one tiny round of each workload (the smoke test's run)
  *   --rounds N     rounds of the rate workloads (default 3)
  *   --json FILE    writes every raw number
- *   --only A,B     only these workloads: small,h2small,floor,newhost,bulk,wss,wss-observed,idle,h2idle,mint,startup,network
+ *   --only A,B     only these workloads: small,h2small,floor,newhost,bulk,wss,wss-observed,idle,h2idle,mint,startup,network,others
+ *                  (`others`, bench/others.ts, installs the other proxies: with --quick, only when named)
  *   --cpu-prof DIR runs the shared proxy under `node --cpu-prof` and summarises its profile
  *   --no-pin       do not pin with taskset
  *   --cli PATH     runs another build's dist/proxy/cli.js (a before/after in one harness; an older
@@ -26,8 +27,9 @@ import { whileDashboardListens } from './ws-observed.js';
 import { download, firstByteTimes, handshakeEach, openMany, upload, within, wsEcho } from './workloads.js';
 import { benchNetwork, networkDownloadSizes } from './network.js';
 import { startNginx } from './nginx.js';
+import { benchOthers, othersFigures, othersNotes } from './others.js';
 
-const WORKLOADS = ['small', 'h2small', 'floor', 'newhost', 'bulk', 'wss', 'wss-observed', 'idle', 'h2idle', 'mint', 'startup', 'network'] as const;
+const WORKLOADS = ['small', 'h2small', 'floor', 'newhost', 'bulk', 'wss', 'wss-observed', 'idle', 'h2idle', 'mint', 'startup', 'network', 'others'] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 const { values: args } = parseArgs({
@@ -41,7 +43,7 @@ const { values: args } = parseArgs({
     cli: { type: 'string' },
   },
 });
-const only = new Set((args.only?.split(',') ?? WORKLOADS) as Workload[]);
+const only = new Set((args.only?.split(',') ?? WORKLOADS.filter((w) => !(args.quick && w === 'others'))) as Workload[]);
 for (const w of only) if (!WORKLOADS.includes(w)) throw new Error(`--only: unknown workload ${w}; known: ${WORKLOADS.join(',')}`);
 const s = sizes(args.quick, args.rounds ? Number(args.rounds) : undefined);
 const cli = args.cli ? path.resolve(args.cli) : undefined;
@@ -253,6 +255,9 @@ if (only.has('startup')) {
   }
   say(`  start → first CONNECT answered: ${raw['startup-ms']!.proxy.map((x) => x.toFixed(0)).join(', ')} ms (node alone: ${raw['startup-ms']!.direct.map((x) => x.toFixed(0)).join(', ')} ms)`);
 }
+if (only.has('others')) {
+  await benchOthers({ sizes: s, dir: world.dir, configFile, caDir: world.caDir, rootCaFile: world.pki.rootFile, direct, pinning, cli, quick: args.quick, say }, put);
+}
 await upstream.stop();
 await nginx.stop();
 
@@ -302,6 +307,7 @@ fig('network-latency-ws', 'network: latency 100 ms, WebSocket echo', 'added each
 fig('network-off-rps', 'network off-cost: small GETs c=10', 'throughput (direct = nothing set, mgproxy = rules for other clients)', 'req/s', { of: 'ratio', kind: 'min', limit: 0.9 });
 fig('network-off-MBps', 'network off-cost: download', 'throughput (direct = nothing set, mgproxy = rules for other clients)', 'MB/s', { of: 'ratio', kind: 'min', limit: 0.9 });
 fig('startup-ms', 'process start → first CONNECT answered', 'time', 'ms', { of: 'value', kind: 'max', limit: 150 });
+for (const row of othersFigures(s)) fig(...row);
 
 const os = await import('node:os');
 const machine = {
@@ -311,6 +317,7 @@ const machine = {
 process.stdout.write(`\n${formatTable(figures)}\n\n`);
 process.stdout.write(`${args.quick ? 'quick run (one tiny round: the numbers mean nothing)' : `medians of ${s.rounds} rounds (min–max)`}; ${machine.pinning}; ${machine.cpus} × ${machine.cpu}; Node ${machine.node}; load average ${machine.loadavg.map((x) => x.toFixed(2)).join(' ')}.\n`);
 process.stdout.write('Direct for startup is Node alone answering CONNECT; the idle-socket and minting figures are the proxy\'s own.\n');
+for (const line of othersNotes()) process.stdout.write(`${line}\n`);
 if (args.json) {
   fs.writeFileSync(args.json, `${JSON.stringify({ machine, sizes: s, figures: figures.map((f) => ({ ...f, met: meets(f) })), raw }, null, 2)}\n`);
   say(`raw numbers written to ${args.json}`);
