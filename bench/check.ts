@@ -58,7 +58,8 @@ it('npm run bench --quick measures every workload, direct and through the proxy'
 // `others` is not in the quick round above: it installs mitmproxy (apt) and two npm proxies, minutes
 // on a fresh machine. Where they are installed already (an earlier `npm run bench -- --only
 // others`), its quick round runs too; elsewhere (CI) this is skipped.
-const othersInstalled = fs.existsSync('/usr/bin/mitmdump') || fs.existsSync(path.join(othersCacheDir(), 'node_modules', 'mockttp'));
+const onPath = (binary: string) => (process.env.PATH ?? '').split(':').some((d) => d && fs.existsSync(path.join(d, binary)));
+const othersInstalled = onPath('mitmdump') && ['mockttp', 'http-mitm-proxy'].every((m) => fs.existsSync(path.join(othersCacheDir(), 'node_modules', m, 'package.json')));
 it('npm run bench --quick --only others puts mgproxy beside the other proxies', { timeout: 180_000, skip: othersInstalled ? false : 'the other proxies are not installed (npm run bench -- --only others installs them)' }, async () => {
   const json = path.join(dir, 'others.json');
   const child = spawn(process.execPath, [RUN, '--quick', '--no-pin', '--only', 'others', '--json', json], { stdio: ['ignore', 'pipe', 'pipe'] });
