@@ -86,7 +86,11 @@ function ensureNpmProxies(dir: string): string | undefined {
     }
   });
   if (installed()) return undefined;
-  fs.mkdirSync(dir, { recursive: true });
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    return `cannot make ${dir}: ${(err as Error).message}`;
+  }
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const specs = Object.entries(NPM_PROXIES).map(([name, version]) => `${name}@${version}`);
   const r = spawnSync(npm, ['install', '--prefix', dir, '--save-exact', '--no-audit', '--no-fund', '--loglevel', 'error', ...specs], { timeout: NPM_INSTALL_TIMEOUT_MS, encoding: 'utf8' });
