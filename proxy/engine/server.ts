@@ -34,13 +34,13 @@ export function isOriginForm(req: IncomingMessage): boolean {
   return !tunnelOf(req.socket) && (req.url ?? '').startsWith('/');
 }
 
-function targetOf(req: IncomingMessage, upgrade: boolean): Target {
+function targetOf(req: IncomingMessage, upgrade: boolean, tunnel = tunnelOf(req.socket)): Target {
   const url = req.url ?? '';
-  const tunnel = tunnelOf(req.socket);
   if (tunnel) {
     const secure = tunnel.secure;
     const scheme: Scheme = upgrade ? (secure ? 'wss' : 'ws') : secure ? 'https' : 'http';
-    const m = ABSOLUTE.exec(url);
+    // Origin-form, as nearly every request in a tunnel is; an absolute-form one keeps its path.
+    const m = url.startsWith('/') ? null : ABSOLUTE.exec(url);
     const path = m ? m[3] || '/' : url;
     if (!path.startsWith('/') && path !== '*') throw new BadTarget(`request target ${JSON.stringify(url)} is not a path`);
     return { scheme, host: tunnel.host, port: tunnel.port, path, client: tunnel.client };
@@ -157,16 +157,20 @@ export class ProxyServer {
       res.end(`mgproxy: HTTP/0.9 requests (a request line without a version) are not supported; send HTTP/1.1\n`);
       return;
     }
-    const refusal = this.refusal(req);
-    if (refusal) {
-      res.writeHead(403, { ...REFUSED_HEADER, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(refusal), connection: 'close' });
-      res.end(refusal);
-      return;
+    // A tunnel's requests come from the client its CONNECT admitted, and are never for the onboarding pages.
+    const tunnel = tunnelOf(req.socket);
+    if (!tunnel) {
+      const refusal = this.refusal(req);
+      if (refusal) {
+        res.writeHead(403, { ...REFUSED_HEADER, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(refusal), connection: 'close' });
+        res.end(refusal);
+        return;
+      }
+      if (this.handlers.serveLocal?.(req, res)) return;
     }
-    if (this.handlers.serveLocal?.(req, res)) return;
     let target: Target;
     try {
-      target = targetOf(req, false);
+      target = targetOf(req, false, tunnel);
     } catch (err) {
       if (!(err instanceof BadTarget)) throw err;
       this.ctx.log.warn({ client: normalizeIp(req.socket.remoteAddress ?? ''), url: req.url, reason: err.message }, 'bad request target');
