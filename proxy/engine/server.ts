@@ -62,24 +62,30 @@ function targetOf(req: IncomingMessage, upgrade: boolean, tunnel = tunnelOf(req.
   };
 }
 
-/** Rules first; an admitted exchange goes on to `go`, a blocked one gets the proxy's answer. */
-function admit(ctx: ProxyContext, ex: Exchange, go: () => void): void {
-  const decide = (verdict: ReturnType<typeof runRequestRules>) => {
-    // A timer answered it, or the client left, while a rule waited.
-    if (ex.state !== 'admitting') return;
-    const blocked = verdict as Awaited<typeof verdict>;
-    const block = blocked ? () => answerFinding(ex, blocked) : undefined;
-    if (ex.network) proceedUnder(ex, ex.network, block, go);
-    else if (block) block();
-    else go();
-  };
+/** The request rules' verdict acted on: the proxy's answer, the network condition's delay or fault, or `go`. */
+function decide(ex: Exchange, verdict: Awaited<ReturnType<typeof runRequestRules>>, go: (ex: Exchange) => void): void {
+  // A timer answered it, or the client left, while a rule waited.
+  if (ex.state !== 'admitting') return;
+  if (ex.network) {
+    proceedUnder(ex, ex.network, verdict ? () => answerFinding(ex, verdict) : undefined, () => go(ex));
+    return;
+  }
+  if (verdict) answerFinding(ex, verdict);
+  else go(ex);
+}
+
+/**
+ * Rules first; an admitted exchange goes on to `go`, a blocked one gets the proxy's answer. No
+ * closure is made for an exchange the rules decide at once (nearly all of them).
+ */
+function admit(ctx: ProxyContext, ex: Exchange, go: (ex: Exchange) => void): void {
   const verdict = runRequestRules(ctx, ex);
   if (verdict instanceof Promise) {
-    verdict.then(decide, (err: Error) => {
+    verdict.then((v) => decide(ex, v, go), (err: Error) => {
       ctx.log.error({ id: ex.id, error: { message: err.message, stack: err.stack } }, 'rule failed');
       ex.cut('error');
     });
-  } else decide(verdict);
+  } else decide(ex, verdict, go);
 }
 
 export interface ProxyHandlers {
@@ -93,6 +99,8 @@ export class ProxyServer {
   readonly outer: http.Server;
   private readonly inner: http.Server;
   private readonly forwarder: Forwarder;
+  /** Made once: an admitted HTTP exchange goes upstream through it. */
+  private readonly forwardWeb: (ex: Exchange) => void;
   private readonly env: ExchangeEnv;
   /** The HTTP/2 front end; none under `--http2 off`. */
   private readonly h2?: H2Front;
@@ -104,7 +112,8 @@ export class ProxyServer {
   constructor(private readonly ctx: ProxyContext, private readonly handlers: ProxyHandlers = {}) {
     this.forwarder = new Forwarder(ctx);
     this.env = exchangeEnv(ctx);
-    if (ctx.config.http2) this.h2 = new H2Front(ctx, this.env, (ex) => admit(ctx, ex, () => this.forwarder.web(ex)));
+    this.forwardWeb = (ex) => this.forwarder.web(ex);
+    if (ctx.config.http2) this.h2 = new H2Front(ctx, this.env, (ex) => admit(ctx, ex, this.forwardWeb));
     const options: http.ServerOptions = {
       // Our own timeouts are the rules' (docs/rules.md `timeout`); Node's 5-minute request timeout would cut long uploads.
       requestTimeout: 0,
@@ -191,7 +200,7 @@ export class ProxyServer {
       ex.abortUpstream();
       ex.finish('aborted');
     });
-    admit(this.ctx, ex, () => this.forwarder.web(ex));
+    admit(this.ctx, ex, this.forwardWeb);
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -212,7 +221,7 @@ export class ProxyServer {
     }
     const ex = new Exchange(this.env, { req, socket, api: 'connectSocket', ...target });
     socket.on('close', () => ex.finish(ex.upgraded ? 'completed' : 'aborted'));
-    admit(this.ctx, ex, () => this.forwarder.ws(ex, head));
+    admit(this.ctx, ex, (admitted) => this.forwarder.ws(admitted, head));
   }
 
   /** Malformed requests (also inside tunnels): 400, or 431 for oversized headers, to that client alone. */
