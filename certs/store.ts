@@ -13,6 +13,7 @@ import tls from 'node:tls';
 import { promisify } from 'node:util';
 import type { Ca } from './ca.js';
 import { type LeafKey, mintLeaf } from './leaf.js';
+import { EvictedContexts } from './release.js';
 import { DAY_MS } from './x509.js';
 
 const generateKeyPair = promisify(crypto.generateKeyPair);
@@ -50,12 +51,16 @@ const twinOf = (type: LeafKeyType): LeafKeyType => (type === 'rsa' ? 'ec' : 'rsa
 export class CertStore {
   private readonly entries = new Map<string, Entry>();
   private readonly leafKeys = new Map<LeafKeyType, Promise<LeafKey>>();
+  /** A quarter of the bound evicted between collections: at most that many freed contexts wait. */
+  private readonly evictions: EvictedContexts;
 
   constructor(
     private readonly ca: Ca,
     private readonly max = DEFAULT_MAX_CONTEXTS,
     private readonly onMint?: (event: MintEvent) => void,
-  ) {}
+  ) {
+    this.evictions = new EvictedContexts(Math.max(64, Math.ceil(max / 4)));
+  }
 
   /**
    * Starts generating the leaf key pairs, in the thread pool. Called once the proxy listens (or by
@@ -102,9 +107,12 @@ export class CertStore {
       () => undefined,
       () => this.entries.get(k) === entry && this.entries.delete(k),
     );
-    // Dropping the least recently used context's last reference is all Node allows: its SSL_CTX
-    // is freed when V8 collects the SecureContext (and once no connection still uses it).
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    // Dropping the least recently used context's last reference: its SSL_CTX is freed when V8
+    // collects the SecureContext (and no connection still uses it), which release.ts hastens.
+    if (this.entries.size > this.max) {
+      this.entries.delete(this.entries.keys().next().value!);
+      this.evictions.evicted();
+    }
     return entry.context;
   }
 
