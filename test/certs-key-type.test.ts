@@ -73,6 +73,27 @@ describe('the leaf follows what the ClientHello offers', () => {
   });
 });
 
+describe('the curves a client lists', () => {
+  let p: ProxyProcess;
+  before(async () => { p = await startProxy(); });
+  after(async () => { await p.stop(); });
+
+  const cases = [
+    // RFC 8422 §5.1.1: in TLS 1.2 an ECDSA certificate must be on a curve the client listed.
+    { what: 'TLS 1.2 without P-256 among its groups gets the RSA leaf', options: { maxVersion: 'TLSv1.2', ecdhCurve: 'X25519' }, key: 'RSA' },
+    { what: 'TLS 1.2 with P-256 among its groups gets the P-256 leaf', options: { maxVersion: 'TLSv1.2', ecdhCurve: 'X25519:P-256' }, key: 'EC' },
+    // RFC 8446 §4.2.3: in TLS 1.3 the signature scheme names the curve; the groups are for the key exchange only.
+    { what: 'TLS 1.3 without P-256 among its groups still gets the P-256 leaf', options: { minVersion: 'TLSv1.3', ecdhCurve: 'X25519' }, key: 'EC' },
+  ] as const;
+  for (const c of cases) {
+    it(c.what, async () => {
+      const s = await tlsTunnel(p.port, `curves-${cases.indexOf(c)}.example.test`, 443, p.caPem, c.options);
+      assert.equal(keyOf(s.getPeerX509Certificate()!).type, c.key);
+      s.destroy();
+    });
+  }
+});
+
 /** A client stack as a command line: `args(port, host)` connects to 127.0.0.1:port (a CONNECT relay) naming `host`, trusting `caFile`. */
 interface Stack {
   name: string;
