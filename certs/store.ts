@@ -31,12 +31,12 @@ interface Entry {
 export interface MintEvent { host: string; key: LeafKeyType; ms: number }
 
 /**
- * Enough for every host a game and its SDKs touch, each with both twins. An SSL_CTX costs
- * ~40 KiB of native memory (measured with Node 20's OpenSSL 3.0) that V8 does not see: an evicted
- * context is freed at the next full collection, not at once, so the bound is what stays, not
- * the peak.
+ * Enough for every host a game and its SDKs touch (phones need one context per host, the P-256
+ * one). An SSL_CTX costs ~37 KiB of native memory (measured with Node 20's OpenSSL 3.0), so the
+ * live contexts hold ~18 MiB; a context evicted and needed again costs one mint (~1.5 ms).
+ * Evicted ones are freed at the next full collection (release.ts).
  */
-export const DEFAULT_MAX_CONTEXTS = 1000;
+export const DEFAULT_MAX_CONTEXTS = 500;
 
 async function leafKey(type: LeafKeyType): Promise<LeafKey> {
   const { privateKey, publicKey } = type === 'rsa'
@@ -51,7 +51,7 @@ const twinOf = (type: LeafKeyType): LeafKeyType => (type === 'rsa' ? 'ec' : 'rsa
 export class CertStore {
   private readonly entries = new Map<string, Entry>();
   private readonly leafKeys = new Map<LeafKeyType, Promise<LeafKey>>();
-  /** A quarter of the bound evicted between collections: at most that many freed contexts wait. */
+  /** A quarter of the bound evicted between collections: at most that many evicted contexts wait. */
   private readonly evictions: EvictedContexts;
 
   constructor(
