@@ -7,6 +7,7 @@
  * connection (node_crypto's UseSNIContext): reading the hello ahead keeps each connection on one
  * context minted for its name and key type.
  */
+import tls from 'node:tls';
 
 /** A ClientHello longer than this (one TLS record holds at most 16 KiB) is not waited for. */
 export const MAX_CLIENT_HELLO = 16 * 1024 + 5;
@@ -109,12 +110,13 @@ export function helloServerName(buf: Buffer): HelloName {
     }
     p = end;
   }
-  // TLS 1.3 (the proxy's server side takes it whenever the client offers it): the certificate's key
+  // TLS 1.3 (the proxy's server contexts take Node's default versions, 1.3 included unless Node
+  // runs with --tls-max-v1.2, when a 1.3 client falls back to the 1.2 rules): the certificate's key
   // must suit a scheme of signature_algorithms (RFC 8446 §4.4.2.2), and ecdsa_secp256r1_sha256
   // names the curve itself (§4.2.3). TLS 1.2: an ECDHE_ECDSA suite, {sha256, ecdsa} among
   // signature_algorithms (absent, the server would have to sign with SHA-1, RFC 5246 §7.4.1.4.1),
   // and P-256 among the curves the client takes for ECDSA, when it lists them (RFC 8422 §5.1.1).
   // Every other client gets the RSA leaf: TLS 1.3 clients must all take RSA (RFC 8446 §9.1).
-  const offersEcdsa = ecdsaP256Sha256 && (tls13 || (ecdsaSuite && p256));
+  const offersEcdsa = ecdsaP256Sha256 && ((tls13 && tls.DEFAULT_MAX_VERSION === 'TLSv1.3') || (ecdsaSuite && p256));
   return { kind: 'done', ...(name === undefined ? {} : { name }), ...(offersH2 ? { offersH2 } : {}), ...(offersEcdsa ? { offersEcdsa } : {}) };
 }
