@@ -72,7 +72,8 @@ export function splitHostPort(text: string): { host: string; port?: number } | u
 
 /** `host` with brackets for IPv6, for URLs and `host:port` strings. */
 export function formatHost(host: string): string {
-  return net.isIPv6(host) ? `[${host}]` : host;
+  // A name or an IPv4 address has no colon: the IPv6 parse is skipped for them (every exchange's URL).
+  return host.includes(':') && net.isIPv6(host) ? `[${host}]` : host;
 }
 
 /** A CIDR block, compiled once; `contains` takes any IP string. */
