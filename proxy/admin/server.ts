@@ -1,8 +1,7 @@
 /** The admin server: on 127.0.0.1 unless `--admin-host` says otherwise (docs/dashboard.md), whatever `--host` says; never reachable through the proxy port. */
 import http from 'node:http';
-import net from 'node:net';
 import type { ProxyContext } from '../context.js';
-import { splitHostPort } from '../../config/net-address.js';
+import { splitHostPort, ipFamily } from '../../config/net-address.js';
 import { clientErrorStatus, sendJson, writeRawAnswer } from '../flow/respond.js';
 import type { Route } from './api.js';
 
@@ -24,7 +23,7 @@ function foreignOrigin(req: http.IncomingMessage): boolean {
  */
 function foreignHost(req: http.IncomingMessage): boolean {
   const host = splitHostPort(req.headers.host ?? '')?.host;
-  return host === undefined || (net.isIP(host) === 0 && host !== 'localhost');
+  return host === undefined || (ipFamily(host) === 0 && host !== 'localhost');
 }
 
 /**
