@@ -96,5 +96,5 @@ try {
   for (const s of subjects) await s.stop();
   await upstream.stop();
   await nginx.stop();
-  world.cleanup();
+  if (!process.env.BENCH_KEEP) world.cleanup(); else say(`kept ${world.dir}`);
 }

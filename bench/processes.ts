@@ -125,6 +125,8 @@ export interface ProxyStart {
   port?: number;
   /** Another build's `dist/proxy/cli.js` (`npm run bench -- --cli PATH`), to compare builds in one harness. */
   cli?: string;
+  /** More arguments for `mgproxy start` (`--health FILE`). */
+  extraArgs?: string[];
 }
 
 const READY = /mgproxy listening on http:\/\/[^:]+:(\d+) \(admin (http:\/\/[^)]+)\)/;
@@ -132,7 +134,7 @@ const READY = /mgproxy listening on http:\/\/[^:]+:(\d+) \(admin (http:\/\/[^)]+
 /** The command that runs the proxy, pinned when asked. */
 export function proxyCommand(opts: ProxyStart, port: number): string[] {
   const node = [process.execPath, ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [])];
-  const args = [opts.cli ?? CLI, 'start', '--port', String(port), '--admin-port', '0', '--ca-dir', opts.caDir, '--config', opts.configFile, '--no-pretty'];
+  const args = [opts.cli ?? CLI, 'start', '--port', String(port), '--admin-port', '0', '--ca-dir', opts.caDir, '--config', opts.configFile, '--no-pretty', ...(opts.extraArgs ?? [])];
   return [...(opts.pinning ? ['taskset', '-c', opts.pinning.proxy] : []), ...node, ...args];
 }
 

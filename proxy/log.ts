@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 import type PinoPretty from 'pino-pretty';
 import { humanLogLine, wantsColor } from './reports/ci-lines.js';
+import { LogSink } from './log-sink.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -31,7 +32,7 @@ export interface LogHandle {
 export function createLogger(options: { level: LogLevel; pretty: boolean; fd?: 1 | 2; format?: LogFormat }): LogHandle {
   const fd = options.fd ?? 1;
   const out = fd === 1 ? process.stdout : process.stderr;
-  const base = { level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
+  const base = { level: options.level, base: undefined, timestamp: isoTimeField };
   if (options.format === 'human') {
     // Written at once, in order with the lines `run` writes itself and with the annotations:
     // at run's default level (warn) these are the violations, a handful per run.
@@ -45,17 +46,45 @@ export function createLogger(options: { level: LogLevel; pretty: boolean; fd?: 1
     const stream = pretty({ colorize: wantsColor(out), translateTime: 'SYS:HH:MM:ss.l', sync: true, destination: fd });
     return { log: pino(base, stream), flush: () => undefined };
   }
-  // Lines gather up to 4 KiB and go out in one write (a write per line was a tenth of the proxy's
-  // CPU under load); a line waits at most 50 ms.
-  const dest = pino.destination({ dest: fd, sync: false, minLength: 4096, periodicFlush: 50 });
+  // Lines gather in a buffer and go out in one asynchronous write, 50 ms after the first at most
+  // (proxy/log-sink.ts); the exchange line is written there from its template (proxy/engine/exchange-line.ts).
+  const sink = new LogSink(fd);
+  const log = pino(base, sink);
+  RAW_LINES.set(log, (line) => sink.write(line));
   return {
-    log: pino(base, dest),
+    log,
     flush: () => {
       try {
-        dest.flushSync();
+        sink.flushSync();
       } catch {
-        // not ready yet or stdout closed: nothing more can be written
+        // stdout closed: nothing more can be written
       }
     },
   };
+}
+
+/**
+ * The current time as pino's `isoTime` writes it, formatted once per millisecond: under load many
+ * lines share a millisecond, and `toISOString` was a visible share of each line's cost.
+ */
+let lastMs = -1;
+let lastIso = '';
+export function isoNow(): string {
+  const now = Date.now();
+  if (now !== lastMs) { lastMs = now; lastIso = new Date(now).toISOString(); }
+  return lastIso;
+}
+
+const isoTimeField = () => `,"time":"${isoNow()}"`;
+
+/** Loggers whose lines are pino's JSON in a LogSink: a line written here lands among theirs, in order. */
+const RAW_LINES = new WeakMap<Logger, (line: string) => void>();
+
+/**
+ * Where a line already in pino's JSON format can be written straight, beside the logger's own:
+ * undefined for human and pretty output, and for loggers made elsewhere (tests), which then log
+ * through pino.
+ */
+export function rawLineWriter(log: Logger): ((line: string) => void) | undefined {
+  return RAW_LINES.get(log);
 }

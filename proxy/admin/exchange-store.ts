@@ -10,10 +10,10 @@ import type { EventEmitter } from 'node:events';
 import type { Exchange } from '../flow/exchange.js';
 import type { EventHub, Violation } from '../flow/events.js';
 import type { InFlight } from '../flow/inflight.js';
-import type { IncomingHttpHeaders } from 'node:http';
-import { answerHeaders, type ProxyAnswer } from '../flow/respond.js';
+import { answerHeaders } from '../flow/respond.js';
 import type { Mapped } from '../../config/map.js';
 import { type BodyKeep, ReplayBodies } from './replay-bodies.js';
+import { ExchangeRing, type RingRecord } from './exchange-ring.js';
 import type { ReplayRequest } from '../engine/replay-request.js';
 
 export const MAX_EXCHANGES = 10_000;
@@ -56,6 +56,7 @@ export interface MarkerHolder { id: number; method: string; url: string; start?:
 export interface TimelineMarker { t: number; rule: string; api: string; url: string; queuedMs?: number; outcome?: string; inFlight: MarkerHolder[] }
 
 const NO_VIOLATIONS: readonly string[] = Object.freeze([]);
+const NO_FIELDS: readonly string[] = Object.freeze([]);
 
 function summarize(ex: Exchange): ExchangeSummary {
   const clientName = ex.clientName;
@@ -80,22 +81,6 @@ function rawPairs(raw: readonly string[]): [string, string][] {
 
 function objectPairs(obj: Record<string, unknown> | undefined): [string, string][] {
   return Object.entries(obj ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, String(x)] as [string, string]) : v === undefined ? [] : [[k, String(v)] as [string, string]]));
-}
-
-/**
- * A finished exchange as kept: its summary, and its headers as the objects that already exist
- * (the request's rawHeaders, the response's parsed head or the proxy's answer), turned into pairs
- * only when `/api/exchange` asks. Keeping costs one object per exchange on the hot path.
- */
-interface Kept {
-  summary: ExchangeSummary;
-  requestRaw: readonly string[];
-  response: IncomingHttpHeaders | ProxyAnswer | undefined;
-  answered: boolean;
-  /** Where it went, for replay and copy as cURL (docs/toolkit.md). */
-  target: Pick<Exchange, 'scheme' | 'host' | 'port' | 'path'>;
-  /** Its request body as kept for replay; undefined when it had none. */
-  body?: BodyKeep;
 }
 
 /**
@@ -164,9 +149,23 @@ function detailOf(ex: Exchange): ExchangeDetail {
   return { ...summarize(ex), requestHeaders: rawPairs(ex.req.rawHeaders), responseHeaders: objectPairs(response as Record<string, unknown> | undefined) };
 }
 
+/** A kept record as the admin API lists it. */
+function summaryOf(r: RingRecord): ExchangeSummary {
+  const s: ExchangeSummary = {
+    id: r.id, client: r.client, method: r.method, url: r.url, api: r.api, status: r.status ?? null, start: r.start,
+    firstByteMs: r.firstByteMs ?? null, durationMs: r.durationMs ?? null, bytesIn: r.bytesIn, bytesOut: r.bytesOut, outcome: r.outcome ?? null,
+    violations: r.violations as string[], protocol: r.protocol as ExchangeSummary['protocol'],
+  };
+  if (r.clientName !== undefined) s.clientName = r.clientName;
+  if (r.mapped !== undefined) s.mapped = JSON.parse(r.mapped) as Mapped;
+  return s;
+}
+
 export class ExchangeLog {
-  private readonly done: Kept[] = [];
-  private readonly byId = new Map<number, Kept>();
+  /** The newest MAX_EXCHANGES finished exchanges, off the heap (proxy/admin/exchange-ring.ts). */
+  private readonly done = new ExchangeRing(MAX_EXCHANGES);
+  /** Request bodies kept for replay, by exchange id: only exchanges that had one. */
+  private readonly keptBodies = new Map<number, BodyKeep>();
   private readonly points = new Map<string, Points>();
   private readonly markers = new Map<string, TimelineMarker[]>();
   /** WebSockets past their 101, not ended yet. */
@@ -177,6 +176,10 @@ export class ExchangeLog {
   /** `sockets` announces each socket's 101 ('open', with its exchange). */
   constructor(private readonly events: EventHub, private readonly inFlight: InFlight, sockets?: EventEmitter) {
     inFlight.onChange = (client) => this.point(client);
+    this.done.onEvict = (id) => {
+      const body = this.keptBodies.get(id);
+      if (body) { this.keptBodies.delete(id); this.bodies.release(body); }
+    };
     events.on('exchange-start', (ex: Exchange) => this.bodies.watch(ex));
     events.on('exchange', (ex: Exchange) => this.finished(ex));
     sockets?.on('open', (ex: Exchange) => this.opened(ex));
@@ -198,20 +201,22 @@ export class ExchangeLog {
 
   private finished(ex: Exchange): void {
     if (ex.isWebSocket) this.open.delete(ex.id);
-    const kept: Kept = {
-      summary: summarize(ex), requestRaw: ex.req.rawHeaders,
-      response: ex.proxyAnswer ?? ex.responseHeaders, answered: ex.proxyAnswer !== undefined,
-      target: { scheme: ex.scheme, host: ex.host, port: ex.port, path: ex.path }, body: this.bodies.taken(ex),
-    };
-    this.done.push(kept);
-    this.byId.set(ex.id, kept);
-    if (this.done.length > MAX_EXCHANGES * 1.1) {
-      for (const old of this.done.splice(0, this.done.length - MAX_EXCHANGES)) {
-        this.byId.delete(old.summary.id);
-        if (old.body) this.bodies.release(old.body);
-      }
-    }
-    if (this.events.listenerCount('exchange-summary') > 0) this.events.emit('exchange-summary', kept.summary);
+    const clientName = ex.clientName;
+    const responseHeaders = ex.proxyAnswer ? answerHeaders(ex.proxyAnswer) : ex.responseHeaders ?? NO_FIELDS;
+    // Rounded as the summary shows them (one decimal).
+    const firstByteMs = ex.responseStartMs === undefined ? undefined : Math.round(ex.responseStartMs * 10) / 10;
+    const durationMs = ex.durationMs === undefined ? undefined : Math.round(ex.durationMs * 10) / 10;
+    this.done.add(
+      { id: ex.id, start: ex.startedAt, status: ex.status, port: ex.port, firstByteMs, durationMs, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut },
+      {
+        client: ex.client, clientName, method: ex.method, url: ex.url, api: ex.api, outcome: ex.outcome, protocol: ex.protocol,
+        violations: ex.violations.length === 0 ? NO_VIOLATIONS : ex.violations.map((v) => v.rule), mapped: ex.mapped && JSON.stringify(ex.mapped),
+        scheme: ex.scheme, host: ex.host, path: ex.path, requestHeaders: ex.req.rawHeaders, responseHeaders,
+      },
+    );
+    const body = this.bodies.taken(ex);
+    if (body) this.keptBodies.set(ex.id, body);
+    if (this.events.listenerCount('exchange-summary') > 0) this.events.emit('exchange-summary', summarize(ex));
   }
 
   /**
@@ -221,7 +226,7 @@ export class ExchangeLog {
   private marker(v: Violation): void {
     let live: Map<number, Exchange> | undefined;
     const inFlight = (v.inFlight ?? []).map((h): MarkerHolder => {
-      let start = this.byId.get(h.id)?.summary.start;
+      let start = this.done.startOf(h.id);
       if (start === undefined) {
         live ??= new Map([...this.inFlight.all()].map((ex) => [ex.id, ex]));
         start = live.get(h.id)?.startedAt;
@@ -241,9 +246,13 @@ export class ExchangeLog {
   /** Newest last (by id; open sockets among them); `client` filters; `limit` keeps the newest N. */
   recent(client?: string, limit = MAX_EXCHANGES): ExchangeSummary[] {
     const out: ExchangeSummary[] = [];
-    for (let i = this.done.length - 1; i >= 0 && out.length < limit; i--) {
-      const d = this.done[i]!.summary;
-      if (client === undefined || d.client === client) out.push(d);
+    if (client === undefined) {
+      this.done.newestFirst((r) => { out.push(summaryOf(r)); return out.length < limit; });
+    } else {
+      // Only the client's records are decoded.
+      for (let k = 0; k < this.done.size && out.length < limit; k++) {
+        if (this.done.clientAt(k) === client) out.push(summaryOf(this.done.at(k)));
+      }
     }
     for (const ex of this.open.values()) if (client === undefined || ex.client === client) out.push(summarize(ex));
     return out.sort((a, b) => a.id - b.id).slice(-limit);
@@ -253,10 +262,9 @@ export class ExchangeLog {
   detail(id: number): ExchangeDetail | undefined {
     const open = this.open.get(id);
     if (open) return detailOf(open);
-    const kept = this.byId.get(id);
-    if (!kept) return undefined;
-    const response = kept.answered ? answerHeaders(kept.response as ProxyAnswer) : kept.response as IncomingHttpHeaders | undefined;
-    return { ...kept.summary, requestHeaders: rawPairs(kept.requestRaw), responseHeaders: objectPairs(response as Record<string, unknown> | undefined) };
+    const r = this.done.get(id);
+    if (!r) return undefined;
+    return { ...summaryOf(r), requestHeaders: rawPairs(r.requestHeaders), responseHeaders: rawPairs(r.responseHeaders) };
   }
 
   /**
@@ -264,11 +272,12 @@ export class ExchangeLog {
    * `'body-not-kept'` when its request had a body that was not (over 1 MiB, not read, or evicted).
    */
   request(id: number): ReplayRequest | 'body-not-kept' | undefined {
-    const kept = this.byId.get(id);
-    if (!kept) return undefined;
-    const body = kept.body ? this.bodies.bytes(kept.body) : Buffer.alloc(0);
+    const r = this.done.get(id);
+    if (!r) return undefined;
+    const keep = this.keptBodies.get(id);
+    const body = keep ? this.bodies.bytes(keep) : Buffer.alloc(0);
     if (!body) return 'body-not-kept';
-    return { ...kept.target, id, method: kept.summary.method, url: kept.summary.url, api: kept.summary.api, rawHeaders: kept.requestRaw, body };
+    return { scheme: r.scheme, host: r.host, port: r.port, path: r.path, id, method: r.method, url: r.url, api: r.api, rawHeaders: r.requestHeaders, body };
   }
 
   /** The client's points and markers of the last TIMELINE_MS. */

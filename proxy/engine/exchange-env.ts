@@ -6,8 +6,12 @@
 import type { ProxyContext } from '../context.js';
 import type { Exchange, ExchangeEnv } from '../flow/exchange.js';
 import { onEnd } from '../rules/pipeline.js';
+import { rawLineWriter } from '../log.js';
+import { exchangeFields, exchangeLine, INFO_LEVEL } from './exchange-line.js';
 
 export function exchangeEnv(ctx: ProxyContext): ExchangeEnv {
+  // Read once: the logger of a running proxy is never replaced.
+  const raw = rawLineWriter(ctx.log);
   return {
     // Read at each use: a reloaded config replaces ctx.config.
     get platformNames() { return ctx.config.platformNames; },
@@ -27,13 +31,10 @@ export function exchangeEnv(ctx: ProxyContext): ExchangeEnv {
     ended(ex) {
       ctx.inFlight.delete(ex);
       onEnd(ctx, ex);
-      const clientName = ex.clientName;
-      ctx.log.info({
-        id: ex.id, client: ex.client, ...(clientName === undefined ? {} : { clientName }), api: ex.api, method: ex.method, url: ex.url,
-        status: ex.status ?? null, bytesIn: ex.bytesIn, bytesOut: ex.bytesOut,
-        durationMs: Math.round(ex.durationMs! * 10) / 10, outcome: ex.outcome, network: ex.network?.name, protocol: ex.protocol, upstreamAlpn: ex.upstreamAlpn,
-        mapped: ex.mapped,
-      }, 'exchange');
+      if (ctx.log.levelVal <= INFO_LEVEL) {
+        if (raw) raw(exchangeLine(ex));
+        else ctx.log.info(exchangeFields(ex), 'exchange');
+      }
       ctx.events.emit('exchange', ex);
     },
   };
