@@ -41,6 +41,11 @@ const result = await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
+  // Whitespace and syntax only, names kept (a stack trace without source maps still names its
+  // functions): a third less to read and parse at every start; measured, the child's CPU to the
+  // first CONNECT answered fell ~7% (20 interleaved starts each on a 2-core machine).
+  minifyWhitespace: true,
+  minifySyntax: true,
   // Stack traces map to the .ts files under `node --enable-source-maps`, like tsc's own maps.
   sourcemap: 'linked',
   sourcesContent: false,
