@@ -87,6 +87,7 @@ export function splitHostPort(text: string): { host: string; port?: number } | u
 
 /** `host` with brackets for IPv6, for URLs and `host:port` strings. */
 export function formatHost(host: string): string {
+  // A name or an IPv4 address has no colon: the IPv6 parse is skipped for them (every exchange's URL).
   return isIpv6(host) ? `[${host}]` : host;
 }
 

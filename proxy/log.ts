@@ -69,9 +69,17 @@ export function createLogger(options: { level: LogLevel; pretty: boolean; fd?: 1
  */
 let lastMs = -1;
 let lastIso = '';
+let lastSecond = -1;
+/** `YYYY-MM-DDTHH:MM:SS.` of the current second. */
+let secondPrefix = '';
 export function isoNow(): string {
   const now = Date.now();
-  if (now !== lastMs) { lastMs = now; lastIso = new Date(now).toISOString(); }
+  if (now === lastMs) return lastIso;
+  const second = Math.floor(now / 1000);
+  if (second !== lastSecond) { lastSecond = second; secondPrefix = new Date(second * 1000).toISOString().slice(0, 20); }
+  const ms = now - second * 1000;
+  lastMs = now;
+  lastIso = `${secondPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
   return lastIso;
 }
 

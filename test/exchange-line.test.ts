@@ -137,3 +137,18 @@ function pipeFds(): [number, number] {
   fs.closeSync(keep);
   return [r, w];
 }
+
+describe('the log time', () => {
+  it('is what toISOString says, millisecond for millisecond', async () => {
+    // Across at least one second boundary (a second's prefix is kept): bounded by count and time.
+    const start = Date.now();
+    for (let i = 0; i < 5_000_000 && Date.now() - start < 1500; i++) {
+      const before = Date.now();
+      const iso = isoNow();
+      const after = Date.now();
+      const t = Date.parse(iso);
+      assert.ok(t >= before && t <= after, `${iso} outside ${before}…${after}`);
+      assert.equal(iso, new Date(t).toISOString());
+    }
+  });
+});

@@ -22,6 +22,12 @@ export class AuditCache {
    * before anyone waiting sees it (so what it sets up, such as a pin, is in place first). An
    * aborted run's Promise rejects with the abort's reason; it is never kept.
    */
+  /** The kept outcome of `key`, or the audit under way; undefined when none was started. */
+  peek(key: string): AuditOutcome | Promise<AuditOutcome> | undefined {
+    const hit = this.entries.get(key);
+    return hit && (hit.outcome ?? hit.pending);
+  }
+
   get(key: string, run: (signal: AbortSignal) => Promise<AuditOutcome>, onKept: (outcome: AuditOutcome) => void): AuditOutcome | Promise<AuditOutcome> {
     const hit = this.entries.get(key);
     if (hit) return hit.outcome ?? hit.pending;

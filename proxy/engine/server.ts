@@ -34,13 +34,13 @@ export function isOriginForm(req: IncomingMessage): boolean {
   return !tunnelOf(req.socket) && (req.url ?? '').startsWith('/');
 }
 
-function targetOf(req: IncomingMessage, upgrade: boolean): Target {
+function targetOf(req: IncomingMessage, upgrade: boolean, tunnel = tunnelOf(req.socket)): Target {
   const url = req.url ?? '';
-  const tunnel = tunnelOf(req.socket);
   if (tunnel) {
     const secure = tunnel.secure;
     const scheme: Scheme = upgrade ? (secure ? 'wss' : 'ws') : secure ? 'https' : 'http';
-    const m = ABSOLUTE.exec(url);
+    // Origin-form, as nearly every request in a tunnel is; an absolute-form one keeps its path.
+    const m = url.startsWith('/') ? null : ABSOLUTE.exec(url);
     const path = m ? m[3] || '/' : url;
     if (!path.startsWith('/') && path !== '*') throw new BadTarget(`request target ${JSON.stringify(url)} is not a path`);
     return { scheme, host: tunnel.host, port: tunnel.port, path, client: tunnel.client };
@@ -62,24 +62,30 @@ function targetOf(req: IncomingMessage, upgrade: boolean): Target {
   };
 }
 
-/** Rules first; an admitted exchange goes on to `go`, a blocked one gets the proxy's answer. */
-function admit(ctx: ProxyContext, ex: Exchange, go: () => void): void {
-  const decide = (verdict: ReturnType<typeof runRequestRules>) => {
-    // A timer answered it, or the client left, while a rule waited.
-    if (ex.state !== 'admitting') return;
-    const blocked = verdict as Awaited<typeof verdict>;
-    const block = blocked ? () => answerFinding(ex, blocked) : undefined;
-    if (ex.network) proceedUnder(ex, ex.network, block, go);
-    else if (block) block();
-    else go();
-  };
+/** The request rules' verdict acted on: the proxy's answer, the network condition's delay or fault, or `go`. */
+function decide(ex: Exchange, verdict: Awaited<ReturnType<typeof runRequestRules>>, go: (ex: Exchange) => void): void {
+  // A timer answered it, or the client left, while a rule waited.
+  if (ex.state !== 'admitting') return;
+  if (ex.network) {
+    proceedUnder(ex, ex.network, verdict ? () => answerFinding(ex, verdict) : undefined, () => go(ex));
+    return;
+  }
+  if (verdict) answerFinding(ex, verdict);
+  else go(ex);
+}
+
+/**
+ * Rules first; an admitted exchange goes on to `go`, a blocked one gets the proxy's answer. No
+ * closure is made for an exchange the rules decide at once (nearly all of them).
+ */
+function admit(ctx: ProxyContext, ex: Exchange, go: (ex: Exchange) => void): void {
   const verdict = runRequestRules(ctx, ex);
   if (verdict instanceof Promise) {
-    verdict.then(decide, (err: Error) => {
+    verdict.then((v) => decide(ex, v, go), (err: Error) => {
       ctx.log.error({ id: ex.id, error: { message: err.message, stack: err.stack } }, 'rule failed');
       ex.cut('error');
     });
-  } else decide(verdict);
+  } else decide(ex, verdict, go);
 }
 
 export interface ProxyHandlers {
@@ -93,6 +99,8 @@ export class ProxyServer {
   readonly outer: http.Server;
   private readonly inner: http.Server;
   private readonly forwarder: Forwarder;
+  /** Made once: an admitted HTTP exchange goes upstream through it. */
+  private readonly forwardWeb: (ex: Exchange) => void;
   private readonly env: ExchangeEnv;
   /** The HTTP/2 front end; none under `--http2 off`. */
   private readonly h2?: H2Front;
@@ -104,7 +112,8 @@ export class ProxyServer {
   constructor(private readonly ctx: ProxyContext, private readonly handlers: ProxyHandlers = {}) {
     this.forwarder = new Forwarder(ctx);
     this.env = exchangeEnv(ctx);
-    if (ctx.config.http2) this.h2 = new H2Front(ctx, this.env, (ex) => admit(ctx, ex, () => this.forwarder.web(ex)));
+    this.forwardWeb = (ex) => this.forwarder.web(ex);
+    if (ctx.config.http2) this.h2 = new H2Front(ctx, this.env, (ex) => admit(ctx, ex, this.forwardWeb));
     const options: http.ServerOptions = {
       // Our own timeouts are the rules' (docs/rules.md `timeout`); Node's 5-minute request timeout would cut long uploads.
       requestTimeout: 0,
@@ -157,16 +166,20 @@ export class ProxyServer {
       res.end(`mgproxy: HTTP/0.9 requests (a request line without a version) are not supported; send HTTP/1.1\n`);
       return;
     }
-    const refusal = this.refusal(req);
-    if (refusal) {
-      res.writeHead(403, { ...REFUSED_HEADER, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(refusal), connection: 'close' });
-      res.end(refusal);
-      return;
+    // A tunnel's requests come from the client its CONNECT admitted, and are never for the onboarding pages.
+    const tunnel = tunnelOf(req.socket);
+    if (!tunnel) {
+      const refusal = this.refusal(req);
+      if (refusal) {
+        res.writeHead(403, { ...REFUSED_HEADER, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(refusal), connection: 'close' });
+        res.end(refusal);
+        return;
+      }
+      if (this.handlers.serveLocal?.(req, res)) return;
     }
-    if (this.handlers.serveLocal?.(req, res)) return;
     let target: Target;
     try {
-      target = targetOf(req, false);
+      target = targetOf(req, false, tunnel);
     } catch (err) {
       if (!(err instanceof BadTarget)) throw err;
       this.ctx.log.warn({ client: normalizeIp(req.socket.remoteAddress ?? ''), url: req.url, reason: err.message }, 'bad request target');
@@ -187,7 +200,7 @@ export class ProxyServer {
       ex.abortUpstream();
       ex.finish('aborted');
     });
-    admit(this.ctx, ex, () => this.forwarder.web(ex));
+    admit(this.ctx, ex, this.forwardWeb);
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -208,7 +221,7 @@ export class ProxyServer {
     }
     const ex = new Exchange(this.env, { req, socket, api: 'connectSocket', ...target });
     socket.on('close', () => ex.finish(ex.upgraded ? 'completed' : 'aborted'));
-    admit(this.ctx, ex, () => this.forwarder.ws(ex, head));
+    admit(this.ctx, ex, (admitted) => this.forwarder.ws(admitted, head));
   }
 
   /** Malformed requests (also inside tunnels): 400, or 431 for oversized headers, to that client alone. */

@@ -31,18 +31,20 @@ const PROXY_FORM = /^http:\/\/([^/?#]*)([^#]*)/i;
  * as Docker's `-p`), else the socket's local address.
  */
 function onboardingRequest(req: IncomingMessage): OnboardingRequest | undefined {
+  // A request inside a tunnel is for its origin, never for these pages: answered before anything
+  // else is read (the local address below costs a getsockname per request).
+  if (tunnelOf(req.socket)) return undefined;
   const url = req.url ?? '';
-  const local = { host: normalizeIp(req.socket.localAddress ?? '127.0.0.1'), port: req.socket.localPort ?? 0 };
+  const local = () => ({ host: normalizeIp(req.socket.localAddress ?? '127.0.0.1'), port: req.socket.localPort ?? 0 });
   if (isOriginForm(req)) {
     const given = splitHostPort(req.headers.host ?? '');
-    const reached = given && isValidHost(given.host) ? { host: given.host, port: given.port ?? 80 } : local;
+    const reached = given && isValidHost(given.host) ? { host: given.host, port: given.port ?? 80 } : local();
     return { ...reached, path: url, viaProxy: false };
   }
-  if (tunnelOf(req.socket)) return undefined;
   const m = PROXY_FORM.exec(url);
   const target = m ? splitHostPort(m[1]!.replace(/^[^@]*@/, '')) : undefined;
   if (!m || target?.host !== ONBOARDING_HOST) return undefined;
-  return { ...local, path: m[2] || '/', viaProxy: true };
+  return { ...local(), path: m[2] || '/', viaProxy: true };
 }
 
 function platformOf(req: IncomingMessage): OnboardingPageData['platform'] {

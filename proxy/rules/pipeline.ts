@@ -8,7 +8,7 @@
 import type { AuditOutcome } from '../../certs/audit/audit.js';
 import type { Mode } from '../../config/schema.js';
 import type { PlatformName } from '../../config/platforms.js';
-import type { Action } from '../../config/vocabulary.js';
+import { type Action, type Api, APIS } from '../../config/vocabulary.js';
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../flow/exchange.js';
 import { preflightAnswer, ruleAnswer } from '../flow/respond.js';
@@ -73,7 +73,32 @@ const situationOf = (ctx: Pick<ProxyContext, 'config'>, ex?: Exchange): Situatio
 
 const isHostFinding = (f: Finding | HostFinding): f is HostFinding => 'port' in f;
 
-const applies = (rule: Rule, ex: Exchange) => !rule.appliesTo || rule.appliesTo.includes(ex.api);
+/** The rules that apply to one API, per hook, in registry order. */
+interface Hooks { request: readonly Rule[]; responseHead: readonly Rule[]; body: readonly Rule[]; end: readonly Rule[] }
+
+/**
+ * Per registry and API, the rules each phase runs: sorted once, not asked of every rule on every
+ * exchange (the registry of a running proxy never changes).
+ */
+const hooksCache = new WeakMap<readonly Rule[], Readonly<Record<Api, Hooks>>>();
+
+function hooksOf(rules: readonly Rule[], api: Api): Hooks {
+  let byApi = hooksCache.get(rules);
+  if (!byApi) {
+    const of = (a: Api): Hooks => {
+      const here = rules.filter((r) => !r.appliesTo || r.appliesTo.includes(a));
+      return {
+        request: here.filter((r) => r.onRequest || r.checkHost),
+        responseHead: here.filter((r) => r.onResponseHead),
+        body: here.filter((r) => r.observeBody),
+        end: here.filter((r) => r.onEnd),
+      };
+    };
+    byApi = Object.fromEntries(APIS.map((a) => [a, of(a)])) as Record<Api, Hooks>;
+    hooksCache.set(rules, byApi);
+  }
+  return byApi[api];
+}
 
 /** Records a per-host finding once, as a per-host event (no request fields). */
 export function recordHostFinding(ctx: Pick<ProxyContext, 'config' | 'events'>, f: HostFinding, time = new Date().toISOString()): void {
@@ -151,10 +176,9 @@ function settleRequest(ctx: ProxyContext, ex: Exchange, finding: Verdict): Block
 
 /** The request hooks, `from` on: the blocking finding (already recorded), if any; a Promise only when a rule waited. */
 export function runRequestRules(ctx: ProxyContext, ex: Exchange, from = 0): Blocking | Promise<Blocking> {
-  const rules = ctx.rules;
+  const rules = hooksOf(ctx.rules, ex.api).request;
   for (let i = from; i < rules.length; i++) {
     const rule = rules[i]!;
-    if (!applies(rule, ex)) continue;
     const found = rule.onRequest ? rule.onRequest(ex) : rule.checkHost?.(ex.host);
     if (found === undefined) continue;
     // Made only for a rule that found something or waits: a rule with nothing to say allocates nothing.
@@ -177,9 +201,8 @@ export function runRequestRules(ctx: ProxyContext, ex: Exchange, from = 0): Bloc
 
 /** At the response head: records every finding; returns the one that must stop the response (enforce mode). */
 export function runResponseHeadRules(ctx: Pick<ProxyContext, 'config' | 'rules'>, ex: Exchange): Finding | undefined {
-  for (const rule of ctx.rules) {
-    if (!rule.onResponseHead || !applies(rule, ex)) continue;
-    const finding = rule.onResponseHead(ex);
+  for (const rule of hooksOf(ctx.rules, ex.api).responseHead) {
+    const finding = rule.onResponseHead!(ex);
     if (!finding) continue;
     const action = decide(finding, 'response', situationOf(ctx, ex));
     ex.record(finding, action);
@@ -214,7 +237,7 @@ export function answerFinding(ex: Exchange, finding: Finding | HostFinding): voi
 
 /** The exchange ended, however it ended: the rules release what they hold. Called once, from Exchange.finish. */
 export function onEnd(ctx: Pick<ProxyContext, 'rules'>, ex: Exchange): void {
-  for (const rule of ctx.rules) if (rule.onEnd && applies(rule, ex)) rule.onEnd(ex);
+  for (const rule of hooksOf(ctx.rules, ex.api).end) rule.onEnd!(ex);
 }
 
 /** Past this many encoded bytes a body is no longer decoded for the observers (they give no finding). */
@@ -232,9 +255,8 @@ export interface BodyTap { observe(chunk: Buffer): void; end(): void }
  */
 export function bodyObservers(ctx: Pick<ProxyContext, 'config' | 'rules'>, ex: Exchange): BodyTap | undefined {
   const observers: BodyObserver[] = [];
-  for (const rule of ctx.rules) {
-    if (!rule.observeBody || !applies(rule, ex)) continue;
-    const o = rule.observeBody(ex);
+  for (const rule of hooksOf(ctx.rules, ex.api).body) {
+    const o = rule.observeBody!(ex);
     if (o) observers.push(o);
   }
   if (observers.length === 0) return undefined;

@@ -38,25 +38,35 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>, settle: (outcome: Aud
   const deps = { trust, route: (host: string, port: number) => ({ ...ctx.upstream.connectOptions(host, port), tunnel: ctx.upstream.tunnel(host, port) }) };
   const cache = new AuditCache();
 
+  /** Each kept outcome's verdict, worked out once: every request to the host reads it. */
+  const verdicts = new WeakMap<AuditOutcome, HostFinding | null>();
   function verdict(outcome: AuditOutcome): HostFinding | undefined {
     // Unreachable: the forwarder's own 502 (`x-mgproxy-error`) says so; the next request audits again.
     if (!outcome.reachable) return undefined;
-    // Loaded: an outcome comes from the module.
-    const error = errorsOf!(outcome.audit)[0];
-    if (!error) return undefined;
-    // The host's event is recorded already (`settle`): this finding answers the request, adding no event.
-    return { rule: error.rule, severity: 'error', message: `${error.message}. Fix: ${error.fix}`, host: outcome.audit.host, port: outcome.audit.port };
+    let v = verdicts.get(outcome);
+    if (v === undefined) {
+      // Loaded: an outcome comes from the module.
+      const error = errorsOf!(outcome.audit)[0];
+      // The host's event is recorded already (`settle`): this finding answers the request, adding no event.
+      v = error ? { rule: error.rule, severity: 'error', message: `${error.message}. Fix: ${error.fix}`, host: outcome.audit.host, port: outcome.audit.port } : null;
+      verdicts.set(outcome, v);
+    }
+    return v ?? undefined;
   }
 
-  const audit = (host: string, port: number) => cache.get(`${host}:${port}`, (signal) => {
-    const connect = ctx.upstream.connectOptions(host, port);
-    const target = { host, port, connect, tunnel: ctx.upstream.tunnel(host, port), refused: ctx.upstream.loopCheck(connect) };
-    const forwarding = ctx.upstream.handshakeAhead(host, port);
-    return loadAudit().then((m) => {
-      errorsOf = m.errorsOf;
-      return m.auditHost(target, deps, undefined, signal, forwarding);
-    });
-  }, settle);
+  /** The host's audit: kept or under way (read without making anything), else started. */
+  const audit = (host: string, port: number) => {
+    const key = `${host}:${port}`;
+    return cache.peek(key) ?? cache.get(key, (signal) => {
+      const connect = ctx.upstream.connectOptions(host, port);
+      const target = { host, port, connect, tunnel: ctx.upstream.tunnel(host, port), refused: ctx.upstream.loopCheck(connect) };
+      const forwarding = ctx.upstream.handshakeAhead(host, port);
+      return loadAudit().then((m) => {
+        errorsOf = m.errorsOf;
+        return m.auditHost(target, deps, undefined, signal, forwarding);
+      });
+    }, settle);
+  };
   /** What each request waiting for its host's audit lets go of at its end. */
   const waiting = new WeakMap<Exchange, () => void>();
 
