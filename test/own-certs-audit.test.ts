@@ -30,8 +30,8 @@ const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
  * `fallback` (an IP address: clients send no SNI for those), as the proxy's interception does.
  */
 async function serveMinted(store: CertStore, fallback: string, leaves: Map<string, X509Certificate>): Promise<{ server: net.Server; port: number }> {
-  // The shape of proxy/engine/connect.ts: the ClientHello's server name read ahead, and a TLSSocket over
-  // the accepted socket with the leaf of that name (else the fallback's).
+  // The shape of proxy/engine/connect.ts: the ClientHello's server name and key type read ahead, and a
+  // TLSSocket over the accepted socket with the leaf of that name (else the fallback's) and type.
   const server = net.createServer((raw) => {
     raw.on('error', () => undefined);
     let seen = Buffer.alloc(0);
@@ -42,7 +42,7 @@ async function serveMinted(store: CertStore, fallback: string, leaves: Map<strin
       raw.off('data', onData);
       raw.pause();
       raw.unshift(seen);
-      store.context(hello.kind === 'done' && hello.name ? hello.name : fallback).then((secureContext) => serve(raw, secureContext), () => raw.destroy());
+      store.context(hello.kind === 'done' && hello.name ? hello.name : fallback, hello.kind === 'done' && hello.offersEcdsa ? 'ec' : 'rsa').then((secureContext) => serve(raw, secureContext), () => raw.destroy());
     };
     raw.on('data', onData);
   });

@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import type { ProxyContext } from '../context.js';
 import { isValidHost, normalizeHost, normalizeIp, splitHostPort } from '../../config/net-address.js';
 import { helloServerName, MAX_CLIENT_HELLO } from './client-hello.js';
+import type { LeafKeyType } from '../../certs/store.js';
 import { writeRawAnswer } from '../flow/respond.js';
 import { tunnelRaw } from './tunnel.js';
 import { onTunnel } from '../rules/pipeline.js';
@@ -174,13 +175,21 @@ function sniff(socket: Duplex, then: (first: number) => void): void {
   socket.once('close', done);
 }
 
+/** What the ClientHello read ahead tells (proxy/engine/client-hello.ts). */
+interface Hello {
+  /** The server name: a string, `undefined` when the client sent none, `null` when the hello could not be read ahead. */
+  sni: string | undefined | null;
+  offersH2: boolean;
+  /** The leaf this client gets: the P-256 one when it offers ECDSA, else the RSA one. */
+  key: LeafKeyType;
+}
+
 /**
- * Collects, without consuming them, the bytes of the ClientHello, and tells its server name: a
- * string, `undefined` when the client sent none, `null` when the hello cannot be read whole ahead
- * (then TLS reads it, and the name comes through SNICallback). The caller bounds it in time and
- * handles the client leaving.
+ * Collects, without consuming them, the bytes of the ClientHello, and tells what it offers. A hello
+ * that cannot be read whole ahead is left to TLS: its name then comes through SNICallback. The
+ * caller bounds it in time and handles the client leaving.
  */
-function readHello(socket: Duplex, then: (sni: string | undefined | null, offersH2: boolean) => void): void {
+function readHello(socket: Duplex, then: (hello: Hello) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   const onData = (chunk: Buffer) => {
@@ -191,8 +200,10 @@ function readHello(socket: Duplex, then: (sni: string | undefined | null, offers
     socket.removeListener('data', onData);
     socket.pause();
     socket.unshift(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    // A hello that cannot be read ahead is offered HTTP/1.1 only.
-    then(hello.kind === 'done' ? hello.name : null, hello.kind === 'done' && hello.offersH2 === true);
+    // A hello that cannot be read ahead is offered HTTP/1.1 only, and the RSA leaf, which every
+    // client takes (TLS 1.3 clients must, RFC 8446 §9.1; TLS 1.2 ones offer RSA suites).
+    if (hello.kind !== 'done') { then({ sni: null, offersH2: false, key: 'rsa' }); return; }
+    then({ sni: hello.name, offersH2: hello.offersH2 === true, key: hello.offersEcdsa ? 'ec' : 'rsa' });
   };
   socket.on('data', onData);
   socket.resume();
@@ -224,22 +235,22 @@ function interceptTls(ctx: ProxyContext, fronts: FrontEnds, socket: Duplex, info
   };
   socket.once('end', abandon);
   socket.once('close', abandon);
-  readHello(socket, (sni, offersH2) => {
-    // The leaf is for the SNI name, else the CONNECT host.
+  readHello(socket, ({ sni, offersH2, key: keyType }) => {
+    // The leaf is for the SNI name, else the CONNECT host, of the key type the client offers.
     const leafHost = sni ? normalizeHost(sni) : info.host;
-    Promise.all([ctx.certs.context(leafHost), alpnOffer(ctx, info, prepared, offersH2, fronts.h2)]).then(([secureContext, ALPNProtocols]) => {
+    Promise.all([ctx.certs.context(leafHost, keyType), alpnOffer(ctx, info, prepared, offersH2, fronts.h2)]).then(([secureContext, ALPNProtocols]) => {
       if (socket.destroyed || socket.readableEnded) { abandon(); return; }
       const s = tlsSocket = new tls.TLSSocket(socket, {
         isServer: true,
         secureContext,
         ALPNProtocols,
-        // Only for a ClientHello that could not be read ahead: it then gets one leaf of the right
-        // name, the other kind staying the CONNECT host's (proxy/engine/client-hello.ts).
+        // Only for a ClientHello that could not be read ahead: it then gets the RSA leaf of the
+        // right name (a context holds one leaf, so SNICallback's switch replaces it whole).
         ...(sni === null ? {
           SNICallback: (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
             const name = normalizeHost(servername);
             if (name === info.host) { cb(null, secureContext); return; }
-            ctx.certs.context(name).then((c) => cb(null, c), (err: Error) => cb(err, undefined));
+            ctx.certs.context(name, keyType).then((c) => cb(null, c), (err: Error) => cb(err, undefined));
           },
         } : {}),
       });

@@ -17,9 +17,11 @@ interface Slot { id: number; cap: Cap; platform: PlatformProfile }
 /** A full cap met by an exchange: `n` exchanges hold it now. */
 export interface Breach { slot: Slot; n: number; holders: readonly QueueHolder[] }
 
+const NO_BREACHES: Breach[] = [];
+
 export interface Slots {
   /** Per platform (config order) that has no room for `ex`, its first full cap; empty when every one has room. */
-  breaches(ex: Exchange): Breach[];
+  breaches(ex: Exchange): readonly Breach[];
   /** Takes a place in every cap of `ex`'s API, on every platform. */
   acquire(ex: Exchange): void;
   /**
@@ -46,10 +48,33 @@ export function createSlots(ctx: Pick<ProxyContext, 'config'>): Slots {
   /** Who holds each cap's places, per client (and host, for a per-host cap). */
   const held = new Map<string, Set<Exchange>>();
   const lines = new Map<string, Exchange[]>();
-  const holding = new WeakMap<Exchange, string[]>();
+  const holding = new WeakMap<Exchange, readonly string[]>();
   const inLine = new WeakMap<Exchange, { key: string; wake: () => void }>();
 
-  const keyOf = (s: Slot, ex: Exchange) => (s.cap.perHost ? `${s.id} ${ex.client} ${ex.host}` : `${s.id} ${ex.client}`);
+  /** Per API: whether one of its caps counts per host (its keys then name the host too). */
+  const perHost = new Map<Api, boolean>([...allOf].map(([api, slots]) => [api, slots.some((s) => s.cap.perHost)]));
+  /**
+   * Per client, each slot's key and each API's list of keys, made once: every exchange of the
+   * client reads them (a per-host cap's key is made per exchange). Bounded by the clients seen.
+   */
+  const clientKeys = new Map<string, { bySlot: string[]; byApi: Partial<Record<Api, readonly string[]>> }>();
+  const keysOfClient = (client: string) => {
+    let k = clientKeys.get(client);
+    if (!k) clientKeys.set(client, (k = { bySlot: [], byApi: {} }));
+    return k;
+  };
+  const keyOf = (s: Slot, ex: Exchange) => {
+    if (s.cap.perHost) return `${s.id} ${ex.client} ${ex.host}`;
+    const k = keysOfClient(ex.client);
+    return (k.bySlot[s.id] ??= `${s.id} ${ex.client}`);
+  };
+  /** The keys of every cap counting `ex`, across platforms; the same array for every exchange of a client and API without a per-host cap. */
+  const keysOf = (ex: Exchange): readonly string[] => {
+    const slots = allOf.get(ex.api)!;
+    if (perHost.get(ex.api)) return slots.map((s) => keyOf(s, ex));
+    const k = keysOfClient(ex.client);
+    return (k.byApi[ex.api] ??= slots.map((s) => keyOf(s, ex)));
+  };
   const holdersOf = (key: string): QueueHolder[] => [...held.get(key) ?? []].map((h) => ({ id: h.id, method: h.method, url: h.url }));
   /**
    * The first cap of `slots` with no room for `ex`: full, or (for a newcomer, `queued` false) with
@@ -63,7 +88,7 @@ export function createSlots(ctx: Pick<ProxyContext, 'config'>): Slots {
     return undefined;
   };
   const acquire = (ex: Exchange) => {
-    const keys = allOf.get(ex.api)!.map((s) => keyOf(s, ex));
+    const keys = keysOf(ex);
     for (const k of keys) {
       let set = held.get(k);
       if (!set) held.set(k, (set = new Set()));
@@ -98,12 +123,12 @@ export function createSlots(ctx: Pick<ProxyContext, 'config'>): Slots {
 
   return {
     breaches: (ex) => {
-      const out: Breach[] = [];
+      let out: Breach[] | undefined;
       for (const slots of table.get(ex.api)!) {
         const f = full(slots, ex);
-        if (f) out.push({ slot: f.slot, n: held.get(f.key)?.size ?? 0, holders: holdersOf(f.key) });
+        if (f) (out ??= []).push({ slot: f.slot, n: held.get(f.key)?.size ?? 0, holders: holdersOf(f.key) });
       }
-      return out;
+      return out ?? NO_BREACHES;
     },
     acquire,
     enqueue: (ex, admitted) => {
