@@ -81,6 +81,13 @@ describe('the exchange ring', () => {
     }
   });
 
+  it('keeps a client name with a NUL in it (the separator), the character replaced', () => {
+    const ring = new ExchangeRing(10);
+    ring.add(...rec(1, { clientName: 'a\u0000b' }));
+    assert.equal(ring.get(1)!.clientName, 'a\uFFFDb');
+    assert.equal(ring.get(1)!.url, rec(1)[1].url);
+  });
+
   it('keeps a record too big for its arena without its headers', () => {
     const ring = new ExchangeRing(10);
     ring.add(...rec(1, { requestHeaders: ['x-huge', 'z'.repeat(3 * 1024 * 1024)] }));

@@ -3,7 +3,7 @@
  * numbers in typed-array columns, text (URL, client, headers…) UTF-8 in one byte arena written
  * in turn, newest over oldest. Kept as objects, the 10,000 newest exchanges each outlived two
  * young-generation collections, so every one was copied twice and promoted to die in the old
- * generation (bench/README.md); here keeping one costs a few buffer writes and no object, and an
+ * generation (bench/README.md); here keeping one costs one string and one buffer write, and an
  * exchange becomes objects again only when the admin API asks for it.
  */
 
@@ -83,35 +83,17 @@ export class ExchangeRing {
     // Allocated on the first record: an idle proxy keeps no arena (its pages are touched as written).
     const arena = (this.arena ??= Buffer.allocUnsafe(ARENA_BYTES));
     if (this.count === this.capacity) this.evictOldest();
-    let withHeaders = true;
-    let need = bound(t, true);
-    if (need > MAX_RECORD_BYTES) { withHeaders = false; need = bound(t, false); }
+    let text = encode(t, true);
+    // A UTF-16 unit is at most 3 bytes of UTF-8.
+    if (text.length * 3 > MAX_RECORD_BYTES) text = encode(t, false);
+    const need = text.length * 3;
     if (this.pos + need > arena.length) this.pos = 0;
     // The oldest records lie just ahead of the write position: they go while they overlap it.
     while (this.count > 0 && this.overlaps(this.head, this.pos, need)) this.evictOldest();
     const slot = (this.head + this.count) % this.capacity;
     const start = this.pos;
-    let p = start;
-    const str = (s: string) => { const k = arena.write(s, p + 4, 'utf8'); arena.writeUInt32LE(k, p); p += 4 + k; };
-    const list = (xs: readonly string[]) => { arena.writeUInt32LE(xs.length, p); p += 4; for (const x of xs) str(x); };
-    const fields = (h: RingText['responseHeaders']) => {
-      if (Array.isArray(h)) { list(h); return; }
-      // name, value for each field of the object, as Object.entries would list them.
-      const at = p;
-      p += 4;
-      let n = 0;
-      const o = h as Readonly<Record<string, unknown>>;
-      for (const name in o) {
-        const v = o[name];
-        if (v === undefined) continue;
-        if (Array.isArray(v)) for (const x of v) { str(name); str(String(x)); n += 2; }
-        else { str(name); str(String(v)); n += 2; }
-      }
-      arena.writeUInt32LE(n, at);
-    };
-    str(t.client); str(t.clientName ?? '\u0000'); str(t.method); str(t.url); str(t.api); str(t.outcome ?? '\u0000'); str(t.protocol);
-    list(t.violations); str(t.mapped ?? ''); str(t.scheme); str(t.host); str(t.path);
-    list(withHeaders ? t.requestHeaders : []); fields(withHeaders ? t.responseHeaders : []);
+    // One write: the fields joined by NUL, which no header, URL or method can hold (RFC 9110 §5.5, RFC 3986).
+    const p = start + arena.write(text, start, 'utf8');
     this.pos = p;
     this.off[slot] = start;
     this.len[slot] = p - start;
@@ -153,7 +135,8 @@ export class ExchangeRing {
     const slot = this.slotAt(k);
     const arena = this.arena!;
     const o = this.off[slot]!;
-    return arena.toString('utf8', o + 4, o + 4 + arena.readUInt32LE(o));
+    // The first field, up to the first NUL.
+    return arena.toString('utf8', o, arena.indexOf(0, o));
   }
 
   private overlaps(slot: number, from: number, need: number): boolean {
@@ -170,13 +153,14 @@ export class ExchangeRing {
   }
 
   private decode(slot: number): RingRecord {
-    const arena = this.arena!;
-    let p = this.off[slot]!;
-    const str = () => { const k = arena.readUInt32LE(p); const s = arena.toString('utf8', p + 4, p + 4 + k); p += 4 + k; return s; };
-    const list = () => { const n = arena.readUInt32LE(p); p += 4; const out: string[] = []; for (let i = 0; i < n; i++) out.push(str()); return out; };
-    const opt = (s: string) => (s === '\u0000' ? undefined : s);
-    const client = str(); const clientName = opt(str()); const method = str(); const url = str(); const api = str(); const outcome = opt(str()); const protocol = str();
-    const violations = list(); const mapped = str(); const scheme = str(); const host = str(); const path = str();
+    const o = this.off[slot]!;
+    const f = this.arena!.toString('utf8', o, o + this.len[slot]!).split(SEP);
+    let i = 0;
+    const next = () => f[i++]!;
+    const list = () => { const n = Number(next()); const out = f.slice(i, i + n); i += n; return out; };
+    const opt = (x: string) => (x === ABSENT ? undefined : x);
+    const client = next(); const clientName = opt(next()); const method = next(); const url = next(); const api = next(); const outcome = opt(next()); const protocol = next();
+    const violations = list(); const mapped = next(); const scheme = next(); const host = next(); const path = next();
     const requestHeaders = list(); const responseHeaders = list();
     const { nums } = this;
     const num = (x: number) => (Number.isNaN(x) ? undefined : x);
@@ -189,22 +173,37 @@ export class ExchangeRing {
   }
 }
 
-/** At most the bytes `add` writes for `t`: 4 per length, 3 per UTF-16 unit. */
-function bound(t: RingText, headers: boolean): number {
-  let n = 0;
-  const s = (x: string | undefined) => { n += 4 + 3 * (x?.length ?? 1); };
-  s(t.client); s(t.clientName); s(t.method); s(t.url); s(t.api); s(t.outcome); s(t.protocol); s(t.mapped); s(t.scheme); s(t.host); s(t.path);
-  n += 12;
-  for (const v of t.violations) s(v);
-  if (headers) {
-    for (const h of t.requestHeaders) s(h);
-    const h = t.responseHeaders;
-    if (Array.isArray(h)) for (const x of h) s(x);
-    else {
-      const o = h as Readonly<Record<string, unknown>>;
-      // A value that is no string (a number, an array) is bounded by its String() form.
-      for (const name in o) { const v = o[name]; if (v === undefined) continue; if (Array.isArray(v)) for (const x of v) { s(name); s(String(x)); } else { s(name); s(typeof v === 'string' ? v : String(v)); } }
-    }
+const SEP = '\u0000';
+/** An optional field that is absent (no field holds this one control character alone). */
+const ABSENT = '\u0001';
+
+/**
+ * A record's text: its fields joined by NUL, each list preceded by its length. A client name (the
+ * only free text) has any NUL replaced; the rest cannot hold one.
+ */
+function encode(t: RingText, headers: boolean): string {
+  const name = t.clientName === undefined ? ABSENT : t.clientName.replaceAll(SEP, '\uFFFD');
+  let s = `${t.client}${SEP}${name}${SEP}${t.method}${SEP}${t.url}${SEP}${t.api}${SEP}${t.outcome ?? ABSENT}${SEP}${t.protocol}${SEP}${t.violations.length}`;
+  for (const v of t.violations) s += SEP + v;
+  s += `${SEP}${t.mapped ?? ''}${SEP}${t.scheme}${SEP}${t.host}${SEP}${t.path}`;
+  const req = headers ? t.requestHeaders : [];
+  s += SEP + req.length;
+  for (const x of req) s += SEP + x;
+  const h = headers ? t.responseHeaders : [];
+  if (Array.isArray(h)) {
+    s += SEP + h.length;
+    for (const x of h) s += SEP + x;
+    return s;
   }
-  return n;
+  // name, value for each field of the object, as Object.entries would list them.
+  let n = 0;
+  let rest = '';
+  const o = h as Readonly<Record<string, unknown>>;
+  for (const key in o) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) { rest += `${SEP}${key}${SEP}${String(x)}`; n += 2; }
+    else { rest += `${SEP}${key}${SEP}${String(v)}`; n += 2; }
+  }
+  return `${s}${SEP}${n}${rest}`;
 }

@@ -113,7 +113,13 @@ export class Points {
   }
 
   private write(i: number, load: Readonly<Record<(typeof SERIES)[number], number>> | undefined): void {
-    for (let j = 0; j < SERIES.length; j++) this.n[j]![i] = load?.[SERIES[j]!] ?? 0;
+    // Written out, in SERIES order: two points per exchange, each read by name, not by a computed key.
+    const n = this.n;
+    n[0]![i] = load?.http ?? 0;
+    n[1]![i] = load?.socket ?? 0;
+    n[2]![i] = load?.request ?? 0;
+    n[3]![i] = load?.uploadFile ?? 0;
+    n[4]![i] = load?.downloadFile ?? 0;
   }
 
   private grow(): void {

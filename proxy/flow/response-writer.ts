@@ -44,7 +44,14 @@ class Http1Writer implements ResponseWriter {
 
   head(status: number, statusText: string, flat: readonly string[]): void {
     // An h2 origin (or a map answer) has no reason phrase: the standard one goes in its place.
-    this.res.writeHead(status, statusText || STATUS_CODES[status] || '', [...flat, 'connection', this.wantsClose ? 'close' : 'keep-alive']);
+    // Node takes the raw list as it is; the head is written at once, so the list is not copied for it.
+    const fields = flat as string[];
+    fields.push('connection', this.wantsClose ? 'close' : 'keep-alive');
+    try {
+      this.res.writeHead(status, statusText || STATUS_CODES[status] || '', fields);
+    } finally {
+      fields.length -= 2;
+    }
   }
 
   answer(answer: ProxyAnswer): void {
