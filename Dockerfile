@@ -11,7 +11,9 @@ COPY proxy proxy
 COPY certs certs
 COPY config config
 COPY test test
-# npm ci runs `prepare`, which compiles TypeScript into dist/
+COPY scripts scripts
+# npm ci runs `prepare` (`npm run build`): tsc compiles TypeScript into dist/, then esbuild (a
+# devDependency, pruned below) bundles the CLI into dist/proxy/cli.js (docs/startup.md)
 RUN npm ci && npm prune --omit=dev
 
 FROM node:24-slim

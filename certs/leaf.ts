@@ -12,6 +12,7 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import net from 'node:net';
 import { domainToASCII } from 'node:url';
+import { ipFamily } from '../config/net-address.js';
 import type { Ca } from './ca.js';
 import { APPLE_MAX_VALIDITY_DAYS, BACKDATE_MS, DAY_MS, randomSerial } from './x509.js';
 
@@ -36,7 +37,7 @@ const CN_MAX = 64;
  * (clients match `host.` against `host`; a dNSName ending in a dot is not a valid name).
  */
 export function certName(host: string): string {
-  if (net.isIP(host)) return host;
+  if (ipFamily(host)) return host;
   const name = host.endsWith('.') ? host.slice(0, -1) : host;
   return domainToASCII(name) || name;
 }
@@ -188,7 +189,7 @@ export function mintLeaf(requestedHost: string, ca: Ca, key: LeafKey, now = Date
     ...(host.length <= CN_MAX ? [set(seq(oid(OID.commonName), utf8(host)))] : []),
     set(seq(oid(OID.organizationName), utf8('mgproxy'))),
   );
-  const altName = net.isIP(host) ? tlv(0x87, ipBytes(host)) : tlv(0x82, Buffer.from(host, 'latin1'));
+  const altName = ipFamily(host) ? tlv(0x87, ipBytes(host)) : tlv(0x82, Buffer.from(host, 'latin1'));
   const extensions = [
     // cA FALSE is the DEFAULT: DER omits it, leaving an empty SEQUENCE.
     extension(OID.basicConstraints, true, seq()),

@@ -12,8 +12,9 @@
  * collector is taken from a fresh context, so the proxy's own global gets no `gc`. Without it (a
  * runtime that refuses the flag), contexts wait for V8's own collections, as before.
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { createRequire } from 'node:module';
+import type V8 from 'node:v8';
+import type Vm from 'node:vm';
 
 let collect: (() => void) | null | undefined;
 
@@ -21,8 +22,10 @@ let collect: (() => void) | null | undefined;
 function collector(): (() => void) | null {
   if (collect !== undefined) return collect;
   try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc: unknown = vm.runInNewContext('typeof gc === "function" ? gc : undefined');
+    // node:v8 and node:vm are loaded here, not at start (docs/startup.md).
+    const load = createRequire(import.meta.url);
+    (load('node:v8') as typeof V8).setFlagsFromString('--expose-gc');
+    const gc: unknown = (load('node:vm') as typeof Vm).runInNewContext('typeof gc === "function" ? gc : undefined');
     collect = typeof gc === 'function' ? (gc as () => void) : null;
   } catch {
     collect = null;

@@ -3,10 +3,9 @@
  * in the order of the table below, following the platform(s) of the config. Each returns problems;
  * none throws.
  */
-import net from 'node:net';
 import { type Api, DOMAIN_LISTS, type DomainList, type MgproxyConfig, type Problem } from './schema.js';
 import { capFor, type Cap, type PlatformProfile } from './platforms.js';
-import { isHostName, isLocalhostName, splitHostPort } from './net-address.js';
+import { isHostName, isLocalhostName, splitHostPort, ipFamily } from './net-address.js';
 
 /** A domain entry taken apart: `https://Api.Example.com` → scheme `https`, host `api.example.com`. */
 export interface DomainEntry {
@@ -38,7 +37,7 @@ export function parseDomainEntry(list: DomainList, index: number, raw: string): 
 export function entryTarget(e: DomainEntry): { host: string; port?: number } | undefined {
   const hp = splitHostPort(e.hostPort);
   if (!hp || e.path.replace(/\/$/, '') !== '') return undefined;
-  if (hp.host.includes('*') || net.isIP(hp.host) || isLocalhostName(hp.host) || !isHostName(hp.host)) return undefined;
+  if (hp.host.includes('*') || ipFamily(hp.host) || isLocalhostName(hp.host) || !isHostName(hp.host)) return undefined;
   return hp;
 }
 
@@ -58,7 +57,7 @@ const configScheme: EntryCheck = (e) => {
 /** "Domains cannot use IP addresses or localhost." */
 const configIpDomain: EntryCheck = (e) => {
   const hp = splitHostPort(e.hostPort);
-  if (!hp || net.isIP(hp.host) === 0) return undefined;
+  if (!hp || ipFamily(hp.host) === 0) return undefined;
   return error(e, 'config-ip-domain', `${JSON.stringify(e.raw)} is an IP address; configure a domain name`);
 };
 
@@ -103,7 +102,7 @@ const configWildcardDomain: EntryCheck = (e) => {
 const configShapeOfEntry: EntryCheck = (e) => {
   if (e.hostPort.includes('*')) return undefined;
   const hp = splitHostPort(e.hostPort);
-  if (!hp || (net.isIP(hp.host) === 0 && !isHostName(hp.host))) {
+  if (!hp || (ipFamily(hp.host) === 0 && !isHostName(hp.host))) {
     return error(e, 'config-schema', `${JSON.stringify(e.raw)} is not a domain name`);
   }
   if (e.path.replace(/\/$/, '') !== '') {

@@ -4,6 +4,21 @@
  */
 import net from 'node:net';
 
+/**
+ * `net.isIP` and `net.isIPv6`, without running Node's IPv6 expression on text that has no colon,
+ * which no IPv6 literal lacks. V8 compiles that large expression on its first use, 15-25 ms on a
+ * small machine: a host name or an IPv4 address never pays for it, nor does a start
+ * (docs/startup.md).
+ */
+export function ipFamily(text: string): 0 | 4 | 6 {
+  if (!text.includes(':')) return net.isIPv4(text) ? 4 : 0;
+  return net.isIPv6(text) ? 6 : 0;
+}
+
+export function isIpv6(text: string): boolean {
+  return text.includes(':') && net.isIPv6(text);
+}
+
 /** `::ffff:10.0.0.1` → `10.0.0.1`; lower-cases IPv6. Socket addresses come in both forms. */
 export function normalizeIp(address: string): string {
   const lower = address.toLowerCase();
@@ -14,8 +29,8 @@ export function normalizeIp(address: string): string {
 export function normalizeHost(host: string): string {
   let h = host.toLowerCase();
   if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
-  if (h.endsWith('.') && !net.isIP(h)) h = h.slice(0, -1);
-  return net.isIP(h) ? normalizeIp(h) : h;
+  if (h.endsWith('.') && !ipFamily(h)) h = h.slice(0, -1);
+  return ipFamily(h) ? normalizeIp(h) : h;
 }
 
 /** RFC 1123 host name: labels of letters, digits and inner hyphens (and `_`, which real DNS carries). */
@@ -28,7 +43,7 @@ export function isHostName(host: string): boolean {
 
 /** A host that may appear in a CONNECT target or URL: a host name or an IP literal. */
 export function isValidHost(host: string): boolean {
-  return net.isIP(host) !== 0 || isHostName(host);
+  return ipFamily(host) !== 0 || isHostName(host);
 }
 
 /** `443`, not `0443`, `+443`, `0` or `70000`. */
@@ -54,12 +69,12 @@ export function splitHostPort(text: string): { host: string; port?: number } | u
       if (!rest.startsWith(':')) return undefined;
       portText = rest.slice(1);
     }
-    if (net.isIPv6(host) === false) return undefined;
+    if (isIpv6(host) === false) return undefined;
   } else {
     const colon = text.lastIndexOf(':');
     if (colon >= 0 && text.indexOf(':') !== colon) {
       // bare IPv6 without brackets: no port can be told apart
-      return net.isIPv6(text) ? { host: normalizeHost(text) } : undefined;
+      return isIpv6(text) ? { host: normalizeHost(text) } : undefined;
     }
     host = colon >= 0 ? text.slice(0, colon) : text;
     portText = colon >= 0 ? text.slice(colon + 1) : undefined;
@@ -73,7 +88,7 @@ export function splitHostPort(text: string): { host: string; port?: number } | u
 /** `host` with brackets for IPv6, for URLs and `host:port` strings. */
 export function formatHost(host: string): string {
   // A name or an IPv4 address has no colon: the IPv6 parse is skipped for them (every exchange's URL).
-  return host.includes(':') && net.isIPv6(host) ? `[${host}]` : host;
+  return isIpv6(host) ? `[${host}]` : host;
 }
 
 /** A CIDR block, compiled once; `contains` takes any IP string. */
@@ -82,18 +97,23 @@ export interface Cidr { text: string; contains(ip: string): boolean }
 export function parseCidr(text: string): Cidr | undefined {
   const [addr, bitsText, extra] = text.trim().split('/');
   if (extra !== undefined || addr === undefined) return undefined;
-  const family = net.isIP(addr);
+  const family = ipFamily(addr);
   if (family === 0) return undefined;
   const maxBits = family === 4 ? 32 : 128;
   const bits = bitsText === undefined ? maxBits : Number(bitsText);
   if (!Number.isInteger(bits) || bits < 0 || bits > maxBits || (bitsText !== undefined && !/^[0-9]+$/.test(bitsText))) return undefined;
+  return cidr(text.trim(), addr, bits, family);
+}
+
+/** A block already known to be valid. */
+function cidr(text: string, addr: string, bits: number, family: 4 | 6): Cidr {
   // Built at the first check: Node's BlockList costs ~5 ms to load, which a start need not pay.
   let list: net.BlockList | undefined;
   return {
-    text: text.trim(),
+    text,
     contains: (ip) => {
       const n = normalizeIp(ip);
-      const f = net.isIP(n);
+      const f = ipFamily(n);
       if (f === 0) return false;
       if (!list) {
         list = new net.BlockList();
@@ -104,11 +124,13 @@ export function parseCidr(text: string): Cidr | undefined {
   };
 }
 
-const LOOPBACK = ['127.0.0.0/8', '::1/128'].map((c) => parseCidr(c)!);
+// Written out, not parsed: parsing the IPv6 ones at start would compile the IPv6 expression (ipFamily).
+const LOOPBACK = [cidr('127.0.0.0/8', '127.0.0.0', 8, 4), cidr('::1/128', '::1', 128, 6)];
 /** docs/rules.md (`ip-not-allowed`): the private ranges a mini game may reach when `allowLanIps`. */
 export const PRIVATE_RANGES: readonly Cidr[] = [
-  '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', 'fc00::/7', 'fe80::/10',
-].map((c) => parseCidr(c)!);
+  cidr('10.0.0.0/8', '10.0.0.0', 8, 4), cidr('172.16.0.0/12', '172.16.0.0', 12, 4), cidr('192.168.0.0/16', '192.168.0.0', 16, 4),
+  cidr('169.254.0.0/16', '169.254.0.0', 16, 4), cidr('fc00::/7', 'fc00::', 7, 6), cidr('fe80::/10', 'fe80::', 10, 6),
+];
 
 export function isLoopbackIp(ip: string): boolean {
   return LOOPBACK.some((c) => c.contains(ip));

@@ -3,8 +3,7 @@
  * each comes from, the faults with their parameters, and a validator that names the path of every
  * problem (`network.rules[1].fault.type`). proxy/network/ compiles and applies it.
  */
-import { isIP } from 'node:net';
-import { isHostName, normalizeHost, normalizeIp } from './net-address.js';
+import { isHostName, normalizeHost, normalizeIp, ipFamily } from './net-address.js';
 
 // kbps are 1000 bits per second, as Chrome DevTools and the Network Link Conditioner count them.
 /** A link's shape. A rate left out is not limited; latency, jitter and loss default to 0. */
@@ -136,13 +135,13 @@ function checkFault(v: unknown, path: string, out: NetworkProblem[]): void {
 function checkRule(v: unknown, path: string, out: NetworkProblem[]): void {
   if (!isObject(v)) { out.push({ path, message: `must be an object, got ${typeName(v)}` }); return; }
   unknownKeys(v, ['client', 'host', 'preset', 'fault', 'custom'], path, out);
-  if (v.client !== undefined && (typeof v.client !== 'string' || isIP(normalizeIp(v.client)) === 0)) {
+  if (v.client !== undefined && (typeof v.client !== 'string' || ipFamily(normalizeIp(v.client)) === 0)) {
     out.push({ path: `${path}.client`, message: `must be a client's IP address, got ${JSON.stringify(v.client)}` });
   }
   if (v.host !== undefined) {
     const host = typeof v.host === 'string' ? normalizeHost(v.host) : '';
     const base = host.startsWith('*.') ? host.slice(2) : host;
-    if (!isHostName(base) && isIP(base) === 0) out.push({ path: `${path}.host`, message: `must be a host name or "*.domain", got ${JSON.stringify(v.host)}` });
+    if (!isHostName(base) && ipFamily(base) === 0) out.push({ path: `${path}.host`, message: `must be a host name or "*.domain", got ${JSON.stringify(v.host)}` });
   }
   const given = (['preset', 'fault', 'custom'] as const).filter((k) => v[k] !== undefined);
   if (given.length !== 1) {

@@ -6,8 +6,7 @@
  * The credentials live in `authorization` only: `url` is what may be printed (no user, no
  * password), and every message about a bad value shows the value with its credentials masked.
  */
-import net from 'node:net';
-import { formatHost, isHostName, normalizeHost, parsePort } from './net-address.js';
+import { formatHost, isHostName, normalizeHost, parsePort, ipFamily } from './net-address.js';
 
 export interface UpstreamProxy {
   host: string;
@@ -36,7 +35,7 @@ export function parseUpstreamProxy(text: string): UpstreamProxy | { error: strin
   if (u.protocol !== 'http:') return bad(`the scheme must be http, the proxy is reached with CONNECT`);
   if ((u.pathname !== '/' && u.pathname !== '') || u.search !== '' || u.hash !== '') return bad('no path, query or fragment');
   const host = normalizeHost(u.hostname);
-  if (!isHostName(host) && net.isIP(host) === 0) return bad('a host name or IP address');
+  if (!isHostName(host) && ipFamily(host) === 0) return bad('a host name or IP address');
   const port = u.port === '' ? 80 : parsePort(u.port);
   if (port === undefined) return bad('a port from 1 to 65535');
   let authorization: string | undefined;
@@ -69,7 +68,7 @@ export function compileNoProxy(patterns: readonly string[], problems: [number, s
     if (text === '*') { all = true; return; }
     const wildcard = text.startsWith('*.') ? 2 : text.startsWith('.') ? 1 : 0;
     const host = normalizeHost(text.slice(wildcard));
-    if (net.isIP(host) !== 0 && wildcard === 0) exact.add(host);
+    if (ipFamily(host) !== 0 && wildcard === 0) exact.add(host);
     else if (isHostName(host)) (wildcard ? suffixes.push(`.${host}`) : exact.add(host));
     else problems.push([i, `${JSON.stringify(pattern)} must be a host, "*.domain", ".domain", an IP address or "*"`]);
   });

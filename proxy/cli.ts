@@ -8,8 +8,9 @@ import { caCommand } from './commands/ca.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { runCommand } from './commands/run.js';
 import { startCommand } from './commands/start.js';
+import { packageFile } from './package-files.js';
 
-const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(fs.readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
 
 /**
  * yargs names an unknown flag as it parsed it: `--no-such-flag` becomes `such-flag, suchFlag` (a

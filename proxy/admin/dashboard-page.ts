@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import { NETWORK_SECTION } from './dashboard-network.js';
 import { HEALTH_SECTION } from './dashboard-health.js';
 import { MAP_SECTION, MAP_STYLE } from './dashboard-map.js';
+import { packageFile } from '../package-files.js';
 
 export const DASHBOARD_STYLE = String.raw`
 :root{color-scheme:light dark;--fg:#1b1f24;--bg:#fff;--muted:#57606a;--box:#f6f8fa;--line:#d0d7de;--accent:#0b5cad;--err:#cf222e;--warn:#9a6700;--info:#0969da}
@@ -117,7 +118,7 @@ export function joinClientScripts(dir: URL, entry: string): string {
 }
 
 /** The page's script: `client/main.ts` and what it imports. */
-export const DASHBOARD_SCRIPT = joinClientScripts(new URL('./client/', import.meta.url), 'main.js');
+export const DASHBOARD_SCRIPT = joinClientScripts(packageFile('dist/proxy/admin/client/'), 'main.js');
 // Inlined: the text must not close its own element.
 if (/<\/script/i.test(DASHBOARD_SCRIPT)) throw new Error('the dashboard script must not contain "</script"');
 

@@ -10,7 +10,7 @@ import { formatProblem } from '../../config/load.js';
 import { INTERNAL_ERROR } from '../log.js';
 import { isLoopbackIp } from '../../config/net-address.js';
 import { formatPhoneBlock, phoneSetups } from '../phones/phones.js';
-import { type ReportPaths, Reports } from '../reports/index.js';
+import type { ReportPaths, Reports } from '../reports/index.js';
 import { type ProxyArgs, proxyOptionsFrom, reportPathsOf, withProxyOptions } from './options.js';
 
 /** Starts a proxy or exits with the code docs/rules.md gives the failure. */
@@ -32,6 +32,8 @@ export async function startOrExit(argv: ProxyArgs, extra: Partial<ProxyOptions> 
 
 /** Starts recording the reports asked for; a HAR file that cannot be opened stops the proxy (exit 1). */
 export async function openReportsOrExit(proxy: RunningProxy, paths: ReportPaths): Promise<Reports> {
+  // Loaded here, not at start: the writers (HAR, JUnit, health page) are code a plain start never runs.
+  const { Reports } = await import('../reports/index.js');
   try {
     return new Reports(proxy.ctx, paths);
   } catch (err) {
@@ -40,6 +42,9 @@ export async function openReportsOrExit(proxy: RunningProxy, paths: ReportPaths)
     process.exit(1);
   }
 }
+
+/** The options that name a report file; `--har-redact` and `--har-secrets` only shape the HAR. */
+const REPORT_FILES = ['report', 'junit', 'har', 'health', 'healthHtml', 'healthBaseline'] as const satisfies readonly (keyof ReportPaths)[];
 
 /** The ready line, exactly as docs/rules.md words it. */
 export const readyLine = (proxy: RunningProxy) => `mgproxy listening on ${proxy.url} (admin ${proxy.adminUrl})`;
@@ -99,9 +104,11 @@ export const startCommand: CommandModule<object, ProxyArgs> = {
   builder: (y) => withProxyOptions(y) as never,
   handler: async (argv) => {
     const proxy = await startOrExit(argv);
-    const reports = await openReportsOrExit(proxy, reportPathsOf(argv));
+    const paths = reportPathsOf(argv);
+    // Without a report file there is nothing to record or write (docs/rules.md): the writers are not loaded.
+    const reports = REPORT_FILES.some((k) => paths[k] !== undefined) ? await openReportsOrExit(proxy, paths) : undefined;
     keepServingOnBugs(proxy);
-    exitOnSignals(proxy, async () => { await reports.write(); });
+    exitOnSignals(proxy, async () => { await reports?.write(); });
     const { log } = proxy.ctx;
     if (proxy.caCreated) log.info({ ca: proxy.ctx.ca.certFile }, 'created a new CA: install and trust it on your test devices');
     // The upstream proxy by its URL without credentials (docs/upstream-proxy.md).

@@ -13,13 +13,15 @@
  * cancels more than RAPID_RESET_LIMIT streams within RAPID_RESET_WINDOW_MS gets GOAWAY
  * ENHANCE_YOUR_CALM and the connection is closed.
  */
-import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session, type ServerHttp2Session } from 'node:http2';
+import type http2 from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, Http2Session, ServerHttp2Session } from 'node:http2';
 import type tls from 'node:tls';
 import type { ProxyContext } from '../context.js';
 import { classifyApi } from '../flow/classify.js';
 import { Exchange, type ExchangeEnv } from '../flow/exchange.js';
 import { normalizeHost, splitHostPort } from '../../config/net-address.js';
 import type { H2Acceptor, TunnelInfo } from './connect.js';
+import { loadHttp2 } from '../flow/lazy-http2.js';
 
 /** RFC 9113 §6.5.2 recommends no fewer than 100; the per-API caps (the rules) queue or refuse past theirs. */
 export const MAX_CONCURRENT_STREAMS = 100;
@@ -64,14 +66,18 @@ interface SessionState {
 }
 
 export class H2Front implements H2Acceptor {
-  private readonly server: http2.Http2Server;
+  /** Made by the first h2 connection (proxy/flow/lazy-http2.ts). */
+  private h2server?: http2.Http2Server;
   private readonly sessions = new WeakMap<Http2Session, SessionState>();
   /** The tunnel of the connection being accepted: the server's 'session' runs within `accept`'s emit. */
   private accepting?: TunnelInfo;
 
   /** `serve` runs an exchange through the rules and forwards it (proxy/engine/server.ts, shared with HTTP/1.1). */
-  constructor(private readonly ctx: ProxyContext, private readonly env: ExchangeEnv, private readonly serve: (ex: Exchange) => void) {
-    this.server = http2.createServer({
+  constructor(private readonly ctx: ProxyContext, private readonly env: ExchangeEnv, private readonly serve: (ex: Exchange) => void) {}
+
+  private get server(): http2.Http2Server {
+    if (this.h2server) return this.h2server;
+    const server = loadHttp2().createServer({
       settings: {
         maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
         maxHeaderListSize: MAX_HEADER_LIST_BYTES,
@@ -86,11 +92,12 @@ export class H2Front implements H2Acceptor {
       // Megabytes per connection (Node's default 10): queued output and HPACK state past it refuse new streams.
       maxSessionMemory: 10,
     });
-    this.server.setTimeout(IDLE_SESSION_MS);
-    this.server.on('session', (session: ServerHttp2Session) => this.onSession(session));
-    this.server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onRequest(req, res));
+    server.setTimeout(IDLE_SESSION_MS);
+    server.on('session', (session: ServerHttp2Session) => this.onSession(session));
+    server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onRequest(req, res));
     // A session's errors are that client's alone; Node closes the session.
-    this.server.on('sessionError', () => undefined);
+    server.on('sessionError', () => undefined);
+    return (this.h2server = server);
   }
 
   accept(socket: tls.TLSSocket, info: TunnelInfo): void {
@@ -183,7 +190,7 @@ export class H2Front implements H2Acceptor {
     res.once('close', () => {
       state.open--;
       // Ended cleanly, or by the proxy (a cut or a fault ends the exchange before its stream closes).
-      if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR || (ex !== undefined && ex.outcome !== undefined && ex.outcome !== 'aborted')) state.settled++;
+      if (stream.rstCode === loadHttp2().constants.NGHTTP2_NO_ERROR || (ex !== undefined && ex.outcome !== undefined && ex.outcome !== 'aborted')) state.settled++;
     });
     let ex: Exchange | undefined;
     const refuse = (status: number, text: string) => {
@@ -211,7 +218,7 @@ export class H2Front implements H2Acceptor {
     const exchange = ex;
     res.on('close', () => {
       if (exchange.state === 'ended') return;
-      if (stream.rstCode === http2.constants.NGHTTP2_NO_ERROR && res.writableEnded) { exchange.finish('completed'); return; }
+      if (stream.rstCode === loadHttp2().constants.NGHTTP2_NO_ERROR && res.writableEnded) { exchange.finish('completed'); return; }
       // The client reset the stream first: the upstream request goes too, at once.
       exchange.abortUpstream();
       exchange.finish('aborted');
@@ -223,7 +230,7 @@ export class H2Front implements H2Acceptor {
 
   /** Closes every h2 connection (the TLS sockets are closed by the proxy's close). */
   close(): void {
-    this.server.close();
+    this.h2server?.close();
   }
 }
 
@@ -232,7 +239,7 @@ export class H2Front implements H2Acceptor {
 function calm(session: ServerHttp2Session): void {
   if (session.destroyed) return;
   try {
-    session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    session.goaway(loadHttp2().constants.NGHTTP2_ENHANCE_YOUR_CALM);
   } catch {
     // Already closing.
   }

@@ -21,8 +21,9 @@
  * `--expose-gc` is set at run time and the collector is taken from a fresh context, so the
  * proxy's own global gets no `gc`. Without it (a runtime that refuses the flag), nothing changes.
  */
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { createRequire } from 'node:module';
+import type V8 from 'node:v8';
+import type Vm from 'node:vm';
 
 /** Bytes relayed (either way, any exchange) between two scavenges. */
 export const RELAY_BUDGET_BYTES = 4 * 1024 * 1024;
@@ -31,21 +32,24 @@ type Collect = (options: { type: 'minor' }) => void;
 
 function collector(): Collect | undefined {
   try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc: unknown = vm.runInNewContext('typeof gc === "function" ? gc : undefined');
+    const load = createRequire(import.meta.url);
+    (load('node:v8') as typeof V8).setFlagsFromString('--expose-gc');
+    const gc: unknown = (load('node:vm') as typeof Vm).runInNewContext('typeof gc === "function" ? gc : undefined');
     return typeof gc === 'function' ? (gc as Collect) : undefined;
   } catch {
     return undefined;
   }
 }
 
-const collect = collector();
+/** Taken when the budget is first reached, not at start: node:v8, node:vm and a new V8 context cost a few ms of every start. */
+let collect: Collect | undefined | null = null;
 let sinceScavenge = 0;
 
 /** Counts `bytes` relayed; past the budget, collects the young generation (and the dead chunks with it). */
 export function relayed(bytes: number): void {
   sinceScavenge += bytes;
-  if (sinceScavenge < RELAY_BUDGET_BYTES || !collect) return;
+  if (sinceScavenge < RELAY_BUDGET_BYTES) return;
   sinceScavenge = 0;
-  collect({ type: 'minor' });
+  if (collect === null) collect = collector();
+  collect?.({ type: 'minor' });
 }

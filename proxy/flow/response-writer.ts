@@ -7,10 +7,11 @@
  * CANCEL (RFC 9113 §8.7), leaving the connection's other streams untouched.
  * Everything else (body writes, 'drain', 'finish', 'close') is the same Writable on both sides.
  */
-import { type ServerResponse, STATUS_CODES } from 'node:http';
-import http2, { type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
+import { ServerResponse, STATUS_CODES } from 'node:http';
+import type { Http2ServerResponse, OutgoingHttpHeaders } from 'node:http2';
 import type { Writable } from 'node:stream';
 import { answerHeaders, type ProxyAnswer, sendAnswer } from './respond.js';
+import { loadHttp2 } from './lazy-http2.js';
 
 /** The client's side of an exchange (docs/http2.md: `protocol` on events, exchange lines and the HAR). */
 export type ClientProtocol = 'http/1.1' | 'h2';
@@ -113,7 +114,7 @@ class H2Writer implements ResponseWriter {
 
   cut(): void {
     const { stream } = this.res;
-    if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (!stream.destroyed) stream.close(loadHttp2().constants.NGHTTP2_CANCEL);
   }
 
   cutAfter(last?: Buffer): void {
@@ -126,5 +127,6 @@ class H2Writer implements ResponseWriter {
 }
 
 export function writerFor(res: ClientResponse, wantsClose: boolean): ResponseWriter {
-  return res instanceof http2.Http2ServerResponse ? new H2Writer(res) : new Http1Writer(res, wantsClose);
+  // Told apart by the HTTP/1.1 class, so that a proxy without h2 clients never loads node:http2.
+  return res instanceof ServerResponse ? new Http1Writer(res, wantsClose) : new H2Writer(res);
 }

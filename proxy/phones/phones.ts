@@ -3,9 +3,8 @@
  * the proxy address to type into the Wi-Fi settings, the PAC URL and the onboarding URL, and the
  * block `mgproxy start` prints with a QR code of the onboarding page.
  */
-import net from 'node:net';
 import os from 'node:os';
-import { formatHost, isLoopbackIp, normalizeIp, parseCidr } from '../../config/net-address.js';
+import { formatHost, isLoopbackIp, normalizeIp, parseCidr, ipFamily } from '../../config/net-address.js';
 import { qrTerminal } from './qr.js';
 
 /** The host name the proxy answers onboarding requests for (docs/dashboard.md). */
@@ -38,7 +37,7 @@ export const isWildcardHost = (host: string) => host === '0.0.0.0' || host === '
 export function lanAddresses(host: string, interfaces: Interfaces = os.networkInterfaces()): { interface: string; address: string }[] {
   if (!isWildcardHost(host)) {
     const ip = normalizeIp(host);
-    if (net.isIP(ip) === 0 || isLoopbackIp(ip)) return [];
+    if (ipFamily(ip) === 0 || isLoopbackIp(ip)) return [];
     const owner = Object.entries(interfaces).find(([, list]) => list?.some((a) => normalizeIp(a.address) === ip));
     return [{ interface: owner?.[0] ?? '', address: ip }];
   }

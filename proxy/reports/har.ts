@@ -27,6 +27,7 @@ import { HarRedactor, type RedactableEntry } from './har-redact.js';
 import { decodeWhole } from '../rules/body/decoders.js';
 import { isReadableText } from '../rules/body/textual.js';
 import type { Mapped } from '../../config/map.js';
+import { packageFile } from '../package-files.js';
 
 /** docs/rules.md: bodies up to 1 MiB each. */
 export const MAX_HAR_BODY_BYTES = 1024 * 1024;
@@ -385,7 +386,7 @@ const round = (ms: number) => Math.round(ms * 1000) / 1000;
 let version: string | undefined;
 function packageVersion(): string {
   try {
-    version ??= (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    version ??= (JSON.parse(fs.readFileSync(packageFile('package.json'), 'utf8')) as { version: string }).version;
   } catch {
     version = 'unknown';
   }

@@ -5,11 +5,10 @@
  * checks that list, and a forgotten upload domain is the mistake teams ship most); a WebSocket is
  * only connectSocket. IP literals and localhost are `ip-not-allowed`'s.
  */
-import net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import { DOMAIN_LISTS, LIST_OF_API, type DomainList } from '../../config/schema.js';
 import type { Exchange } from '../flow/exchange.js';
-import { isLocalhostName } from '../../config/net-address.js';
+import { isLocalhostName, ipFamily } from '../../config/net-address.js';
 import type { Finding, Rule } from './types.js';
 
 /** The lists a request may be allowed by, its own API's first. */
@@ -26,7 +25,7 @@ export function domainNotAllowed(ctx: Pick<ProxyContext, 'config'>): Rule {
   const allowed = ctx.config.allowed;
   /** One check for both hooks: a name host in none of `lists` (IP literals and localhost are ip-not-allowed's). */
   const unlisted = (host: string, lists: readonly DomainList[], where: string): Finding | undefined => (
-    net.isIP(host) !== 0 || isLocalhostName(host) || lists.some((list) => allowed[list].has(host))
+    ipFamily(host) !== 0 || isLocalhostName(host) || lists.some((list) => allowed[list].has(host))
       ? undefined
       : { rule: 'domain-not-allowed', severity: 'error', message: `${host} is not in ${where}` });
   return {

@@ -3,15 +3,14 @@
  * only lets a game reach non-local IPs "within the same local area network". The rule looks at the
  * URL's host, never at what a name resolves to.
  */
-import net from 'node:net';
 import type { ProxyContext } from '../context.js';
-import { isLocalhostName, isLoopbackIp, isPrivateIp } from '../../config/net-address.js';
+import { isLocalhostName, isLoopbackIp, isPrivateIp, ipFamily } from '../../config/net-address.js';
 import type { Rule } from './types.js';
 
 /** Why `host` cannot be reached by a game, or undefined when it can. */
 function refusal(host: string, allowLan: boolean): string | undefined {
   if (isLocalhostName(host)) return `${host} is localhost`;
-  if (net.isIP(host) === 0) return undefined;
+  if (ipFamily(host) === 0) return undefined;
   if (isLoopbackIp(host)) return `${host} is a loopback address`;
   if (isPrivateIp(host)) return allowLan ? undefined : `${host} is a LAN address and allowLanIps is false`;
   return `${host} is a public IP address; configure a domain name`;

@@ -6,11 +6,10 @@
  * in the absolute-form URL or the Host header: a CONNECT to :443 followed by `Host: api.example.test`
  * has none. Hosts in no list are `domain-not-allowed`'s, IP targets `ip-not-allowed`'s.
  */
-import net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import type { PlatformProfile } from '../../config/platforms.js';
 import type { Exchange } from '../flow/exchange.js';
-import { splitHostPort } from '../../config/net-address.js';
+import { splitHostPort, ipFamily } from '../../config/net-address.js';
 import { candidateLists } from './domain-not-allowed.js';
 import type { Rule } from './types.js';
 
@@ -42,7 +41,7 @@ export function portNotAllowed(ctx: Pick<ProxyContext, 'config'>): Rule {
   return {
     ids: ['port-not-allowed'],
     onRequest: (ex) => {
-      if (checked.length === 0 || net.isIP(ex.host) !== 0) return undefined;
+      if (checked.length === 0 || ipFamily(ex.host) !== 0) return undefined;
       if (!candidateLists(ex).some((list) => listedPorts[list].has(ex.host))) return undefined;
       const port = explicitPort(ex);
       const refused = checked.map((p) => ({ p, why: refusal(p, ex, port) })).filter((r) => r.why !== undefined);

@@ -7,13 +7,21 @@
  * still forwarded to is pinned to the leaf the audit checked (proxy/engine/upstream/pinned-tls.ts).
  * Recording and pinning are the pipeline's (settleHostAudit), like every other finding's effect.
  */
-import { type AuditOutcome, auditHost, errorsOf } from '../../certs/audit/audit.js';
+import type { AuditOutcome } from '../../certs/audit/audit.js';
 import { AuditCache } from '../../certs/audit/cache.js';
 import { TrustStore } from '../../certs/audit/trust.js';
 import type { ProxyContext } from '../context.js';
 import type { Exchange } from '../flow/exchange.js';
 import { TLS_RULE_IDS } from '../../config/vocabulary.js';
 import type { HostFinding, Rule } from './types.js';
+
+/**
+ * The audit's code (probe, chain building, AIA, findings) is loaded by the first tunnel, not at
+ * start: the first CONNECT's 200 does not wait for it, and its handshake and the upstream's run meanwhile.
+ */
+let auditModule: Promise<typeof import('../../certs/audit/audit.js')> | undefined;
+const loadAudit = () => (auditModule ??= import('../../certs/audit/audit.js'));
+let errorsOf: typeof import('../../certs/audit/audit.js').errorsOf | undefined;
 
 /** When Node's roots are parsed if no audit needed them sooner. */
 const ROOTS_WARM_DELAY_MS = 300;
@@ -37,7 +45,8 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>, settle: (outcome: Aud
     if (!outcome.reachable) return undefined;
     let v = verdicts.get(outcome);
     if (v === undefined) {
-      const error = errorsOf(outcome.audit)[0];
+      // Loaded: an outcome comes from the module.
+      const error = errorsOf!(outcome.audit)[0];
       // The host's event is recorded already (`settle`): this finding answers the request, adding no event.
       v = error ? { rule: error.rule, severity: 'error', message: `${error.message}. Fix: ${error.fix}`, host: outcome.audit.host, port: outcome.audit.port } : null;
       verdicts.set(outcome, v);
@@ -50,7 +59,12 @@ export function tlsAudit(ctx: Omit<ProxyContext, 'rules'>, settle: (outcome: Aud
     const key = `${host}:${port}`;
     return cache.peek(key) ?? cache.get(key, (signal) => {
       const connect = ctx.upstream.connectOptions(host, port);
-      return auditHost({ host, port, connect, tunnel: ctx.upstream.tunnel(host, port), refused: ctx.upstream.loopCheck(connect) }, deps, undefined, signal, ctx.upstream.handshakeAhead(host, port));
+      const target = { host, port, connect, tunnel: ctx.upstream.tunnel(host, port), refused: ctx.upstream.loopCheck(connect) };
+      const forwarding = ctx.upstream.handshakeAhead(host, port);
+      return loadAudit().then((m) => {
+        errorsOf = m.errorsOf;
+        return m.auditHost(target, deps, undefined, signal, forwarding);
+      });
     }, settle);
   };
   /** What each request waiting for its host's audit lets go of at its end. */

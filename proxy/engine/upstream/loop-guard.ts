@@ -3,9 +3,8 @@
  * own listening sockets, named by an IP literal or by a name that resolves to one, is refused.
  */
 import dns, { type LookupAddress, type LookupOptions } from 'node:dns';
-import net from 'node:net';
 import os from 'node:os';
-import { isLoopbackIp, normalizeIp } from '../../../config/net-address.js';
+import { isLoopbackIp, normalizeIp, ipFamily } from '../../../config/net-address.js';
 
 export class LoopError extends Error {
   readonly code = 'ELOOP_MGPROXY';
@@ -36,7 +35,7 @@ export class LoopGuard {
 
   /** The loop error for a route to an IP literal; names are checked when they resolve. */
   check(route: { host: string; port: number }): LoopError | undefined {
-    return net.isIP(route.host) && this.isSelf(route.host, route.port) ? new LoopError(route.host, route.port) : undefined;
+    return ipFamily(route.host) && this.isSelf(route.host, route.port) ? new LoopError(route.host, route.port) : undefined;
   }
 
   /** dns.lookup, refusing addresses that are the proxy itself. Handles `all: true` (Node 20's autoSelectFamily). */

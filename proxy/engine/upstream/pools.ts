@@ -11,7 +11,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Pool } from 'undici';
 import type { RuntimeConfig } from '../../../config/load.js';
-import { formatHost } from '../../../config/net-address.js';
+import { formatHost, ipFamily } from '../../../config/net-address.js';
 import { type Handshake, handshakeOf } from '../../../certs/audit/probe.js';
 import { connectPinned } from './pinned-tls.js';
 import { OriginAlpn } from './origin-alpn.js';
@@ -253,7 +253,7 @@ export class Upstream {
   private tlsOptions(name: string, port: number, h2: boolean): tls.ConnectionOptions {
     return {
       ...this.connectOptions(name, port),
-      servername: net.isIP(name) ? undefined : name,
+      servername: ipFamily(name) ? undefined : name,
       ALPNProtocols: h2 ? ALPN_H2 : ALPN_H1,
     } as tls.ConnectionOptions;
   }

@@ -2,7 +2,12 @@
  * Content codings undone for reading a body as the game gets it (RFC 9110 §8.4.1): gzip (and
  * x-gzip), deflate, br. One list for the rules' streaming decoders and the HAR's whole-body one.
  */
-import zlib from 'node:zlib';
+import { createRequire } from 'node:module';
+import type zlib from 'node:zlib';
+
+/** Loaded by the first compressed body, not at start (docs/startup.md). */
+let zlibModule: typeof zlib | undefined;
+const z = () => (zlibModule ??= createRequire(import.meta.url)('node:zlib') as typeof zlib);
 
 /** The coding, trimmed and lowercased; '' for none (or identity). */
 function codingOf(contentEncoding: string | undefined): string {
@@ -15,9 +20,9 @@ export function decoderFor(contentEncoding: string | undefined): zlib.Gunzip | z
   switch (codingOf(contentEncoding)) {
     case '': return undefined;
     case 'gzip':
-    case 'x-gzip': return zlib.createGunzip();
-    case 'deflate': return zlib.createInflate();
-    case 'br': return zlib.createBrotliDecompress();
+    case 'x-gzip': return z().createGunzip();
+    case 'deflate': return z().createInflate();
+    case 'br': return z().createBrotliDecompress();
     default: return null;
   }
 }
@@ -33,9 +38,9 @@ export function decodeWhole(body: Buffer, contentEncoding: string | undefined, m
     switch (coding) {
       case '': return { body };
       case 'gzip':
-      case 'x-gzip': return { body: zlib.gunzipSync(body, opts) };
-      case 'deflate': return { body: zlib.inflateSync(body, opts) };
-      case 'br': return { body: zlib.brotliDecompressSync(body, opts) };
+      case 'x-gzip': return { body: z().gunzipSync(body, opts) };
+      case 'deflate': return { body: z().inflateSync(body, opts) };
+      case 'br': return { body: z().brotliDecompressSync(body, opts) };
       default: return { error: `content-encoding ${coding} is kept encoded` };
     }
   } catch (err) {
