@@ -5,7 +5,7 @@
  * background-interrupted, faults, websocket) check the same states end to end.
  */
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import { Exchange, type ExchangeEnv, type ExchangeState } from '../proxy/flow/exchange.js';
 import { upstreamErrorAnswer } from '../proxy/flow/respond.js';
@@ -38,11 +38,12 @@ const env: ExchangeEnv = {
 /** A response that keeps what was written to it. */
 function fakeRes(): ServerResponse & { written: number[] } {
   const written: number[] = [];
-  return {
+  // An HTTP/1.1 response as the writer tells them apart (instanceof ServerResponse), with what it calls replaced.
+  return Object.assign(Object.create(ServerResponse.prototype) as ServerResponse, {
     written, destroyed: false, setHeader: () => undefined,
     writeHead(status: number) { written.push(status); return this; },
     end: () => undefined,
-  } as unknown as ServerResponse & { written: number[] };
+  }) as unknown as ServerResponse & { written: number[] };
 }
 
 function exchange(res = fakeRes()): Exchange {
