@@ -27,7 +27,9 @@ export class LogSink {
   /** Spare buffers, reused once written. */
   private readonly spare: Buffer[] = [];
 
-  constructor(private readonly fd: number) {}
+  constructor(private readonly fd: number) {
+    flushAtExit(this);
+  }
 
   /** One or more whole lines (pino hands each line with its `\n`). */
   write(line: string): boolean {
@@ -116,4 +118,17 @@ export class LogSink {
       this.pump();
     });
   }
+}
+
+/**
+ * Lines still buffered when the process exits (a `process.exit` after a failed start, a command's
+ * own exit) are written synchronously on the way out: a warning logged just before a failure is
+ * the line the user needs. One `exit` listener for all sinks, each held weakly, so that a sink
+ * dropped with its logger (the tests start many proxies in one process) is not kept.
+ */
+const LIVE = new Set<WeakRef<LogSink>>();
+function flushAtExit(sink: LogSink): void {
+  if (LIVE.size === 0) process.once('exit', () => { for (const ref of LIVE) ref.deref()?.flushSync(); });
+  for (const ref of LIVE) if (!ref.deref()) LIVE.delete(ref);
+  LIVE.add(new WeakRef(sink));
 }

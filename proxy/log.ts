@@ -49,7 +49,6 @@ export function createLogger(options: { level: LogLevel; pretty: boolean; fd?: 1
   // Lines gather in a buffer and go out in one asynchronous write, 50 ms after the first at most
   // (proxy/log-sink.ts); the exchange line is written there from its template (proxy/engine/exchange-line.ts).
   const sink = new LogSink(fd);
-  flushAtExit(sink);
   const log = pino(base, sink);
   RAW_LINES.set(log, (line) => sink.write(line));
   return {
@@ -62,30 +61,6 @@ export function createLogger(options: { level: LogLevel; pretty: boolean; fd?: 1
       }
     },
   };
-}
-
-/**
- * Lines still buffered when the process exits (a `process.exit` after a failed start, a command's
- * own exit) are written synchronously on the way out: a warning logged just before a failure is
- * the line the user needs. Held weakly, so a logger dropped (tests start many proxies) is not kept.
- */
-const LIVE_SINKS = new Set<WeakRef<LogSink>>();
-let exitHooked = false;
-function flushAtExit(sink: LogSink): void {
-  if (!exitHooked) {
-    exitHooked = true;
-    process.on('exit', () => {
-      for (const ref of LIVE_SINKS) {
-        try {
-          ref.deref()?.flushSync();
-        } catch {
-          // stdout closed: nothing more can be written
-        }
-      }
-    });
-  }
-  for (const ref of LIVE_SINKS) if (!ref.deref()) LIVE_SINKS.delete(ref);
-  LIVE_SINKS.add(new WeakRef(sink));
 }
 
 /**
